@@ -1,0 +1,17 @@
+/*
+ * conf/files.ts — the objects of the kernel image, in link order (sys/conf/files).
+ *
+ * Linking happens once per process when this module is evaluated: the set_vnet and
+ * set_pcpu sections of these objects are laid out back to back, accessors relocated,
+ * symbols given addresses (kern/kernel_image.ts).  A new kernel source file that
+ * declares linker-set entries is added here.
+ */
+
+import { link_image } from '../kern/kernel_image.js';
+import { K as kern_mib } from '../kern/kern_mib.js';
+import { K as subr_pcpu } from '../kern/subr_pcpu.js';
+import { K as vnet } from '../net/vnet.js';
+
+export const FILES = [kern_mib, subr_pcpu, vnet];
+
+export const IMAGE = link_image(FILES);

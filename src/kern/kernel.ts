@@ -1,0 +1,253 @@
+/*
+ * kern/kernel.ts — one kernel instance: its configuration, memory, and boot.
+ *
+ * Everything a FreeBSD kernel keeps in non-virtualized globals (the linker's file list,
+ * the vnet list, the sysctl tree, prison0, the per-CPU structures) is a field of the
+ * Kernel object, so several kernels can live in one process; virtualized globals live in
+ * vnet regions and per-CPU ones in DPCPU blocks.  The processor registers
+ * (host/cpu.ts) say which kernel, thread, CPU and vnet are running.
+ *
+ * Boot (mi_startup): build the reference images from the linked kernel image, give
+ * every CPU its DPCPU block, make prison0/proc0/thread0, create the module-space free
+ * lists and linker file 1, register the image's sysctls, then run every SYSINIT of the
+ * image in (subsystem, order) order — vnet0 is allocated at SI_SUB_VNET, and each
+ * VNET_SYSINIT registered after it runs at once on vnet0.
+ */
+
+import { cpu, cpu_load_pcpu, cpu_load_vnet, type CpuKernel } from '../host/cpu.js';
+import { Region, EMPTY_REGION } from './kern_region.js';
+import { KvaMap, KVA_DPCPU, KVA_STRUCTS, KVA_VNETS } from './kern_kva.js';
+import { CounterArena, ZPCPU_KVA } from './subr_counter.js';
+import { ModSpace } from './subr_modspace.js';
+import { pcpu_init, dpcpu_startup } from './subr_pcpu.js';
+import { SysctlTree } from './kern_sysctl.js';
+import { Linker, type KldFetcher } from './kern_linker.js';
+import { Prison } from './kern_jail.js';
+import type { KernelImage } from './kernel_image.js';
+import { Pcpu } from '../sys/pcpu.js';
+import { Proc, Thread, P_SYSTEM, P_KPROC, PRS_NORMAL, TDS_RUNNING, PVM } from '../sys/proc.js';
+import { SET_SYSCTL, SET_FOREACH } from '../sys/linker_set.js';
+import type { SysctlOidDecl } from '../sys/sysctl.js';
+import { MAXCPU } from '../sys/param.js';
+import type { KernConf } from '../conf/options.js';
+import { Vnet, VNET_MAGIC_N, vnet_data_startup, type VnetSysinit } from '../net/vnet.js';
+
+export interface KernelOptions {
+  /** Loads module files for kldload (host glue); defaults to none. */
+  fetch?: KldFetcher;
+  exists?: (path: string) => boolean;
+  /** Where kernel messages go besides the message buffer. */
+  console?: (line: string) => void;
+}
+
+export class Kernel implements CpuKernel {
+  readonly kid: number;
+  readonly vimage: boolean;
+  readonly mp_ncpus: number;
+  readonly ident: string;
+
+  /* Memory. */
+  readonly kva = new KvaMap();
+  readonly vnet_ref: Region;
+  readonly dpcpu_ref: Region;
+  readonly zpcpu: CounterArena;
+  readonly pcpu: Pcpu[] = [];
+  readonly dpcpu_off: number[] = new Array<number>(MAXCPU).fill(0);
+  readonly vnet_modspace: ModSpace;
+  readonly dpcpu_modspace: ModSpace;
+
+  /* VNET. */
+  readonly vnet_head: Vnet[] = [];
+  vnet0: Vnet;
+  vnet_lastid = 0;
+  readonly vnet_constructors: VnetSysinit[] = [];
+  readonly vnet_destructors: VnetSysinit[] = [];
+  nvslots: number;
+  private readonly vslots_free: number[] = [];
+  private kva_structs_next = KVA_STRUCTS;
+  private kva_vnets_next = KVA_VNETS;
+  private readonly kva_vnets_free: number[] = [];
+
+  /* Kernel globals. */
+  readonly sysctl = new SysctlTree();
+  readonly linker: Linker;
+  readonly prison0: Prison;
+  readonly proc0: Proc;
+  readonly thread0: Thread;
+  readonly allproc: Proc[] = [];
+  readonly msgbuf: string[] = [];
+  private readonly consoleSink: ((line: string) => void) | undefined;
+  booted = false;
+
+  constructor(
+    readonly conf: KernConf,
+    readonly image: KernelImage,
+    opts: KernelOptions = {},
+  ) {
+    this.kid = 1;
+    this.vimage = conf.options.has('VIMAGE');
+    this.mp_ncpus = conf.ncpu;
+    this.ident = conf.ident;
+    if (this.mp_ncpus < 1 || this.mp_ncpus > MAXCPU)
+      throw new RangeError(`ncpu ${this.mp_ncpus} out of range`);
+    this.consoleSink = opts.console;
+
+    // Reference images (the master set_vnet and set_pcpu sections).
+    this.vnet_ref = new Region(image.vnet_size, image.vnet_start, image.nvslots);
+    this.vnet_ref.u8.set(image.vnet_init);
+    this.dpcpu_ref = new Region(image.dpcpu_size, image.dpcpu_start);
+    this.dpcpu_ref.u8.set(image.dpcpu_init);
+    this.kva.map(this.vnet_ref);
+    this.kva.map(this.dpcpu_ref);
+    this.nvslots = image.nvslots;
+
+    this.zpcpu = new CounterArena(ZPCPU_KVA, this.mp_ncpus, this);
+    this.kva.addReader((a, l) => this.zpcpu.bytes(a, l));
+
+    // Module space (vnet_data_startup / dpcpu_startup at SI_SUB_KLD, SI_ORDER_FIRST).
+    this.vnet_modspace = vnet_data_startup(this);
+    this.dpcpu_modspace = dpcpu_startup();
+
+    for (let c = 0; c < this.mp_ncpus; c++) this.pcpu.push(pcpu_init(this, c));
+
+    // prison0, proc0 and thread0 (swapper).
+    this.prison0 = new Prison(0, '0', null, 'vimage', '/');
+    this.proc0 = new Proc(0, 'kernel', { cr_uid: 0, cr_prison: this.prison0 });
+    this.proc0.p_flag |= P_SYSTEM | P_KPROC;
+    this.proc0.p_state = PRS_NORMAL;
+    this.thread0 = new Thread(100000, this.proc0, 'swapper', PVM);
+    this.thread0.td_state = TDS_RUNNING;
+    this.thread0.td_oncpu = 0;
+    this.proc0.p_threads.push(this.thread0);
+    this.allproc.push(this.proc0);
+
+    // Without VIMAGE the reference image is the one copy; a Vnet object stands for it
+    // so code can name "the vnet of an interface" uniformly, but it is never on the list.
+    this.vnet0 = new Vnet(this, this.kva_alloc_struct(64), 0);
+    if (!this.vimage) {
+      this.vnet0.v = this.vnet_ref;
+      this.vnet0.vnet_magic_n = VNET_MAGIC_N;
+      this.vnet0.vnet_data_mem = this.vnet_ref.kva;
+      this.vnet0.vnet_data_base = 0;
+      this.prison0.pr_vnet = this.vnet0;
+    }
+
+    this.linker = new Linker(
+      this,
+      opts.fetch ?? (async (p) => Promise.reject(new Error(`no module loader for ${p}`))),
+      opts.exists ?? (() => false),
+    );
+  }
+
+  /* ---------------------------------------------------------------------------- */
+
+  /** Put this kernel on the processor as thread td (default thread0) on its CPU. */
+  load_registers(td: Thread = this.thread0): void {
+    cpu.kernel = this;
+    cpu.td = td;
+    const c = td.td_oncpu >= 0 ? td.td_oncpu : 0;
+    const pc = this.pcpu[c]!;
+    pc.pc_curthread = td;
+    cpu_load_pcpu(c, pc.pc_dyn!);
+    cpu.zp = this.zpcpu.u32;
+    if (this.vimage) {
+      cpu.vnet = td.td_vnet;
+      cpu_load_vnet(td.td_vnet ? td.td_vnet.v : EMPTY_REGION);
+    } else {
+      cpu.vnet = null;
+      cpu_load_vnet(this.vnet_ref);
+    }
+  }
+
+  /**
+   * Run fn on this kernel, as thread0 (or td), then give the processor back to whatever
+   * held it.  Tests and the host use it to call into a kernel synchronously.
+   */
+  enter<T>(fn: () => T, td: Thread = this.thread0): T {
+    const saved = {
+      kernel: cpu.kernel,
+      td: cpu.td,
+      cpuid: cpu.cpuid,
+      vnet: cpu.vnet,
+      v: cpu.v,
+      p: cpu.p,
+      zp: cpu.zp,
+    };
+    this.load_registers(td);
+    try {
+      return fn();
+    } finally {
+      cpu.kernel = saved.kernel;
+      cpu.td = saved.td;
+      cpu.vnet = saved.vnet;
+      cpu_load_vnet(saved.v);
+      cpu_load_pcpu(saved.cpuid, saved.p);
+      cpu.zp = saved.zp;
+    }
+  }
+
+  /**
+   * Run an async kernel operation as thread0.  Registers are loaded at the start; code
+   * that awaits reloads them for its thread when it resumes (see Linker.load_module).
+   */
+  async enterAsync<T>(fn: () => Promise<T>, td: Thread = this.thread0): Promise<T> {
+    this.load_registers(td);
+    return await fn();
+  }
+
+  /** mi_startup: link file 1, sysctls, then every SYSINIT of the image in order. */
+  boot(): void {
+    if (this.booted) throw new Error('kernel already booted');
+    this.enter(() => {
+      this.linker.link_kernel();
+      for (const d of SET_FOREACH<SysctlOidDecl>(this.image.objs, SET_SYSCTL))
+        this.sysctl.register(d);
+      for (const si of this.image.sysinits) si.func(si.arg);
+      this.booted = true;
+    });
+  }
+
+  /** printf(9): into the message buffer (dmesg) and to the console. */
+  printf(line: string): void {
+    this.msgbuf.push(line);
+    if (this.msgbuf.length > 4096) this.msgbuf.shift();
+    this.consoleSink?.(line);
+  }
+
+  /* ---------------------------------------------------------------------------- */
+  /* Kernel virtual memory for vnets and structures.                               */
+
+  kva_alloc_struct(size: number): number {
+    const a = this.kva_structs_next;
+    this.kva_structs_next += Math.ceil(size / 64) * 64;
+    return a;
+  }
+
+  kva_alloc_vnet(): number {
+    const f = this.kva_vnets_free.pop();
+    if (f !== undefined) return f;
+    const a = this.kva_vnets_next;
+    this.kva_vnets_next += this.image.vnet_size;
+    return a;
+  }
+
+  kva_free_vnet(a: number): void {
+    this.kva_vnets_free.push(a);
+  }
+
+  kva_dpcpu(cpuid: number): number {
+    return KVA_DPCPU + cpuid * this.image.dpcpu_size;
+  }
+
+  /** A per-vnet object slot for a module. */
+  vslot_alloc(): number {
+    const s = this.vslots_free.pop();
+    return s !== undefined ? s : this.nvslots++;
+  }
+
+  vslot_free(slot: number): void {
+    for (const v of this.vnet_head) v.v.objs[slot] = undefined;
+    this.vnet_ref.objs[slot] = undefined;
+    this.vslots_free.push(slot);
+  }
+}
