@@ -89,7 +89,8 @@ export class LinkerFile {
   readonly versions: [string, number][] = [];
 
   constructor(
-    readonly id: number,
+    /** File id; assigned when the file goes on the list (after its dependencies). */
+    public id: number,
     readonly filename: string,
     readonly pathname: string,
     readonly obj: ObjFile | null,
@@ -168,6 +169,10 @@ export class Linker {
     }
     bound('__start_set_pcpu', img.dpcpu_start);
     bound('__stop_set_pcpu', img.dpcpu_start + img.dpcpu_bytes);
+    const kd = k.kdata.kva;
+    lf.symbols.set('dpcpu_off', { name: 'dpcpu_off', value: kd, size: 8 * 64, type: 'D' });
+    lf.symbols.set('mp_ncpus', { name: 'mp_ncpus', value: kd + 64 * 8, size: 4, type: 'D' });
+    lf.symbols.set('mp_maxid', { name: 'mp_maxid', value: kd + 64 * 8 + 4, size: 4, type: 'D' });
     lf.versions.push(['kernel', __vimage_version]);
     this.found.push({ name: 'kernel', version: __vimage_version, file: lf });
     this.files.push(lf);
@@ -293,7 +298,7 @@ export class Linker {
         `link_elf_obj: ${pathname}: link failed: ${(e as Error).message}`,
       );
     }
-    const lf = new LinkerFile(this.nextFileId, filename, pathname, obj, img);
+    const lf = new LinkerFile(0, filename, pathname, obj, img);
     const md = obj.SET<ModMetadata>(SET_MODMETADATA);
     const undo: (() => void)[] = [];
     const fail = (errno: number, msg: string): never => {
@@ -417,7 +422,7 @@ export class Linker {
         });
       }
       // --- the file is now on the list ---
-      this.nextFileId++;
+      lf.id = this.nextFileId++;
       this.files.push(lf);
       undo.push(() => this.files.splice(this.files.indexOf(lf), 1));
       for (const p of provides) {

@@ -8,6 +8,7 @@ import {
   CTLFLAG_PRISON,
   CTLFLAG_RW,
   CTLTYPE_INT,
+  CTLTYPE_U64,
   SYSCTL_CONST_INT,
   SYSCTL_NODE,
   SYSCTL_OUT,
@@ -17,7 +18,7 @@ import {
 } from '../sys/sysctl.js';
 import { __vimage_version, OSRELEASE, OSTYPE } from '../sys/param.js';
 import { SI_ORDER_ANY, SI_SUB_KLD, SYSINIT } from '../sys/kernel.js';
-import { curkernel } from './kern_cur.js';
+import { curkernel, curthread_or_null } from './kern_cur.js';
 
 export const K = new ObjFile('kern/kern_mib.ts', VIMAGEID('src/kern/kern_mib.ts'));
 
@@ -85,6 +86,30 @@ SYSCTL_STRING(
     },
   },
   'Hostname',
+);
+
+/**
+ * kern.vnet_self: the kernel address of the calling process's struct vnet (0 without
+ * VIMAGE).  libkvm uses it to select the caller's vnet by default — where FreeBSD's
+ * libkvm walks allproc through kernel memory (_kvm_vnet_selectpid), this kernel keeps
+ * process structures out of kernel memory and answers directly.
+ */
+SYSCTL_PROC(
+  K,
+  'kern.vnet_self',
+  CTLTYPE_U64 | CTLFLAG_RD | CTLFLAG_PRISON,
+  (_o, req) => {
+    const k = curkernel();
+    const td = curthread_or_null();
+    const v = k.vimage ? (td ? td.td_proc.p_ucred.cr_prison.pr_vnet : k.vnet0) : null;
+    const b = new Uint8Array(8);
+    const addr = v ? v.kva : 0;
+    new DataView(b.buffer).setUint32(0, addr >>> 0, true);
+    new DataView(b.buffer).setUint32(4, Math.floor(addr / 4294967296), true);
+    return SYSCTL_OUT(req, b);
+  },
+  'QU',
+  'Address of the struct vnet of the calling process (for libkvm)',
 );
 
 /**

@@ -68,6 +68,12 @@ export class Kernel implements CpuKernel {
   private kva_vnets_next = KVA_VNETS;
   private readonly kva_vnets_free: number[] = [];
 
+  /**
+   * Kernel .data visible to kvm and DDB: dpcpu_off[MAXCPU] (u_long) at 0, mp_ncpus
+   * (int) at MAXCPU*8, mp_maxid at +4.  Symbols `dpcpu_off`, `mp_ncpus`, `mp_maxid`.
+   */
+  readonly kdata: Region;
+
   /* Kernel globals. */
   readonly sysctl = new SysctlTree();
   readonly linker: Linker;
@@ -109,6 +115,11 @@ export class Kernel implements CpuKernel {
     this.dpcpu_modspace = dpcpu_startup();
 
     for (let c = 0; c < this.mp_ncpus; c++) this.pcpu.push(pcpu_init(this, c));
+    this.kdata = new Region(MAXCPU * 8 + 64, this.kva_alloc_struct(MAXCPU * 8 + 64));
+    for (let c = 0; c < this.mp_ncpus; c++) this.kdata.setU64(c * 8, this.dpcpu_off[c]!);
+    this.kdata.i32[(MAXCPU * 8) >> 2] = this.mp_ncpus;
+    this.kdata.i32[(MAXCPU * 8 + 4) >> 2] = this.mp_ncpus - 1;
+    this.kva.map(this.kdata);
 
     // prison0, proc0 and thread0 (swapper).
     this.prison0 = new Prison(0, '0', null, 'vimage', '/');

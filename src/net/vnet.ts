@@ -559,6 +559,9 @@ export function vnet_register_sysinit(vs: VnetSysinit): void {
   for (const vnet of k.vnet_head) {
     const saved = CURVNET_SET_QUIET(vnet);
     try {
+      // Unlike FreeBSD we also advance vnet_state, so that vnet0 — allocated before any
+      // constructor was registered — ends boot in SI_SUB_VNET_DONE like every other vnet.
+      if (vnet.vnet_state < vs.subsystem) vnet.vnet_state = vs.subsystem;
       vs.func(vs.arg);
     } finally {
       CURVNET_RESTORE(saved);

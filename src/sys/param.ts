@@ -27,9 +27,14 @@ export function P_OSREL_MAJOR(v: number): number {
   return Math.floor(v / 100000);
 }
 
-/** roundup(__vimage_version, 100000) - 1: a module built on M.x loads on M.y for y >= x. */
+/**
+ * The newest kernel a module built against version v loads on: the last version of the
+ * same major, so a module built on M.x loads on M.y for y >= x.  FreeBSD writes this as
+ * roundup(__FreeBSD_version, 100000) - 1, which is below v itself when v is an exact
+ * multiple of 100000; we use the end of the major instead.
+ */
 export function MODULE_KERNEL_MAXVER(v: number = __vimage_version): number {
-  return Math.ceil(v / 100000) * 100000 - 1;
+  return P_OSREL_MAJOR(v) * 100000 + 99999;
 }
 
 export const PAGE_SIZE = 4096;
