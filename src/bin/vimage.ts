@@ -3,23 +3,43 @@
  * bin/vimage.ts — the `vimage` command: boot a kernel and report what it set up.
  *
  *   vimage [-k KERNCONF] [-n NCPU]
+ *   vimage ident [-q] FILE...
  *
  * XXX: the interactive console (issue 7) replaces the report as the main job; for now
  * the command prints the boot messages, the memory layout of the VNET and DPCPU images,
  * the vnets, the linker files with their ident strings, and a few sysctls.
  */
 
+import { existsSync, readFileSync } from 'node:fs';
 import { boot } from '../kern/boot.js';
+import { ident_format } from '../usr.bin/ident.js';
 import { __vimage_version, OSRELEASE, OSTYPE } from '../sys/param.js';
 import { VNET_MODMIN } from '../net/vnet.js';
 import { DPCPU_MODMIN } from '../sys/pcpu.js';
 
 function usage(): never {
-  process.stderr.write('usage: vimage [-k KERNCONF] [-n NCPU]\n');
+  process.stderr.write(
+    'usage: vimage [-k KERNCONF] [-n NCPU]\n       vimage ident [-q] file ...\n',
+  );
   process.exit(64);
 }
 
 function main(argv: string[]): number {
+  if (argv[0] === 'ident') {
+    const r = ident_format(
+      argv
+        .slice(1)
+        .filter((a) => a !== '-q')
+        .map((name) => ({
+          name,
+          data: existsSync(name) ? new Uint8Array(readFileSync(name)) : null,
+        })),
+      argv.includes('-q'),
+    );
+    process.stdout.write(r.out);
+    process.stderr.write(r.err);
+    return r.status;
+  }
   let kernconf = 'GENERIC';
   let ncpu: number | undefined;
   for (let i = 0; i < argv.length; i++) {
