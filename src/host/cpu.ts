@@ -9,13 +9,14 @@
  * every kernel — several may live in one process — reaches its current thread, CPU and
  * vnet through these registers, so curthread/curcpu/curvnet are right across awaits.
  *
- * The vnet views (`vu32` ...) are a cache of the current vnet's data region, loaded by
- * CURVNET_SET/RESTORE and at dispatch.  In a kernel without `options VIMAGE` they point
- * at the one and only region and are never reloaded; `vnet` is then null (there is no
- * curvnet), and the accessors are the same single indexed load in both configurations.
+ * `vb32` (with vb8/vb16) is the physical base of the current vnet's data region — the
+ * vnet_data_base of FreeBSD's accessor — loaded by CURVNET_SET/RESTORE and at dispatch;
+ * a VNET accessor reads physmem at vb32 + its offset.  `pb32` is the same for the
+ * current CPU's DPCPU block.  In a kernel without `options VIMAGE` vb* point at the one
+ * and only region and never change, and `vnet` is null (there is no curvnet).
  *
- * This is the only mutable module-level state in the program, and it lives in src/host
- * because it models hardware, not kernel state.
+ * This, with the physical memory beside it, is the only mutable module-level state in
+ * the program, and it lives in src/host because it models hardware, not kernel state.
  */
 
 import { EMPTY_REGION, type Region } from '../kern/kern_region.js';
@@ -40,17 +41,16 @@ export interface CpuRegisters {
   cpuid: number;
   /** curvnet (VIMAGE), or null. */
   vnet: CpuVnet | null;
-  /** The current vnet data region and its views. */
+  /** The current vnet data region, its physical base and object slots. */
   v: Region;
-  vu8: Uint8Array;
-  vu16: Uint16Array;
-  vu32: Uint32Array;
-  vi32: Int32Array;
+  vb8: number;
+  vb16: number;
+  vb32: number;
   vobj: unknown[];
-  /** The current CPU's dynamic per-CPU block and its views. */
+  /** The current CPU's dynamic per-CPU block and its physical base. */
   p: Region;
-  pu32: Uint32Array;
-  pi32: Int32Array;
+  pb8: number;
+  pb32: number;
   /** The kernel's counter(9) arena (all CPUs). */
   zp: Uint32Array;
 }
@@ -61,24 +61,22 @@ export const cpu: CpuRegisters = {
   cpuid: 0,
   vnet: null,
   v: EMPTY_REGION,
-  vu8: EMPTY_REGION.u8,
-  vu16: EMPTY_REGION.u16,
-  vu32: EMPTY_REGION.u32,
-  vi32: EMPTY_REGION.i32,
+  vb8: 0,
+  vb16: 0,
+  vb32: 0,
   vobj: EMPTY_REGION.objs,
   p: EMPTY_REGION,
-  pu32: EMPTY_REGION.u32,
-  pi32: EMPTY_REGION.i32,
+  pb8: 0,
+  pb32: 0,
   zp: new Uint32Array(0),
 };
 
 /** Load the vnet data registers from a region. */
 export function cpu_load_vnet(r: Region): void {
   cpu.v = r;
-  cpu.vu8 = r.u8;
-  cpu.vu16 = r.u16;
-  cpu.vu32 = r.u32;
-  cpu.vi32 = r.i32;
+  cpu.vb8 = r.b8;
+  cpu.vb16 = r.b16;
+  cpu.vb32 = r.b32;
   cpu.vobj = r.objs;
 }
 
@@ -86,6 +84,6 @@ export function cpu_load_vnet(r: Region): void {
 export function cpu_load_pcpu(cpuid: number, r: Region): void {
   cpu.cpuid = cpuid;
   cpu.p = r;
-  cpu.pu32 = r.u32;
-  cpu.pi32 = r.i32;
+  cpu.pb8 = r.b8;
+  cpu.pb32 = r.b32;
 }

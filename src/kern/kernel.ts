@@ -99,7 +99,7 @@ export class Kernel implements CpuKernel {
     this.consoleSink = opts.console;
 
     // Reference images (the master set_vnet and set_pcpu sections).
-    this.vnet_ref = new Region(image.vnet_size, image.vnet_start, image.nvslots);
+    this.vnet_ref = new Region(image.vnet_size, image.vnet_start, image.nvslots, true);
     this.vnet_ref.u8.set(image.vnet_init);
     this.dpcpu_ref = new Region(image.dpcpu_size, image.dpcpu_start);
     this.dpcpu_ref.u8.set(image.dpcpu_init);

@@ -21,7 +21,7 @@ export const DPCPU_modspace = DPCPU_DEFINE_BYTES(K, 'modspace', DPCPU_MODSPACE_T
 /** pcpu_init + dpcpu_init for one CPU. */
 export function pcpu_init(k: Kernel, cpuid: number): Pcpu {
   const pc = new Pcpu(cpuid);
-  const block = new Region(k.image.dpcpu_size, k.kva_dpcpu(cpuid));
+  const block = new Region(k.image.dpcpu_size, k.kva_dpcpu(cpuid), 0, true);
   block.u8.set(k.dpcpu_ref.u8.subarray(0, k.image.dpcpu_bytes));
   pc.pc_dyn = block;
   pc.pc_dynamic = block.kva - k.image.dpcpu_start;

@@ -37,6 +37,7 @@
  */
 
 import { cpu, cpu_load_vnet } from '../host/cpu.js';
+import { PM8, PM16, PM32, PMI32 } from '../host/physmem.js';
 import { EMPTY_REGION, Region } from '../kern/kern_region.js';
 import { counter_u64_add, type counter_u64_t } from '../kern/subr_counter.js';
 import { ModSpace } from '../kern/subr_modspace.js';
@@ -77,7 +78,20 @@ export const VNET_MODMIN = 8 * PAGE_SIZE;
 /* Accessors                                                                             */
 /* ------------------------------------------------------------------------------------ */
 
-/** Common part of every VNET accessor: the variable's offset in the vnet image. */
+/** Fails loudly: an accessor used before the linker relocated it. */
+function unrelocated(this: { name?: string }): never {
+  throw new Error(`VNET accessor ${this?.name ?? '?'} used before it was linked`);
+}
+
+/**
+ * Common part of every VNET accessor: the variable's offset in the vnet image.
+ *
+ * The access methods are closures made when the linker relocates the variable: they
+ * capture physical memory (a constant array), the processor registers and the offset,
+ * so V_x.get() compiles to one load of the vnet base register plus one element access —
+ * FreeBSD's `*(curvnet->vnet_data_base + &vnet_entry_x)`.  Without VIMAGE a module's
+ * variables are bound by the linker to the one region (bind), with no register at all.
+ */
 abstract class VnetVar implements Relocatable {
   /** Byte offset in the image (VNET_START-relative), -1 until linked. */
   off = -1;
@@ -98,22 +112,35 @@ abstract class VnetVar implements Relocatable {
   addr(vnet?: Vnet | null): number {
     return this.region(vnet).kva + this.off;
   }
+  /**
+   * Bind the accessor to one region for good: without VIMAGE the kernel linker binds a
+   * module's variables to the kernel's only copy, so get/set read it directly with no
+   * register indirection (the analogue of a module's plain global).  Accessors of the
+   * kernel image are shared by every kernel in the process and are never bound.
+   */
+  bind(_r: Region): void {}
 }
 
 /** A 32-bit unsigned virtualized global (u_int). */
 export class VnetU32 extends VnetVar {
   idx = -1;
+  get: () => number = unrelocated;
+  set: (v: number) => void = unrelocated;
+  inc: (n?: number) => number = unrelocated;
   protected override relocated(): void {
-    this.idx = this.off >>> 2;
+    const i = (this.idx = this.off >>> 2);
+    const pm = PM32;
+    const c = cpu;
+    this.get = () => pm[c.vb32 + i]!;
+    this.set = (v) => void (pm[c.vb32 + i] = v);
+    this.inc = (n = 1) => (pm[c.vb32 + i] = pm[c.vb32 + i]! + n);
   }
-  get(): number {
-    return cpu.vu32[this.idx]!;
-  }
-  set(v: number): void {
-    cpu.vu32[this.idx] = v;
-  }
-  inc(n = 1): number {
-    return (cpu.vu32[this.idx] = cpu.vu32[this.idx]! + n);
+  override bind(r: Region): void {
+    const j = r.b32 + this.idx;
+    const pm = PM32;
+    this.get = () => pm[j]!;
+    this.set = (v) => void (pm[j] = v);
+    this.inc = (n = 1) => (pm[j] = pm[j]! + n);
   }
   on(vnet: Vnet): number {
     return vnet.v.u32[this.idx]!;
@@ -126,17 +153,23 @@ export class VnetU32 extends VnetVar {
 /** A 32-bit signed virtualized global (int). */
 export class VnetI32 extends VnetVar {
   idx = -1;
+  get: () => number = unrelocated;
+  set: (v: number) => void = unrelocated;
+  inc: (n?: number) => number = unrelocated;
   protected override relocated(): void {
-    this.idx = this.off >>> 2;
+    const i = (this.idx = this.off >>> 2);
+    const pm = PMI32;
+    const c = cpu;
+    this.get = () => pm[c.vb32 + i]!;
+    this.set = (v) => void (pm[c.vb32 + i] = v);
+    this.inc = (n = 1) => (pm[c.vb32 + i] = pm[c.vb32 + i]! + n);
   }
-  get(): number {
-    return cpu.vi32[this.idx]!;
-  }
-  set(v: number): void {
-    cpu.vi32[this.idx] = v;
-  }
-  inc(n = 1): number {
-    return (cpu.vi32[this.idx] = cpu.vi32[this.idx]! + n);
+  override bind(r: Region): void {
+    const j = r.b32 + this.idx;
+    const pm = PMI32;
+    this.get = () => pm[j]!;
+    this.set = (v) => void (pm[j] = v);
+    this.inc = (n = 1) => (pm[j] = pm[j]! + n);
   }
   on(vnet: Vnet): number {
     return vnet.v.i32[this.idx]!;
@@ -148,46 +181,70 @@ export class VnetI32 extends VnetVar {
 
 /** An 8-bit virtualized global (u_char, bool). */
 export class VnetU8 extends VnetVar {
-  get(): number {
-    return cpu.vu8[this.off]!;
+  get: () => number = unrelocated;
+  set: (v: number) => void = unrelocated;
+  protected override relocated(): void {
+    const i = this.off;
+    const pm = PM8;
+    const c = cpu;
+    this.get = () => pm[c.vb8 + i]!;
+    this.set = (v) => void (pm[c.vb8 + i] = v);
   }
-  set(v: number): void {
-    cpu.vu8[this.off] = v;
+  override bind(r: Region): void {
+    const j = r.b8 + this.off;
+    const pm = PM8;
+    this.get = () => pm[j]!;
+    this.set = (v) => void (pm[j] = v);
   }
   on(vnet: Vnet): number {
     return vnet.v.u8[this.off]!;
+  }
+  seton(vnet: Vnet, v: number): void {
+    vnet.v.u8[this.off] = v;
   }
 }
 
 /** A 16-bit virtualized global (u_short). */
 export class VnetU16 extends VnetVar {
   idx = -1;
+  get: () => number = unrelocated;
+  set: (v: number) => void = unrelocated;
   protected override relocated(): void {
-    this.idx = this.off >>> 1;
+    const i = (this.idx = this.off >>> 1);
+    const pm = PM16;
+    const c = cpu;
+    this.get = () => pm[c.vb16 + i]!;
+    this.set = (v) => void (pm[c.vb16 + i] = v);
   }
-  get(): number {
-    return cpu.vu16[this.idx]!;
-  }
-  set(v: number): void {
-    cpu.vu16[this.idx] = v;
+  override bind(r: Region): void {
+    const j = r.b16 + this.idx;
+    const pm = PM16;
+    this.get = () => pm[j]!;
+    this.set = (v) => void (pm[j] = v);
   }
   on(vnet: Vnet): number {
     return vnet.v.u16[this.idx]!;
+  }
+  seton(vnet: Vnet, v: number): void {
+    vnet.v.u16[this.idx] = v;
   }
 }
 
 /** A 64-bit virtualized global (uint64_t / u_long), exact below 2^53. */
 export class VnetU64 extends VnetVar {
   idx = -1;
+  get: () => number = unrelocated;
+  set: (v: number) => void = unrelocated;
   protected override relocated(): void {
-    this.idx = this.off >>> 2;
-  }
-  get(): number {
-    const a = cpu.vu32;
-    return a[this.idx]! + a[this.idx + 1]! * 4294967296;
-  }
-  set(v: number): void {
-    cpu.v.setU64(this.off, v);
+    const i = (this.idx = this.off >>> 2);
+    const pm = PM32;
+    const c = cpu;
+    this.get = () => pm[c.vb32 + i]! + pm[c.vb32 + i + 1]! * 4294967296;
+    this.set = (v) => {
+      const lo = v >>> 0;
+      pm[c.vb32 + i] = lo;
+      pm[c.vb32 + i + 1] = Math.floor((v - lo) / 4294967296);
+    };
   }
   inc(n = 1): number {
     const v = this.get() + n;
@@ -196,6 +253,9 @@ export class VnetU64 extends VnetVar {
   }
   on(vnet: Vnet): number {
     return vnet.v.getU64(this.off);
+  }
+  seton(vnet: Vnet, v: number): void {
+    vnet.v.setU64(this.off, v);
   }
 }
 
@@ -220,10 +280,11 @@ export class VnetBytes extends VnetVar {
     return this.off + f.offset;
   }
   getU32(fieldOff: number, vnet?: Vnet | null): number {
-    return this.region(vnet).u32[fieldOff >>> 2]!;
+    return vnet ? vnet.v.u32[fieldOff >>> 2]! : PM32[cpu.vb32 + (fieldOff >>> 2)]!;
   }
   setU32(fieldOff: number, v: number, vnet?: Vnet | null): void {
-    this.region(vnet).u32[fieldOff >>> 2] = v;
+    if (vnet) vnet.v.u32[fieldOff >>> 2] = v;
+    else PM32[cpu.vb32 + (fieldOff >>> 2)] = v;
   }
   getU64(fieldOff: number, vnet?: Vnet | null): number {
     return this.region(vnet).getU64(fieldOff);
@@ -241,6 +302,10 @@ export class VnetBytes extends VnetVar {
  */
 export class VnetPcpuStat extends VnetVar {
   idx = -1;
+  /** XXXSTAT_ADD(field, n) in the current vnet, on the current CPU. */
+  add: (f: number, n: number) => void = unrelocated;
+  /** XXXSTAT_INC(field) */
+  inc: (f: number) => void = unrelocated;
   constructor(
     name: string,
     readonly layout: StructLayout,
@@ -248,7 +313,17 @@ export class VnetPcpuStat extends VnetVar {
     super(name, bytes(layout.size, 8, `counter_u64_t[${layout.fields.length}]`));
   }
   protected override relocated(): void {
-    this.idx = this.off >>> 2;
+    const i = (this.idx = this.off >>> 2);
+    const pm = PM32;
+    const c = cpu;
+    this.add = (f, n) => {
+      const j = c.vb32 + i + f * 2;
+      counter_u64_add(pm[j]! + pm[j + 1]! * 4294967296, n);
+    };
+    this.inc = (f) => {
+      const j = c.vb32 + i + f * 2;
+      counter_u64_add(pm[j]! + pm[j + 1]! * 4294967296, 1);
+    };
   }
   get nfields(): number {
     return this.layout.fields.length;
@@ -261,20 +336,8 @@ export class VnetPcpuStat extends VnetVar {
   }
   /** The counter(9) handle of field f in the current vnet. */
   counter(f: number): counter_u64_t {
-    const a = cpu.vu32;
-    const i = this.idx + f * 2;
-    return a[i]! + a[i + 1]! * 4294967296;
-  }
-  /** XXXSTAT_ADD(field, n) in the current vnet, on the current CPU. */
-  add(f: number, n: number): void {
-    const a = cpu.vu32;
-    const i = this.idx + f * 2;
-    counter_u64_add(a[i]! + a[i + 1]! * 4294967296, n);
-  }
-  inc(f: number): void {
-    const a = cpu.vu32;
-    const i = this.idx + f * 2;
-    counter_u64_add(a[i]! + a[i + 1]! * 4294967296, 1);
+    const j = cpu.vb32 + this.idx + f * 2;
+    return PM32[j]! + PM32[j + 1]! * 4294967296;
   }
   /** Sum of field f over the CPUs, in a vnet or the current one. */
   fetch(f: number, vnet?: Vnet | null): number {
@@ -732,7 +795,7 @@ export function vnet_alloc(): Vnet {
   const vnet = new Vnet(k, k.kva_alloc_struct(64), ++k.vnet_lastid);
   vnet.vnet_magic_n = VNET_MAGIC_N;
   vnet.vnet_state = 0;
-  const data = new Region(k.image.vnet_size, k.kva_alloc_vnet(), k.nvslots);
+  const data = new Region(k.image.vnet_size, k.kva_alloc_vnet(), k.nvslots, true);
   data.u8.set(k.vnet_ref.u8.subarray(0, k.image.vnet_bytes));
   vnet.v = data;
   vnet.vnet_data_mem = data.kva;
@@ -771,6 +834,7 @@ export function vnet_destroy(vnet: Vnet): void {
   }
   k.kva.unmap(vnet.v);
   k.kva_free_vnet(vnet.v.kva);
+  vnet.v.release();
   k.kva.unmap(vnet.s);
   vnet.v = EMPTY_REGION;
   vnet.vnet_data_mem = 0;

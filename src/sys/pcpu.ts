@@ -14,6 +14,7 @@
  */
 
 import { cpu } from '../host/cpu.js';
+import { PM32, PMI32 } from '../host/physmem.js';
 import type { Region } from '../kern/kern_region.js';
 import type { Kernel } from '../kern/kernel.js';
 import { curkernel } from '../kern/kern_cur.js';
@@ -63,18 +64,25 @@ abstract class PcpuVar implements Relocatable {
   }
 }
 
+function unrelocated(): never {
+  throw new Error('DPCPU accessor used before it was linked');
+}
+
 /** A DPCPU u_int. */
 export class PcpuU32 extends PcpuVar {
   /** DPCPU_GET */
-  get(): number {
-    return cpu.pu32[this.idx]!;
-  }
+  get: () => number = unrelocated;
   /** DPCPU_SET */
-  set(v: number): void {
-    cpu.pu32[this.idx] = v;
-  }
-  inc(n = 1): void {
-    cpu.pu32[this.idx] = cpu.pu32[this.idx]! + n;
+  set: (v: number) => void = unrelocated;
+  inc: (n?: number) => void = unrelocated;
+  override reloc(off: number): void {
+    super.reloc(off);
+    const i = this.idx;
+    const pm = PM32;
+    const c = cpu;
+    this.get = () => pm[c.pb32 + i]!;
+    this.set = (v) => void (pm[c.pb32 + i] = v);
+    this.inc = (n = 1) => void (pm[c.pb32 + i] = pm[c.pb32 + i]! + n);
   }
   /** DPCPU_ID_GET */
   getOn(c: number): number {
@@ -100,11 +108,15 @@ export class PcpuU32 extends PcpuVar {
 
 /** A DPCPU int. */
 export class PcpuI32 extends PcpuVar {
-  get(): number {
-    return cpu.pi32[this.idx]!;
-  }
-  set(v: number): void {
-    cpu.pi32[this.idx] = v;
+  get: () => number = unrelocated;
+  set: (v: number) => void = unrelocated;
+  override reloc(off: number): void {
+    super.reloc(off);
+    const i = this.idx;
+    const pm = PMI32;
+    const c = cpu;
+    this.get = () => pm[c.pb32 + i]!;
+    this.set = (v) => void (pm[c.pb32 + i] = v);
   }
   getOn(c: number): number {
     return this.block(curkernel(), c).i32[this.idx]!;
@@ -126,8 +138,8 @@ export class PcpuU64 extends PcpuVar {
     cpu.p.setU64(this.off, v);
   }
   add(n: number): void {
-    const a = cpu.pu32;
-    const i = this.idx;
+    const a = PM32;
+    const i = cpu.pb32 + this.idx;
     const v = a[i]! + n;
     if (v > 0xffffffff) {
       a[i] = v - 4294967296;

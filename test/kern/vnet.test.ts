@@ -27,6 +27,7 @@ import {
   SI_SUB_VNET_DONE,
 } from '../../src/sys/kernel.js';
 import { bootVimage } from '../lib/kernel.js';
+import { physmem_avail, physmem_guard_clean, PM_GUARD } from '../../src/host/physmem.js';
 
 test('two vnets diverge after a write to one', async () => {
   const obj: { V_x?: VnetU32 } = {};
@@ -127,4 +128,17 @@ test('a VNET_SYSINIT registered while vnets exist runs at once on every vnet', (
     assert.ok(seen.has(v));
     for (const x of [...vs, v]) vnet_destroy(x);
   });
+});
+
+test('vnet data lives in physical memory; destroy returns it and nothing writes the NULL guard', () => {
+  const k = bootVimage();
+  k.enter(() => {
+    const before = physmem_avail();
+    const vs = Array.from({ length: 10 }, () => vnet_alloc());
+    assert.equal(before - physmem_avail(), 10 * k.image.vnet_size);
+    for (const v of vs) assert.ok(v.v.b8 >= PM_GUARD, 'never in the guard area');
+    vs.forEach(vnet_destroy);
+    assert.equal(physmem_avail(), before);
+  });
+  assert.ok(physmem_guard_clean());
 });
