@@ -375,7 +375,8 @@ export class Linker {
         section_write_init(obj.vnet, k.vnet_ref.u8, base);
         section_reloc(obj.vnet, base);
         if (!k.vimage)
-          for (const v of obj.vnet.vars) (v.acc as { bind?: (r: typeof k.vnet_ref) => void }).bind?.(k.vnet_ref);
+          for (const v of obj.vnet.vars)
+            (v.acc as { bind?: (r: typeof k.vnet_ref) => void }).bind?.(k.vnet_ref);
         vnet_data_copy(k, base, size);
       }
       if (obj.pcpu.size > 0) {
