@@ -11,7 +11,9 @@ import { link_image } from '../kern/kernel_image.js';
 import { K as kern_mib } from '../kern/kern_mib.js';
 import { K as subr_pcpu } from '../kern/subr_pcpu.js';
 import { K as vnet } from '../net/vnet.js';
+import { K as db_examine } from '../ddb/db_examine.js';
+import { K as db_vnet } from '../ddb/db_vnet.js';
 
-export const FILES = [kern_mib, subr_pcpu, vnet];
+export const FILES = [kern_mib, subr_pcpu, vnet, db_examine, db_vnet];
 
 export const IMAGE = link_image(FILES);

@@ -223,10 +223,19 @@ export class Linker {
 
   /** The text symbol containing an address (for traces and x/i). */
   symbolize(addr: number): { sym: KSym; off: number } | null {
+    // The nearest symbol at or below addr; on a tie the most specific one (a module's
+    // variable rather than the kernel's `modspace` that contains it; never a set bound).
     let best: KSym | null = null;
     for (const f of this.files)
-      for (const s of f.symbols.values())
-        if (s.value <= addr && (!best || s.value > best.value)) best = s;
+      for (const s of f.symbols.values()) {
+        if (s.value > addr || s.type === 'B') continue;
+        if (
+          !best ||
+          s.value > best.value ||
+          (s.value === best.value && s.size > 0 && (best.size === 0 || s.size < best.size))
+        )
+          best = s;
+      }
     if (!best || addr - best.value > 0x10000) return null;
     return { sym: best, off: addr - best.value };
   }
