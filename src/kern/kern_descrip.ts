@@ -7,6 +7,7 @@
  */
 
 import { EBADF, EMFILE } from '../sys/errno.js';
+import type { Thread } from '../sys/proc.js';
 
 export const UF_EXCLOSE = 0x01;
 export const FREAD = 0x0001;
@@ -14,16 +15,55 @@ export const FWRITE = 0x0002;
 export const FNONBLOCK = 0x0004;
 export const FASYNC = 0x0040;
 
-/** struct fileops: what a file type implements (sockets, devices, host files). */
+/* fo_read/fo_write flags */
+export const FOF_OFFSET = 0x01; /* use uio_offset (pread/pwrite), not f_offset */
+
+export const UIO_READ = 0;
+export const UIO_WRITE = 1;
+
+/**
+ * struct uio, reduced to one kernel buffer: a read fills uio_buf from the front, a
+ * write consumes it; uio_resid counts what is left, uio_offset the file position.  The
+ * syscall layer does the copyin/copyout of the user buffer around the file operation.
+ */
+export interface Uio {
+  readonly uio_buf: Uint8Array;
+  uio_offset: number;
+  uio_resid: number;
+  readonly uio_rw: number;
+}
+
+/** uiomove(9): move up to uio_resid bytes between data and the uio; returns the count. */
+export function uiomove(data: Uint8Array, uio: Uio): number {
+  const n = Math.min(data.length, uio.uio_resid);
+  const at = uio.uio_buf.length - uio.uio_resid;
+  if (uio.uio_rw === UIO_READ) uio.uio_buf.set(data.subarray(0, n), at);
+  else data.set(uio.uio_buf.subarray(at, at + n));
+  uio.uio_resid -= n;
+  uio.uio_offset += n;
+  return n;
+}
+
+/**
+ * struct fileops: what a file type implements (sockets, devices, host files).  Each
+ * returns an errno (0 on success); ENOIOCTL from fo_ioctl means "not mine" and reaches
+ * userland as ENOTTY.  A missing operation is EOPNOTSUPP (read/write), ENOTTY (ioctl).
+ */
 export interface FileOps {
   readonly fo_type: string;
-  fo_ioctl?(fp: File, com: number, data: Uint8Array): number;
+  fo_ioctl?(fp: File, com: number, data: Uint8Array, td?: Thread): number | Promise<number>;
   fo_close?(fp: File): number;
+  fo_read?(fp: File, uio: Uio, flags: number, td?: Thread): number | Promise<number>;
+  fo_write?(fp: File, uio: Uio, flags: number, td?: Thread): number | Promise<number>;
+  /** Returns the subset of events (POLLIN ...) that are ready now. */
+  fo_poll?(fp: File, events: number, td?: Thread): number;
 }
 
 export class File {
   f_flag: number;
   f_count = 1;
+  /** File position for read/write without an explicit offset. */
+  f_offset = 0;
   constructor(
     readonly f_ops: FileOps,
     readonly f_data: unknown,

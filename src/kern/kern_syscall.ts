@@ -1,0 +1,189 @@
+/*
+ * kern/kern_syscall.ts — the system call table (init_sysent.c) and the entry path
+ * (amd64_syscall / syscallenter / syscallret in sys/kern/subr_syscall.c).
+ *
+ * A user thread is a JavaScript async function; it enters the kernel only here.
+ * syscallenter(k, td, code, args):
+ *
+ *   1. records the trapframe (td_frame: kind 'syscall', the number, the name, the
+ *      argument registers, rip = the handler's symbol) — what DDB's `show registers`
+ *      and `trace` report for a thread inside a syscall;
+ *   2. zeroes td_retval and puts td on the processor (k.load_registers);
+ *   3. calls the handler; if it returns a promise (it slept, or waited on the host) the
+ *      processor may have run other threads meanwhile, so the registers are reloaded for
+ *      td when it resumes;
+ *   4. maps the kernel-internal results (ERESTART → EINTR: there are no signal
+ *      handlers to restart after; EJUSTRETURN → 0; a stray ENOIOCTL → ENOTTY), stores
+ *      rax (the errno, or td_retval[0]) in the trapframe and sets td_errno on failure —
+ *      userland's errno, left alone on success as in C;
+ *   5. runs the scheduler's userret hook when the kernel has one (preemption, pending
+ *      kills), and returns { error, retval }.
+ *
+ * An unknown number is ENOSYS (FreeBSD also posts SIGSYS; there are no signals here).
+ * Handlers never throw for bad user input; an exception from one is a kernel bug and
+ * propagates (a panic).
+ */
+
+import { EJUSTRETURN, ENOIOCTL, ENOSYS, ENOTTY, ERESTART, EINTR } from '../sys/errno.js';
+import type { Thread } from '../sys/proc.js';
+import {
+  SYS___sysctl,
+  SYS_close,
+  SYS_dup,
+  SYS_fcntl,
+  SYS_getpid,
+  SYS_getppid,
+  SYS_getuid,
+  SYS_geteuid,
+  SYS_ioctl,
+  SYS_kldfind,
+  SYS_kldload,
+  SYS_kldnext,
+  SYS_kldstat,
+  SYS_kldsym,
+  SYS_kldunload,
+  SYS_lseek,
+  SYS_open,
+  SYS_pread,
+  SYS_pwrite,
+  SYS_read,
+  SYS_write,
+  type Sysent,
+  type SyscallHandler,
+} from '../sys/sysent.js';
+import {
+  sys_close,
+  sys_dup,
+  sys_fcntl,
+  sys_getpid,
+  sys_getppid,
+  sys_getuid,
+  sys_ioctl,
+  sys_lseek,
+  sys_open,
+  sys_pread,
+  sys_pwrite,
+  sys_read,
+  sys_write,
+} from './sys_generic.js';
+import { sys___sysctl } from './kern_sysctl_syscall.js';
+import {
+  sys_kldfind,
+  sys_kldload,
+  sys_kldnext,
+  sys_kldstat,
+  sys_kldsym,
+  sys_kldunload,
+  sys_kldunloadf,
+} from './kern_kld_syscalls.js';
+import type { Kernel } from './kernel.js';
+
+export const SYS_kldunloadf = 444;
+
+function se(sy_num: number, sy_name: string, sy_narg: number, sy_call: SyscallHandler): Sysent {
+  return { sy_num, sy_name, sy_narg, sy_call };
+}
+
+/** init_sysent: the implemented entries, by number. */
+export const sysent: ReadonlyMap<number, Sysent> = new Map(
+  [
+    se(SYS_read, 'read', 3, sys_read),
+    se(SYS_write, 'write', 3, sys_write),
+    se(SYS_open, 'open', 3, sys_open),
+    se(SYS_close, 'close', 1, sys_close),
+    se(SYS_getpid, 'getpid', 0, sys_getpid),
+    se(SYS_getuid, 'getuid', 0, sys_getuid),
+    se(SYS_geteuid, 'geteuid', 0, sys_getuid),
+    se(SYS_getppid, 'getppid', 0, sys_getppid),
+    se(SYS_dup, 'dup', 1, sys_dup),
+    se(SYS_ioctl, 'ioctl', 3, sys_ioctl),
+    se(SYS_fcntl, 'fcntl', 3, sys_fcntl),
+    se(SYS___sysctl, '__sysctl', 6, sys___sysctl),
+    se(SYS_kldload, 'kldload', 1, sys_kldload),
+    se(SYS_kldunload, 'kldunload', 1, sys_kldunload),
+    se(SYS_kldfind, 'kldfind', 1, sys_kldfind),
+    se(SYS_kldnext, 'kldnext', 1, sys_kldnext),
+    se(SYS_kldstat, 'kldstat', 2, sys_kldstat),
+    se(SYS_kldsym, 'kldsym', 3, sys_kldsym),
+    se(SYS_kldunloadf, 'kldunloadf', 2, sys_kldunloadf),
+    se(SYS_pread, 'pread', 4, sys_pread),
+    se(SYS_pwrite, 'pwrite', 4, sys_pwrite),
+    se(SYS_lseek, 'lseek', 3, sys_lseek),
+  ].map((e) => [e.sy_num, e] as const),
+);
+
+/** The syscall's name (ktrace, DDB), or "#N" when unimplemented. */
+export function syscallname(code: number): string {
+  return sysent.get(code)?.sy_name ?? `#${code}`;
+}
+
+export interface SyscallResult {
+  /** 0 or an errno. */
+  readonly error: number;
+  /** td_retval[0] (rax) on success. */
+  readonly retval: number;
+  /** td_retval[1] (rdx). */
+  readonly retval1: number;
+}
+
+interface UserretHook {
+  userret?: (td: Thread) => Promise<void> | void;
+}
+
+/** The trapframe of a syscall entry. */
+function trapframe(td: Thread, code: number, e: Sysent | undefined, args: readonly number[]): void {
+  const f = td.td_frame;
+  f.tf_kind = 'syscall';
+  f.tf_code = code;
+  f.tf_name = e ? e.sy_name : `#${code}`;
+  f.tf_args = args.length <= 6 ? (args as number[]) : args.slice(0, 6);
+  f.tf_rip = e ? `sys_${e.sy_name}` : 'nosys';
+  f.tf_rax = 0;
+}
+
+function syscallret(td: Thread, error: number): number {
+  if (error === ERESTART) error = EINTR;
+  else if (error === EJUSTRETURN) error = 0;
+  else if (error === ENOIOCTL) error = ENOTTY;
+  td.td_frame.tf_rax = error !== 0 ? error : td.td_retval[0]!;
+  if (error !== 0) td.td_errno = error;
+  return error;
+}
+
+/** Enter the kernel from user thread td with syscall code and argument registers. */
+export async function syscallenter(
+  k: Kernel,
+  td: Thread,
+  code: number,
+  args: readonly number[],
+): Promise<SyscallResult> {
+  const e = sysent.get(code);
+  td.td_nsyscalls++;
+  trapframe(td, code, e, args);
+  let rv = td.td_retval as number[] | undefined;
+  if (rv === undefined) {
+    rv = [0, 0];
+    td.td_retval = rv;
+  } else {
+    rv[0] = 0;
+    rv[1] = 0;
+  }
+  k.load_registers(td);
+  let error: number;
+  if (e === undefined) error = ENOSYS;
+  else {
+    const r = e.sy_call(td, args);
+    if (typeof r === 'number') error = r;
+    else {
+      error = await r;
+      k.load_registers(td);
+    }
+  }
+  error = syscallret(td, error);
+  const hook = (k as unknown as UserretHook).userret;
+  if (typeof hook === 'function') {
+    await hook.call(k, td);
+    k.load_registers(td);
+  }
+  return { error, retval: error === 0 ? rv[0]! : -1, retval1: rv[1]! };
+}
