@@ -13,7 +13,25 @@ import { K as subr_pcpu } from '../kern/subr_pcpu.js';
 import { K as vnet } from '../net/vnet.js';
 import { K as db_examine } from '../ddb/db_examine.js';
 import { K as db_vnet } from '../ddb/db_vnet.js';
+import { K as subr_kdb } from '../kern/subr_kdb.js';
+import { K as db_main } from '../ddb/db_main.js';
+import { K as db_thread } from '../ddb/db_thread.js';
+import { K as db_break } from '../ddb/db_break.js';
+import { K as sys_generic } from '../kern/sys_generic.js';
+import { K as kern_syscall } from '../kern/kern_syscall.js';
 
-export const FILES = [kern_mib, subr_pcpu, vnet, db_examine, db_vnet];
+export const FILES = [
+  kern_mib,
+  subr_pcpu,
+  vnet,
+  db_examine,
+  db_vnet,
+  subr_kdb,
+  db_main,
+  db_thread,
+  db_break,
+  sys_generic,
+  kern_syscall,
+];
 
 export const IMAGE = link_image(FILES);

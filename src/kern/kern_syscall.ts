@@ -26,6 +26,9 @@
 
 import { EJUSTRETURN, ENOIOCTL, ENOSYS, ENOTTY, ERESTART, EINTR } from '../sys/errno.js';
 import type { Thread } from '../sys/proc.js';
+import { ObjFile, VIMAGEID, type TextSym } from '../sys/linker_set.js';
+import { kdb_bkpt } from './subr_kdb.js';
+import { K as SYS_GENERIC_K } from './sys_generic.js';
 import {
   SYS___sysctl,
   SYS_close,
@@ -112,6 +115,18 @@ export const sysent: ReadonlyMap<number, Sysent> = new Map(
   ].map((e) => [e.sy_num, e] as const),
 );
 
+export const K = new ObjFile('kern/kern_syscall.ts', VIMAGEID('src/kern/kern_syscall.ts'));
+
+/**
+ * A text symbol for every syscall handler (sys_<name>), so DDB can break on any of
+ * them; handlers that declare their own (sys_ioctl) keep theirs.
+ */
+const sysent_syms: ReadonlyMap<number, TextSym> = new Map(
+  [...sysent.values()]
+    .filter((e) => !SYS_GENERIC_K.text.some((t) => t.name === `sys_${e.sy_name}`))
+    .map((e) => [e.sy_num, K.TEXT(`sys_${e.sy_name}`)] as const),
+);
+
 /** The syscall's name (ktrace, DDB), or "#N" when unimplemented. */
 export function syscallname(code: number): string {
   return sysent.get(code)?.sy_name ?? `#${code}`;
@@ -172,6 +187,8 @@ export async function syscallenter(
   let error: number;
   if (e === undefined) error = ENOSYS;
   else {
+    const bp = sysent_syms.get(code);
+    if (bp !== undefined && bp.armed !== 0) kdb_bkpt(bp);
     const r = e.sy_call(td, args);
     if (typeof r === 'number') error = r;
     else {

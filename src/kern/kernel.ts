@@ -84,6 +84,8 @@ export class Kernel implements CpuKernel {
   readonly msgbuf: string[] = [];
   private readonly consoleSink: ((line: string) => void) | undefined;
   booted = false;
+  /** The debugger's state (kern/subr_kdb.ts), created on first use. */
+  kdb: import('./subr_kdb.js').KdbState | null = null;
 
   constructor(
     readonly conf: KernConf,

@@ -75,6 +75,12 @@ import {
 import { copyin_buf, copyinstr, copyout, vmspace } from '../vm/vm_map.js';
 import { curkernel } from './kern_cur.js';
 import { devopen } from '../dev/memdev.js';
+import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
+import { BKPT } from './subr_kdb.js';
+
+export const K = new ObjFile('kern/sys_generic.ts', VIMAGEID('src/kern/sys_generic.ts'));
+const S_sys_ioctl = K.TEXT('sys_ioctl');
+const S_kern_ioctl = K.TEXT('kern_ioctl');
 
 /** Largest read/write (IOSIZE_MAX, with devfs_iosize_max_clamp). */
 export const IOSIZE_MAX = 0x7fffffff;
@@ -127,6 +133,7 @@ function int_of(data: Uint8Array): number {
 
 /** ioctl(fd, com, data). */
 export function sys_ioctl(td: Thread, args: readonly number[]): number | Promise<number> {
+  BKPT(S_sys_ioctl);
   const fd = arg(args, 0);
   const ucom = arg(args, 1);
   const udata = arg(args, 2);
@@ -191,6 +198,7 @@ export function kern_ioctl(
   com: number,
   data: Uint8Array,
 ): number | Promise<number> {
+  BKPT(S_kern_ioctl);
   const ent = fget(td, fd);
   if (ent === undefined) return EBADF;
   const fp = ent.fde_file;
