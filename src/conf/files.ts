@@ -19,6 +19,8 @@ import { K as db_thread } from '../ddb/db_thread.js';
 import { K as db_break } from '../ddb/db_break.js';
 import { K as sys_generic } from '../kern/sys_generic.js';
 import { K as kern_syscall } from '../kern/kern_syscall.js';
+import { K as kern_clock } from '../kern/kern_clock.js';
+import { K as kern_kthread } from '../kern/kern_kthread.js';
 
 export const FILES = [
   kern_mib,
@@ -32,6 +34,8 @@ export const FILES = [
   db_break,
   sys_generic,
   kern_syscall,
+  kern_clock,
+  kern_kthread,
 ];
 
 export const IMAGE = link_image(FILES);

@@ -36,7 +36,7 @@ export interface DbFrame {
 }
 
 /** Frames of the debugger's own machinery, never shown in a trace. */
-const HIDDEN = /\/(ddb\/[^/]+|kern\/subr_kdb)\.[jt]s:|node:internal|\(native\)/;
+const HIDDEN = /\/src\/(ddb\/[^/]+|kern\/subr_kdb)\.[jt]s:|node:internal|\(native\)/;
 
 /** Parse a V8 stack into frames, innermost first (kernel and userland alike). */
 export function db_frames(e: Error | null, hideDebugger = true): DbFrame[] {

@@ -31,6 +31,22 @@ import type { SysctlOidDecl } from '../sys/sysctl.js';
 import { MAXCPU } from '../sys/param.js';
 import type { KernConf } from '../conf/options.js';
 import { Vnet, VNET_MAGIC_N, vnet_data_startup, type VnetSysinit } from '../net/vnet.js';
+/* Runtime (issue 3): scheduler, clock, callouts, processes, kernel threads, jails. */
+import { make_clock, type Clock } from '../host/clock.js';
+import { Sched, sched_userret } from './sched.js';
+import { Callwheel } from './kern_timeout.js';
+import { Rng, DEFAULT_SEED } from './subr_random.js';
+import {
+  ProcTable,
+  proc_create,
+  thread_exit,
+  type ProcCreateOpts,
+  type ThreadMain,
+} from './kern_proc.js';
+import { KThreads, kproc_create, kthread_add, type KthreadOpts } from './kern_kthread.js';
+import { JailTable } from './kern_jail.js';
+import type { Ucred } from '../sys/proc.js';
+import { kdb_enter, KDB_WHY_PANIC } from './subr_kdb.js';
 
 export interface KernelOptions {
   /** Loads module files for kldload (host glue); defaults to none. */
@@ -38,6 +54,12 @@ export interface KernelOptions {
   exists?: (path: string) => boolean;
   /** Where kernel messages go besides the message buffer. */
   console?: (line: string) => void;
+  /** The RNG seed (arc4random); same seed, same run.  Default DEFAULT_SEED. */
+  seed?: number;
+  /** 'virtual' (default: time jumps to the next callout when idle), 'real', or a Clock. */
+  clock?: 'virtual' | 'real' | Clock;
+  /** Record an event trace in k.trace (switches, sleeps, wakeups, callouts, exits). */
+  trace?: boolean;
 }
 
 export class Kernel implements CpuKernel {
@@ -86,6 +108,20 @@ export class Kernel implements CpuKernel {
   booted = false;
   /** The debugger's state (kern/subr_kdb.ts), created on first use. */
   kdb: import('./subr_kdb.js').KdbState | null = null;
+
+  /* Runtime (issue 3): kern/sched.ts, kern_synch.ts, kern_timeout.ts, kern_proc.ts, ... */
+  /** The injected clock: k.now() is nanoseconds since boot (sbintime_t here). */
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly sched = new Sched(this);
+  readonly callwheel = new Callwheel(this);
+  readonly ptab = new ProcTable();
+  readonly kthr = new KThreads();
+  readonly jails = new JailTable();
+  /** The event trace, when booted with `trace` (else null). */
+  trace: string[] | null;
+  /** The panic message once the kernel has panicked. */
+  panicstr: string | null = null;
 
   constructor(
     readonly conf: KernConf,
@@ -150,6 +186,10 @@ export class Kernel implements CpuKernel {
       opts.fetch ?? (async (p) => Promise.reject(new Error(`no module loader for ${p}`))),
       opts.exists ?? (() => false),
     );
+
+    this.clock = typeof opts.clock === 'object' ? opts.clock : make_clock(opts.clock ?? 'virtual');
+    this.rng = new Rng(opts.seed ?? DEFAULT_SEED);
+    this.trace = opts.trace ? [] : null;
   }
 
   /* ---------------------------------------------------------------------------- */
@@ -263,4 +303,66 @@ export class Kernel implements CpuKernel {
     this.vnet_ref.objs[slot] = undefined;
     this.vslots_free.push(slot);
   }
+
+  /* ---------------------------------------------------------------------------- */
+  /* Runtime (issue 3): threads, processes, time.                                   */
+
+  /** kthread_add(9): a kernel thread (in proc0 unless opts.proc) running fn. */
+  kthread_add(name: string, fn: ThreadMain, opts: KthreadOpts = {}): Thread {
+    return kthread_add(this, name, fn, opts);
+  }
+
+  /** kproc_create(9): a kernel process whose one thread runs fn. */
+  kproc_create(name: string, fn: ThreadMain, opts: KthreadOpts = {}): Proc {
+    return kproc_create(this, name, fn, opts);
+  }
+
+  /** A user process running main(td) with credential cred (its jail). */
+  proc_create(name: string, cred: Ucred, main: ThreadMain, opts: ProcCreateOpts = {}): Proc {
+    return proc_create(this, name, cred, main, opts);
+  }
+
+  /** Run until nothing is runnable and no callout is pending.  Rejects on panic. */
+  run_until_idle(): Promise<void> {
+    return this.sched.run_until_idle();
+  }
+
+  /** Run for `seconds` of kernel time (virtual clock: exactly, and fast). */
+  run_for(seconds: number): Promise<void> {
+    return this.sched.run_for(seconds);
+  }
+
+  /** Nanoseconds since boot (sbintime_t in this kernel). */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** The syscall layer calls this on the way back to user mode (sched_userret). */
+  userret(td: Thread): Promise<void> {
+    return sched_userret(this, td, (k, t) => thread_exit(k, t, 0));
+  }
+
+  /**
+   * panic(9): record the message and, when the kernel has a debugger and
+   * debug.debugger_on_panic is set, enter it (kdb.enter.panic scripts run there); then
+   * stop dispatching and fail whoever waits on the kernel.  Without a debugger the
+   * kernel stops cleanly with the panic message.
+   */
+  panic(msg: string, ctx?: Error): void {
+    if (this.panicstr !== null) return;
+    this.panicstr = msg;
+    this.trace?.push(`panic ${msg.split('\n')[0]}`);
+    this.printf(`panic: ${msg}`);
+    if (this.debugger_on_panic && this.conf.options.has('KDB')) {
+      try {
+        kdb_enter(this, KDB_WHY_PANIC, `panic: ${msg.split('\n')[0]}`, undefined, undefined, ctx);
+      } catch (e) {
+        this.printf(`panic: the debugger failed: ${(e as Error).message}`);
+      }
+    }
+    this.sched.halt(msg);
+  }
+
+  /** debug.debugger_on_panic */
+  debugger_on_panic = 1;
 }

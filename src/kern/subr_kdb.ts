@@ -29,6 +29,7 @@ import {
   SYSCTL_NODE,
   SYSCTL_OUT,
   SYSCTL_PROC,
+  SYSCTL_INT,
 } from '../sys/sysctl.js';
 import { EBUSY, EINVAL } from '../sys/errno.js';
 import { curkernel } from './kern_cur.js';
@@ -143,6 +144,8 @@ export function kdb_enter(
   msg: string,
   sym?: TextSym,
   host?: KdbHostTime,
+  /** The context to show for the entering thread (an exception's stack), else live. */
+  ctx?: Error,
 ): 'continue' | 'step' | 'reset' | 'panic' | 'none' {
   const st = kdb_state(k);
   if (!st.dbbe || st.active > 0) return 'none';
@@ -156,15 +159,19 @@ export function kdb_enter(
   // makectx(): the live context of the entering thread, deep enough to reach userland.
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 64;
-  st.livectx = new Error('kdb_enter');
-  void st.livectx.stack;
+  const live = ctx ?? new Error('kdb_enter');
+  void live.stack;
+  st.livectx = live;
   Error.stackTraceLimit = limit;
   const t0 = host?.now_ns() ?? 0;
+  // The world stops: the kernel clock does not advance while the debugger runs.
+  const thaw = k.clock.freeze();
   disarm_all(k, st);
   let leave: KdbLeave;
   try {
     leave = st.dbbe.trap(k, st, sym ? { why, msg, sym } : { why, msg });
   } finally {
+    thaw();
     if (host) st.stopped_ns += host.now_ns() - t0;
     st.active--;
     st.why = KDB_WHY_UNSET;
@@ -174,8 +181,12 @@ export function kdb_enter(
   }
   const how = leave.how;
   if (how === 'step') st.stepping = Math.max(1, leave.count);
-  if (how === 'reset') st.reset = true;
   arm_all(k, st);
+  if (how === 'reset') {
+    st.reset = true;
+    k.printf('Rebooting...');
+    k.sched.halt('reset from the debugger');
+  } else if (how === 'panic' && k.panicstr === null) k.panic('from debugger');
   return how;
 }
 
@@ -340,3 +351,14 @@ export function kernel_panic(k: Kernel, msg: string): never {
   if (typeof p === 'function') return p.call(k, msg);
   throw new Error(`panic: ${msg}`);
 }
+
+SYSCTL_INT(
+  K,
+  'debug.debugger_on_panic',
+  CTLFLAG_RW,
+  {
+    get: () => curkernel().debugger_on_panic,
+    set: (v: number) => void (curkernel().debugger_on_panic = v),
+  },
+  'Run debugger on kernel panic',
+);

@@ -13,6 +13,7 @@ import type { CpuThread } from '../host/cpu.js';
 import type { Vnet } from '../net/vnet.js';
 import type { Prison } from '../kern/kern_jail.js';
 import type { FileDesc } from '../kern/kern_descrip.js';
+import type { Callout } from '../kern/kern_timeout.js';
 
 /* td_state */
 export const TDS_INACTIVE = 0;
@@ -116,6 +117,8 @@ export class Thread implements CpuThread {
   td_nsyscalls = 0;
   /** Exit status of the thread's function (for reaping). */
   td_exitval = 0;
+  /** The timeout of the thread's sleeps (kern_synch.ts), allocated on first use. */
+  td_slpcallout: Callout | null = null;
 
   constructor(
     readonly td_tid: number,
