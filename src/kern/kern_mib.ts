@@ -16,7 +16,8 @@ import {
   SYSCTL_STRING,
   type SysctlOidDecl,
 } from '../sys/sysctl.js';
-import { __vimage_version, OSRELEASE, OSTYPE } from '../sys/param.js';
+import { __vimage_version, MAXHOSTNAMELEN, OSRELEASE, OSTYPE } from '../sys/param.js';
+import { PR_VNET, type Prison } from './kern_jail.js';
 import { SI_ORDER_ANY, SI_SUB_KLD, SYSINIT } from '../sys/kernel.js';
 import { curkernel, curthread_or_null } from './kern_cur.js';
 
@@ -74,19 +75,69 @@ SYSCTL_STRING(
   'module load search path',
   1024,
 );
+/** The prison of the calling thread (prison0 for the kernel itself). */
+function callerPrison(): Prison {
+  const td = curthread_or_null();
+  return td ? td.td_proc.p_ucred.cr_prison : curkernel().prison0;
+}
+
 SYSCTL_STRING(
   K,
   'kern.hostname',
   CTLFLAG_RW | CTLFLAG_PRISON,
   {
-    get: () => curkernel().prison0.pr_hostname,
+    get: () => callerPrison().pr_hostname,
     set: (s) => {
-      curkernel().prison0.pr_hostname = s;
+      callerPrison().pr_hostname = s;
       return 0;
     },
   },
   'Hostname',
+  MAXHOSTNAMELEN,
 );
+
+SYSCTL_NODE(K, 'security.jail', CTLFLAG_RW, 'Jails');
+SYSCTL_PROC(
+  K,
+  'security.jail.jailed',
+  CTLTYPE_INT | CTLFLAG_RD | CTLFLAG_PRISON,
+  (_o, req) => intOut(req, callerPrison().pr_parent !== null ? 1 : 0),
+  'I',
+  'Process in jail?',
+);
+SYSCTL_PROC(
+  K,
+  'security.jail.vnet',
+  CTLTYPE_INT | CTLFLAG_RD | CTLFLAG_PRISON,
+  (_o, req) => {
+    const pr = callerPrison();
+    return intOut(req, pr.pr_parent !== null && pr.pr_flags & PR_VNET ? 1 : 0);
+  },
+  'I',
+  'Jail owns vnet?',
+);
+SYSCTL_PROC(
+  K,
+  'security.jail.children.max',
+  CTLTYPE_INT | CTLFLAG_RD | CTLFLAG_PRISON,
+  (_o, req) => intOut(req, callerPrison().pr_childmax),
+  'I',
+  'Maximum number of child jails',
+);
+SYSCTL_PROC(
+  K,
+  'security.jail.children.cur',
+  CTLTYPE_INT | CTLFLAG_RD | CTLFLAG_PRISON,
+  (_o, req) => intOut(req, callerPrison().pr_children.length),
+  'I',
+  'Current number of child jails',
+);
+
+function intOut(req: Parameters<typeof SYSCTL_OUT>[0], v: number): number {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v, true);
+  return SYSCTL_OUT(req, b);
+}
 
 /**
  * kern.vnet_self: the kernel address of the calling process's struct vnet (0 without
