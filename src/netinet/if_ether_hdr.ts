@@ -17,6 +17,7 @@
  * Nothing here throws on packet contents.
  */
 
+import { WireView } from '../sys/wireview.js';
 import {
   ETHERTYPE_IP,
   ETHER_ADDR_LEN,
@@ -88,24 +89,9 @@ export function arp_check(b: Uint8Array, off: number, len: number): ArpDrop | nu
 }
 
 /** struct ether_arp as a view (valid after arp_check returned null). */
-export class EtherArp {
-  constructor(
-    public b: Uint8Array = new Uint8Array(ETHER_ARP_LEN),
-    public o = 0,
-  ) {}
-
-  bind(b: Uint8Array, o = 0): this {
-    this.b = b;
-    this.o = o;
-    return this;
-  }
-
-  private g16(at: number): number {
-    return (this.b[this.o + at]! << 8) | this.b[this.o + at + 1]!;
-  }
-  private s16(at: number, v: number): void {
-    this.b[this.o + at] = (v >>> 8) & 0xff;
-    this.b[this.o + at + 1] = v & 0xff;
+export class EtherArp extends WireView {
+  constructor(b: Uint8Array = new Uint8Array(ETHER_ARP_LEN), o = 0) {
+    super(b, o);
   }
 
   get ar_hrd(): number {

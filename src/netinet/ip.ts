@@ -31,6 +31,7 @@
  * throws on packet contents or reads past the length it is given.
  */
 
+import { WireView } from '../sys/wireview.js';
 import { in_cksum } from './in_cksum.js';
 import { in_addr_read, in_addr_write } from './in.js';
 import type { in_addr_t } from './in.js';
@@ -127,24 +128,9 @@ export const IP_OFF_DST = 16;
 export const IP_OFF_OPTIONS = 20;
 
 /** struct ip as a view.  Bind it to a packet and read/write fields in place. */
-export class Ip {
-  constructor(
-    public b: Uint8Array = new Uint8Array(IP_HDR_LEN),
-    public o = 0,
-  ) {}
-
-  bind(b: Uint8Array, o = 0): this {
-    this.b = b;
-    this.o = o;
-    return this;
-  }
-
-  private g16(at: number): number {
-    return (this.b[this.o + at]! << 8) | this.b[this.o + at + 1]!;
-  }
-  private s16(at: number, v: number): void {
-    this.b[this.o + at] = (v >>> 8) & 0xff;
-    this.b[this.o + at + 1] = v & 0xff;
+export class Ip extends WireView {
+  constructor(b: Uint8Array = new Uint8Array(IP_HDR_LEN), o = 0) {
+    super(b, o);
   }
 
   get ip_v(): number {

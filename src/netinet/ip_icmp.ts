@@ -22,6 +22,7 @@
  * (icps_badlen).  Nothing here throws on packet contents.
  */
 
+import { WireView } from '../sys/wireview.js';
 import { in_cksum } from './in_cksum.js';
 import { in_addr_read, in_addr_write } from './in.js';
 import type { in_addr_t } from './in.js';
@@ -127,24 +128,9 @@ export function ICMP_INFOTYPE(type: number): boolean {
 }
 
 /** struct icmp as a view. */
-export class Icmp {
-  constructor(
-    public b: Uint8Array = new Uint8Array(ICMP_MINLEN),
-    public o = 0,
-  ) {}
-
-  bind(b: Uint8Array, o = 0): this {
-    this.b = b;
-    this.o = o;
-    return this;
-  }
-
-  private g16(at: number): number {
-    return (this.b[this.o + at]! << 8) | this.b[this.o + at + 1]!;
-  }
-  private s16(at: number, v: number): void {
-    this.b[this.o + at] = (v >>> 8) & 0xff;
-    this.b[this.o + at + 1] = v & 0xff;
+export class Icmp extends WireView {
+  constructor(b: Uint8Array = new Uint8Array(ICMP_MINLEN), o = 0) {
+    super(b, o);
   }
 
   get icmp_type(): number {

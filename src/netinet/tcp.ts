@@ -31,6 +31,7 @@
  * Nothing here throws on packet contents.
  */
 
+import { WireView } from '../sys/wireview.js';
 import { in_cksum_l4 } from './in_cksum.js';
 import { IPPROTO_TCP } from './in.js';
 import type { in_port_t } from './in.js';
@@ -101,36 +102,9 @@ export const TCP_MAX_WINSHIFT = 14;
 export const TCP_MAX_SACK = 4;
 
 /** struct tcphdr as a view. */
-export class Tcphdr {
-  constructor(
-    public b: Uint8Array = new Uint8Array(TCP_HDR_LEN),
-    public o = 0,
-  ) {}
-
-  bind(b: Uint8Array, o = 0): this {
-    this.b = b;
-    this.o = o;
-    return this;
-  }
-
-  private g16(at: number): number {
-    return (this.b[this.o + at]! << 8) | this.b[this.o + at + 1]!;
-  }
-  private s16(at: number, v: number): void {
-    this.b[this.o + at] = (v >>> 8) & 0xff;
-    this.b[this.o + at + 1] = v & 0xff;
-  }
-  private g32(at: number): number {
-    const b = this.b;
-    const i = this.o + at;
-    return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-  }
-  private s32(at: number, v: number): void {
-    const i = this.o + at;
-    this.b[i] = (v >>> 24) & 0xff;
-    this.b[i + 1] = (v >>> 16) & 0xff;
-    this.b[i + 2] = (v >>> 8) & 0xff;
-    this.b[i + 3] = v & 0xff;
+export class Tcphdr extends WireView {
+  constructor(b: Uint8Array = new Uint8Array(TCP_HDR_LEN), o = 0) {
+    super(b, o);
   }
 
   get th_sport(): in_port_t {

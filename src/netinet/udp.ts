@@ -20,6 +20,7 @@
  * packet contents.
  */
 
+import { WireView } from '../sys/wireview.js';
 import { in_cksum_l4 } from './in_cksum.js';
 import { IPPROTO_UDP, in_port } from './in.js';
 import type { in_port_t } from './in.js';
@@ -31,24 +32,9 @@ export const UH_OFF_ULEN = 4;
 export const UH_OFF_SUM = 6;
 
 /** struct udphdr as a view. */
-export class Udphdr {
-  constructor(
-    public b: Uint8Array = new Uint8Array(UDP_HDR_LEN),
-    public o = 0,
-  ) {}
-
-  bind(b: Uint8Array, o = 0): this {
-    this.b = b;
-    this.o = o;
-    return this;
-  }
-
-  private g16(at: number): number {
-    return (this.b[this.o + at]! << 8) | this.b[this.o + at + 1]!;
-  }
-  private s16(at: number, v: number): void {
-    this.b[this.o + at] = (v >>> 8) & 0xff;
-    this.b[this.o + at + 1] = v & 0xff;
+export class Udphdr extends WireView {
+  constructor(b: Uint8Array = new Uint8Array(UDP_HDR_LEN), o = 0) {
+    super(b, o);
   }
 
   get uh_sport(): in_port_t {
