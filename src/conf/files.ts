@@ -21,6 +21,14 @@ import { K as sys_generic } from '../kern/sys_generic.js';
 import { K as kern_syscall } from '../kern/kern_syscall.js';
 import { K as kern_clock } from '../kern/kern_clock.js';
 import { K as kern_kthread } from '../kern/kern_kthread.js';
+import { K as net_if } from '../net/if.js';
+import { K as if_clone } from '../net/if_clone.js';
+import { K as netisr } from '../net/netisr.js';
+import { K as bpf } from '../net/bpf.js';
+import { K as if_ethersubr } from '../net/if_ethersubr.js';
+import { K as if_loop } from '../net/if_loop.js';
+import { K as if_epair } from '../net/if_epair.js';
+import { K as if_bridge } from '../net/if_bridge.js';
 
 export const FILES = [
   kern_mib,
@@ -36,6 +44,14 @@ export const FILES = [
   kern_syscall,
   kern_clock,
   kern_kthread,
+  net_if,
+  if_clone,
+  netisr,
+  bpf,
+  if_ethersubr,
+  if_loop,
+  if_epair,
+  if_bridge,
 ];
 
 export const IMAGE = link_image(FILES);

@@ -21,6 +21,7 @@ import { FIOASYNC, FIONBIO, FIONREAD } from '../sys/sockio.js';
 import { File, uiomove, type FileOps, type Uio } from '../kern/kern_descrip.js';
 import type { Kernel } from '../kern/kernel.js';
 import type { Thread } from '../sys/proc.js';
+import { bpf_open } from '../net/bpf.js';
 
 /** The largest single kmem transfer (MAXPHYS-like; larger reads are split by libkvm). */
 export const KMEM_MAXIO = 1 << 20;
@@ -95,6 +96,8 @@ export function devopen(k: Kernel, td: Thread, path: string, fflags: number): Fi
     case '/dev/zero':
       return new File(zero_ops, null, fflags);
     default:
+      // bpf(4): /dev/bpf clones a descriptor; /dev/bpfN are the same here.
+      if (/^\/dev\/bpf[0-9]*$/.test(path)) return bpf_open(k, td, fflags);
       return ENOENT;
   }
 }

@@ -47,6 +47,7 @@ import { KThreads, kproc_create, kthread_add, type KthreadOpts } from './kern_kt
 import { JailTable } from './kern_jail.js';
 import type { Ucred } from '../sys/proc.js';
 import { kdb_enter, KDB_WHY_PANIC } from './subr_kdb.js';
+import { MbufPool } from '../sys/mbuf.js';
 
 export interface KernelOptions {
   /** Loads module files for kldload (host glue); defaults to none. */
@@ -122,6 +123,17 @@ export class Kernel implements CpuKernel {
   trace: string[] | null;
   /** The panic message once the kernel has panicked. */
   panicstr: string | null = null;
+
+  /* Network stack, non-virtualized parts (issue 4). */
+  /** The mbuf and cluster zones (sys/mbuf.ts). */
+  readonly mbpool = new MbufPool();
+  /**
+   * Kernel-global network state that is not per vnet, keyed by owner: 'netisr' (the
+   * protocol registry), 'ether' (link-level resolvers), 'if' (interface event handlers),
+   * 'epair' (the MAC index and host id), 'bpf' (the kernel-wide capture hook), 'bridge'.
+   * Each owner reads its entry through a typed accessor in its own file.
+   */
+  readonly netglobal: Record<string, unknown> = {};
 
   constructor(
     readonly conf: KernConf,

@@ -20,6 +20,7 @@
 
 import type { Mbuf, MbufIfnet } from '../sys/mbuf.js';
 import type { Vnet } from './vnet.js';
+import type { Thread } from '../sys/proc.js';
 import type { counter_u64_t } from '../kern/subr_counter.js';
 import { counter_u64_add } from '../kern/subr_counter.js';
 import { curkernel } from '../kern/kern_cur.js';
@@ -162,12 +163,24 @@ export interface Ifaddr {
   readonly ifa_family: number;
   readonly ifa_ifp: Ifnet;
   ifa_flags: number;
+  /** The address as a struct sockaddr of sa_len bytes (SIOCGIFCONF copies it out). */
+  ifa_sockaddr?(): Uint8Array;
+}
+
+/**
+ * The hook a bridge puts on a member interface (FreeBSD's if_bridge pointer and
+ * bridge_input_p): ether_input hands every frame to it first; it returns the frame for
+ * the local stack, or null when the bridge consumed it.
+ */
+export interface IfBridgeHook {
+  brh_input(ifp: Ifnet, m: Mbuf): Mbuf | null;
 }
 
 export type IfOutput = (ifp: Ifnet, m: Mbuf, dst: IfDst, ro: IfRoute | null) => number;
 export type IfInput = (ifp: Ifnet, m: Mbuf) => void;
 export type IfTransmit = (ifp: Ifnet, m: Mbuf) => number;
-export type IfIoctl = (ifp: Ifnet, cmd: number, data: Uint8Array) => number;
+/** td: the calling thread, for drivers that copy user memory (SIOCSDRVSPEC). */
+export type IfIoctl = (ifp: Ifnet, cmd: number, data: Uint8Array, td?: Thread | null) => number;
 
 /** The per-address-family data of an interface (if_afdata[AF_INET] ...). */
 export interface IfAfdata {
@@ -217,6 +230,8 @@ export class Ifnet implements MbufIfnet {
   if_input: IfInput = drop_input;
   if_transmit: IfTransmit = notsupp_output2;
   if_ioctl: IfIoctl = () => 25; /* ENOTTY */
+  /** The bridge this interface is a member of (net/if_bridge.ts), or null. */
+  if_bridge: IfBridgeHook | null = null;
   /** Called when the interface moves to another vnet (driver hook), optional. */
   if_reassign: ((ifp: Ifnet, newvnet: Vnet) => void) | null = null;
 
