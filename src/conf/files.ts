@@ -29,6 +29,8 @@ import { K as if_ethersubr } from '../net/if_ethersubr.js';
 import { K as if_loop } from '../net/if_loop.js';
 import { K as if_epair } from '../net/if_epair.js';
 import { K as if_bridge } from '../net/if_bridge.js';
+import { K as ip_var } from '../netinet/ip_var.js';
+import { K as ip_reass } from '../netinet/ip_reass.js';
 
 export const FILES = [
   kern_mib,
@@ -52,6 +54,8 @@ export const FILES = [
   if_loop,
   if_epair,
   if_bridge,
+  ip_var,
+  ip_reass,
 ];
 
 export const IMAGE = link_image(FILES);
