@@ -31,6 +31,7 @@ import { K as if_epair } from '../net/if_epair.js';
 import { K as if_bridge } from '../net/if_bridge.js';
 import { K as ip_var } from '../netinet/ip_var.js';
 import { K as ip_reass } from '../netinet/ip_reass.js';
+import { K as in_var } from '../netinet/in_var.js';
 
 export const FILES = [
   kern_mib,
@@ -56,6 +57,7 @@ export const FILES = [
   if_bridge,
   ip_var,
   ip_reass,
+  in_var,
 ];
 
 export const IMAGE = link_image(FILES);
