@@ -1,30 +1,43 @@
 #!/usr/bin/env node
 /*
- * bin/vimage.ts — the `vimage` command: boot a kernel and report what it set up.
+ * bin/vimage.ts — the `vimage` command: the host entry point.
  *
- *   vimage [-k KERNCONF] [-n NCPU]
- *   vimage ident [-q] FILE...
+ *   vimage [-k KERNCONF] [-n NCPU]                 boot and open the interactive console
+ *   vimage [-k KERNCONF] [-n NCPU] run [-r] FILE [ARG ...]
+ *                                                 run a shell script without a terminal
+ *   vimage [-k KERNCONF] [-n NCPU] -c 'COMMANDS'   run a command string
+ *   vimage [-k KERNCONF] [-n NCPU] report          boot and report what the kernel set up
+ *   vimage ident [-q] FILE...                      ident(1) on host files
  *
- * XXX: the interactive console (issue 7) replaces the report as the main job; for now
- * the command prints the boot messages, the memory layout of the VNET and DPCPU images,
- * the vnets, the linker files with their ident strings, and a few sysctls.
+ * The console (bin/console.ts) boots on the real clock; `run` and `-c` use the virtual
+ * clock (fast and deterministic; `run -r` for the real one) and exit with the shell's
+ * status — for `run`, the first failing command's (sh -e) unless the script says
+ * `set +e`.  Usage errors exit 64 (EX_USAGE).  Nothing here lets a JavaScript stack trace
+ * reach the user.
  */
 
 import { existsSync, readFileSync } from 'node:fs';
-import { boot } from '../kern/boot.js';
+import { boot, type BootOptions } from '../kern/boot.js';
+import type { Kernel } from '../kern/kernel.js';
+import { console_main, shell_batch } from './console.js';
 import { ident_format } from '../usr.bin/ident.js';
 import { __vimage_version, OSRELEASE, OSTYPE } from '../sys/param.js';
 import { VNET_MODMIN } from '../net/vnet.js';
 import { DPCPU_MODMIN } from '../sys/pcpu.js';
 
+const USAGE =
+  'usage: vimage [-k KERNCONF] [-n NCPU]\n' +
+  '       vimage [-k KERNCONF] [-n NCPU] run [-r] file [arg ...]\n' +
+  '       vimage [-k KERNCONF] [-n NCPU] -c commands\n' +
+  '       vimage [-k KERNCONF] [-n NCPU] report\n' +
+  '       vimage ident [-q] file ...\n';
+
 function usage(): never {
-  process.stderr.write(
-    'usage: vimage [-k KERNCONF] [-n NCPU]\n       vimage ident [-q] file ...\n',
-  );
+  process.stderr.write(USAGE);
   process.exit(64);
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'ident') {
     const r = ident_format(
       argv
@@ -42,21 +55,67 @@ function main(argv: string[]): number {
   }
   let kernconf = 'GENERIC';
   let ncpu: number | undefined;
-  for (let i = 0; i < argv.length; i++) {
+  let i = 0;
+  for (; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-k' && argv[i + 1]) kernconf = argv[++i]!;
     else if (a === '-n' && argv[i + 1]) {
       ncpu = Number(argv[++i]);
       if (!Number.isInteger(ncpu) || ncpu < 1) usage();
-    } else usage();
+    } else break;
   }
-  let k;
-  try {
-    k = boot({ kernconf, ...(ncpu !== undefined ? { ncpu } : {}) });
-  } catch (e) {
-    process.stderr.write(`vimage: ${(e as Error).message}\n`);
-    return 1;
+  const cmd = argv[i];
+  const rest = argv.slice(i + 1);
+  const bootopts = { kernconf, ...(ncpu !== undefined ? { ncpu } : {}) };
+  if (cmd === undefined) {
+    const k = bootk({ ...bootopts, clock: 'real', console: firstline(process.stdout) });
+    if (k === null) return 1;
+    return console_main(k);
   }
+  if (cmd === 'run' || cmd === '-c') {
+    let real = false;
+    let args = rest;
+    if (cmd === 'run' && args[0] === '-r') {
+      real = true;
+      args = args.slice(1);
+    }
+    const target = args[0];
+    if (target === undefined) usage();
+    let shargv: string[];
+    if (cmd === 'run') {
+      let text: string;
+      try {
+        text = readFileSync(target, 'utf8');
+      } catch (e) {
+        process.stderr.write(
+          `vimage: ${target}: ${(e as { code?: string }).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}\n`,
+        );
+        return 66;
+      }
+      shargv = ['sh', '-e', '-c', text, target, ...args.slice(1)];
+    } else shargv = ['sh', '-c', target, 'sh', ...args.slice(1)];
+    const k = bootk({
+      ...bootopts,
+      clock: real ? 'real' : 'virtual',
+      console: firstline(process.stderr),
+    });
+    if (k === null) return 1;
+    const r = await shell_batch(k, shargv, {
+      onOut: (s) => process.stdout.write(s),
+      onErr: (s) => process.stderr.write(s),
+    });
+    if (r.deadlock) {
+      process.stderr.write(
+        'vimage: every process is blocked and nothing can wake them (deadlock)\n',
+      );
+      return 1;
+    }
+    return r.status;
+  }
+  if (cmd !== 'report') usage();
+  if (rest.length > 0) usage();
+  const k = bootk(bootopts);
+  if (k === null) return 1;
   const hex = (n: number): string => `0x${n.toString(16)}`;
   const out: string[] = [];
   out.push(`${OSTYPE} ${OSRELEASE} #0: ${k.ident}  (__vimage_version ${__vimage_version})`);
@@ -100,4 +159,30 @@ function main(argv: string[]): number {
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+/** Kernel messages to a host stream, first line only (a panic's stack stays in dmesg). */
+function firstline(w: NodeJS.WriteStream): (line: string) => void {
+  return (line) => void w.write(line.split('\n')[0] + '\n');
+}
+
+function bootk(opts: BootOptions): Kernel | null {
+  try {
+    return boot(opts);
+  } catch (e) {
+    process.stderr.write(`vimage: ${(e as Error).message}\n`);
+    return null;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+    // The kernel may hold host timers (real clock); the command is over.
+    process.stdout.write('', () => process.exit(status));
+  },
+  (e: unknown) => {
+    // A kernel panic (or a bug here): one line, never a JavaScript stack trace.
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    process.stderr.write(`vimage: ${msg}\n`);
+    process.exit(70);
+  },
+);

@@ -33,6 +33,11 @@ import { K as ip_var } from '../netinet/ip_var.js';
 import { K as ip_reass } from '../netinet/ip_reass.js';
 import { K as in_var } from '../netinet/in_var.js';
 
+import { K as uipc_sockbuf } from '../kern/uipc_sockbuf.js';
+import { K as uipc_socket } from '../kern/uipc_socket.js';
+import { K as uipc_syscalls } from '../kern/uipc_syscalls.js';
+import { K as uipc_usrreq } from '../kern/uipc_usrreq.js';
+
 export const FILES = [
   kern_mib,
   subr_pcpu,
@@ -58,6 +63,10 @@ export const FILES = [
   ip_var,
   ip_reass,
   in_var,
+  uipc_sockbuf,
+  uipc_socket,
+  uipc_syscalls,
+  uipc_usrreq,
 ];
 
 export const IMAGE = link_image(FILES);

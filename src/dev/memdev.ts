@@ -9,6 +9,8 @@
  * memopen refuses with the PRIV_KMEM_READ privilege, which jails never hold) and a
  * non-root user EACCES (the node is 0640 root:kmem).  Writes are refused (EPERM).
  *
+ * /dev/random and /dev/urandom read the kernel's seeded generator.
+ *
  * /dev/null swallows writes and reads end-of-file; both accept FIONBIO/FIOASYNC (the
  * generic layer has already set the flag), which makes them the no-op ioctl target the
  * syscall benchmark uses.
@@ -80,6 +82,24 @@ export const zero_ops: FileOps = {
 };
 
 /**
+ * /dev/random and /dev/urandom (sys/dev/random): bytes from the kernel's seeded
+ * generator (kern/subr_random.ts), so a run with the same seed reads the same bytes.
+ * Writes are accepted and ignored (FreeBSD mixes them into the entropy pool).
+ */
+export const random_ops: FileOps = {
+  fo_type: 'random',
+  fo_read(fp: File, uio: Uio): number {
+    const k = fp.f_data as Kernel;
+    const b = new Uint8Array(Math.min(uio.uio_resid, KMEM_MAXIO));
+    k.rng.fill(b);
+    uiomove(b, uio);
+    return 0;
+  },
+  fo_write: null_ops.fo_write!,
+  fo_ioctl: null_ops.fo_ioctl!,
+};
+
+/**
  * Look a device up by path and make an open file for it, or return an errno.
  * fflags are FFLAGS(open flags) (FREAD/FWRITE ...).
  */
@@ -95,6 +115,9 @@ export function devopen(k: Kernel, td: Thread, path: string, fflags: number): Fi
       return new File(null_ops, null, fflags);
     case '/dev/zero':
       return new File(zero_ops, null, fflags);
+    case '/dev/random':
+    case '/dev/urandom':
+      return new File(random_ops, k, fflags);
     default:
       // bpf(4): /dev/bpf clones a descriptor; /dev/bpfN are the same here.
       if (/^\/dev\/bpf[0-9]*$/.test(path)) return bpf_open(k, td, fflags);

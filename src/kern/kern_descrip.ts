@@ -105,3 +105,18 @@ export class FileDesc {
     return ent.fde_file;
   }
 }
+
+/**
+ * fdescfree(): a process is exiting; drop every descriptor's reference (the last one
+ * closes the file: a pipe's writer leaving gives its reader end-of-file).
+ */
+export function fdescfree(fdp: FileDesc): void {
+  for (let fd = 0; fd < fdp.fd_ofiles.length; fd++) {
+    const ent = fdp.fd_ofiles[fd];
+    if (ent === undefined) continue;
+    fdp.fd_ofiles[fd] = undefined;
+    const fp = ent.fde_file;
+    if (--fp.f_count === 0 && fp.f_ops.fo_close) fp.f_ops.fo_close(fp);
+  }
+  fdp.fd_ofiles.length = 0;
+}

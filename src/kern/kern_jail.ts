@@ -12,9 +12,9 @@
  * Life: a jail counts its live processes (pr_nprocs).  Removing it (jail_remove) marks
  * it dying, removes its child jails first, and kills every process in it; when its last
  * process has exited — at once if it has none — it is finished: its sockets are closed
- * (XXX: not yet, sockets do not exist), its own vnet is destroyed (vnet_destroy), and it
- * leaves its parent and the jail list.  A jail without `persist` goes away the same way
- * when its last process exits.
+ * (by its processes' exit; sovnet_drain catches any left), its own vnet is destroyed
+ * (vnet_destroy), and it leaves its parent and the jail list.  A jail without `persist`
+ * goes away the same way when its last process exits.
  *
  * Visibility: a process sees only its own prison and the prisons below it
  * (prison_check, prison_find_child); everything else fails with ESRCH (processes) or
@@ -33,6 +33,7 @@ import { EEXIST, EINVAL, EAGAIN, EPERM, ESRCH } from '../sys/errno.js';
 import { PRS_NORMAL, type Proc, type Thread } from '../sys/proc.js';
 import { curthread } from './kern_cur.js';
 import { proc_create, proc_kill, type ProcCreateOpts, type ThreadMain } from './kern_proc.js';
+import { sovnet_drain } from './uipc_socket.js';
 
 export const PR_PERSIST = 0x00000001; /* can exist without processes */
 export const PR_HOST = 0x00000002; /* virtualize hostname et al */
@@ -239,11 +240,15 @@ function prison_deref_final(k: Kernel, pr: Prison): void {
   // Child jails are removed before their parent is finished.
   for (const c of [...pr.pr_children]) prison_deref_final(k, c);
   pr.pr_state = PRISON_STATE_INVALID;
-  // XXX: close every socket of the jail here (soclose) once sockets exist; loaned
+  // The jail's sockets were closed when its processes exited (fdescfree -> soclose);
+  // sovnet_drain aborts any still held from outside so vnet_sockcnt is 0.  Loaned
   // interfaces go home with the network stack's vnet destructors.
   if (pr.pr_flags & PR_VNET && pr.pr_vnet !== null) {
     const v = pr.pr_vnet;
-    const run = (): void => vnet_destroy(v);
+    const run = (): void => {
+      sovnet_drain(v, k);
+      vnet_destroy(v);
+    };
     if (k.sched.running !== null) run();
     else k.enter(run);
   }

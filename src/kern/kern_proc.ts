@@ -43,7 +43,7 @@ import {
   type Ucred,
 } from '../sys/proc.js';
 import { ECHILD, EINTR, ESRCH } from '../sys/errno.js';
-import { FileDesc } from './kern_descrip.js';
+import { FileDesc, fdescfree } from './kern_descrip.js';
 import { sched_assert_running, thread_gone } from './sched.js';
 import { PCATCH, _sleep, sleepq_abort, wakeup_k } from './kern_synch.js';
 import { prison_check, prison_proc_free, prison_proc_hold } from './kern_jail.js';
@@ -192,8 +192,8 @@ export function exit1(k: Kernel, p: Proc, rv: number): void {
   if (p.p_state === PRS_ZOMBIE) return;
   p.p_flag |= P_WEXIT;
   p.p_xexit = rv;
-  // XXX: fdescfree(): close every descriptor of p_fd here; kern_descrip.ts has no
-  // closef yet (sockets do not exist), so the table is only dropped.
+  // fdescfree(): every descriptor's reference is dropped (the last one closes).
+  if (p.p_fd !== null) k.enter(() => fdescfree(p.p_fd!), k.sched.running ?? k.thread0);
   p.p_fd = null;
   for (const c of p.p_children.splice(0)) {
     c.p_pptr = k.proc0;

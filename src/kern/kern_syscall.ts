@@ -51,6 +51,27 @@ import {
   SYS_pwrite,
   SYS_read,
   SYS_write,
+  SYS_exit,
+  SYS_wait4,
+  SYS_kill,
+  SYS_nanosleep,
+  SYS_clock_gettime,
+  SYS_chdir,
+  SYS___getcwd,
+  SYS_pipe2,
+  SYS_vimage_spawn,
+  SYS_kldfirstmod,
+  SYS_modnext,
+  SYS_modstat,
+  SYS_jail_set,
+  SYS_jail_get,
+  SYS_jail_remove,
+  SYS_jail_attach,
+  SYS_unlink,
+  SYS_mkdir,
+  SYS_rmdir,
+  SYS_fstatat,
+  SYS_getdirentries,
   type Sysent,
   type SyscallHandler,
 } from '../sys/sysent.js';
@@ -80,6 +101,68 @@ import {
   sys_kldunloadf,
 } from './kern_kld_syscalls.js';
 import type { Kernel } from './kernel.js';
+import {
+  SYS_accept,
+  SYS_accept4,
+  SYS_bind,
+  SYS_connect,
+  SYS_getpeername,
+  SYS_getsockname,
+  SYS_getsockopt,
+  SYS_listen,
+  SYS_poll as SYS_poll_,
+  SYS_recvfrom,
+  SYS_recvmsg,
+  SYS_sendmsg,
+  SYS_sendto,
+  SYS_setsockopt,
+  SYS_shutdown,
+  SYS_socket as SYS_socket_,
+  SYS_socketpair,
+  sys_accept,
+  sys_accept4,
+  sys_bind,
+  sys_connect,
+  sys_getpeername,
+  sys_getsockname,
+  sys_getsockopt,
+  sys_listen,
+  sys_poll,
+  sys_recvfrom,
+  sys_recvmsg,
+  sys_sendmsg,
+  sys_sendto,
+  sys_setsockopt,
+  sys_shutdown,
+  sys_socket,
+  sys_socketpair,
+  K as UIPC_SYSCALLS_K,
+} from './uipc_syscalls.js';
+import {
+  sys___getcwd,
+  sys_chdir,
+  sys_clock_gettime,
+  sys_exit,
+  sys_kill,
+  sys_nanosleep,
+  sys_wait4,
+} from './sys_process.js';
+import { sys_pipe2 } from './sys_pipe.js';
+import { sys_vimage_spawn } from './kern_exec.js';
+import { sys_kldfirstmod, sys_modnext, sys_modstat } from './kern_module_syscalls.js';
+import {
+  sys_jail_attach,
+  sys_jail_get,
+  sys_jail_remove,
+  sys_jail_set,
+} from './kern_jail_syscalls.js';
+import {
+  sys_fstatat,
+  sys_getdirentries,
+  sys_mkdir,
+  sys_rmdir,
+  sys_unlink,
+} from './vfs_syscalls.js';
 
 export const SYS_kldunloadf = 444;
 
@@ -112,6 +195,45 @@ export const sysent: ReadonlyMap<number, Sysent> = new Map(
     se(SYS_pread, 'pread', 4, sys_pread),
     se(SYS_pwrite, 'pwrite', 4, sys_pwrite),
     se(SYS_lseek, 'lseek', 3, sys_lseek),
+    se(SYS_exit, 'exit', 1, sys_exit),
+    se(SYS_wait4, 'wait4', 4, sys_wait4),
+    se(SYS_kill, 'kill', 2, sys_kill),
+    se(SYS_nanosleep, 'nanosleep', 2, sys_nanosleep),
+    se(SYS_clock_gettime, 'clock_gettime', 2, sys_clock_gettime),
+    se(SYS_chdir, 'chdir', 1, sys_chdir),
+    se(SYS___getcwd, '__getcwd', 2, sys___getcwd),
+    se(SYS_pipe2, 'pipe2', 2, sys_pipe2),
+    se(SYS_vimage_spawn, 'vimage_spawn', 5, sys_vimage_spawn),
+    se(SYS_kldfirstmod, 'kldfirstmod', 1, sys_kldfirstmod),
+    se(SYS_modnext, 'modnext', 1, sys_modnext),
+    se(SYS_modstat, 'modstat', 2, sys_modstat),
+    se(SYS_jail_set, 'jail_set', 3, sys_jail_set),
+    se(SYS_jail_get, 'jail_get', 3, sys_jail_get),
+    se(SYS_jail_remove, 'jail_remove', 1, sys_jail_remove),
+    se(SYS_jail_attach, 'jail_attach', 1, sys_jail_attach),
+    se(SYS_unlink, 'unlink', 1, sys_unlink),
+    se(SYS_mkdir, 'mkdir', 2, sys_mkdir),
+    se(SYS_rmdir, 'rmdir', 1, sys_rmdir),
+    se(SYS_fstatat, 'fstatat', 4, sys_fstatat),
+    se(SYS_getdirentries, 'getdirentries', 4, sys_getdirentries),
+    /* Sockets (kern/uipc_syscalls.ts). */
+    se(SYS_socket_, 'socket', 3, sys_socket),
+    se(SYS_connect, 'connect', 3, sys_connect),
+    se(SYS_bind, 'bind', 3, sys_bind),
+    se(SYS_setsockopt, 'setsockopt', 5, sys_setsockopt),
+    se(SYS_listen, 'listen', 2, sys_listen),
+    se(SYS_getsockopt, 'getsockopt', 5, sys_getsockopt),
+    se(SYS_recvfrom, 'recvfrom', 6, sys_recvfrom),
+    se(SYS_sendto, 'sendto', 6, sys_sendto),
+    se(SYS_recvmsg, 'recvmsg', 3, sys_recvmsg),
+    se(SYS_sendmsg, 'sendmsg', 3, sys_sendmsg),
+    se(SYS_shutdown, 'shutdown', 2, sys_shutdown),
+    se(SYS_socketpair, 'socketpair', 4, sys_socketpair),
+    se(SYS_accept, 'accept', 3, sys_accept),
+    se(SYS_accept4, 'accept4', 4, sys_accept4),
+    se(SYS_getpeername, 'getpeername', 3, sys_getpeername),
+    se(SYS_getsockname, 'getsockname', 3, sys_getsockname),
+    se(SYS_poll_, 'poll', 3, sys_poll),
   ].map((e) => [e.sy_num, e] as const),
 );
 
@@ -123,7 +245,11 @@ export const K = new ObjFile('kern/kern_syscall.ts', VIMAGEID('src/kern/kern_sys
  */
 const sysent_syms: ReadonlyMap<number, TextSym> = new Map(
   [...sysent.values()]
-    .filter((e) => !SYS_GENERIC_K.text.some((t) => t.name === `sys_${e.sy_name}`))
+    .filter(
+      (e) =>
+        !SYS_GENERIC_K.text.some((t) => t.name === `sys_${e.sy_name}`) &&
+        !UIPC_SYSCALLS_K.text.some((t) => t.name === `sys_${e.sy_name}`),
+    )
     .map((e) => [e.sy_num, K.TEXT(`sys_${e.sy_name}`)] as const),
 );
 

@@ -48,6 +48,7 @@ import { JailTable } from './kern_jail.js';
 import type { Ucred } from '../sys/proc.js';
 import { kdb_enter, KDB_WHY_PANIC } from './subr_kdb.js';
 import { MbufPool } from '../sys/mbuf.js';
+import { host_cwd } from '../host/hostfs.js';
 
 export interface KernelOptions {
   /** Loads module files for kldload (host glue); defaults to none. */
@@ -61,6 +62,8 @@ export interface KernelOptions {
   clock?: 'virtual' | 'real' | Clock;
   /** Record an event trace in k.trace (switches, sleeps, wakeups, callouts, exits). */
   trace?: boolean;
+  /** The host directory that is prison0's root for files (default: the host's cwd). */
+  root?: string;
 }
 
 export class Kernel implements CpuKernel {
@@ -123,6 +126,8 @@ export class Kernel implements CpuKernel {
   trace: string[] | null;
   /** The panic message once the kernel has panicked. */
   panicstr: string | null = null;
+  /** The host directory that is prison0's root (kern/vfs_host.ts; boot option `root`). */
+  readonly rootdir: string;
 
   /* Network stack, non-virtualized parts (issue 4). */
   /** The mbuf and cluster zones (sys/mbuf.ts). */
@@ -202,6 +207,7 @@ export class Kernel implements CpuKernel {
     this.clock = typeof opts.clock === 'object' ? opts.clock : make_clock(opts.clock ?? 'virtual');
     this.rng = new Rng(opts.seed ?? DEFAULT_SEED);
     this.trace = opts.trace ? [] : null;
+    this.rootdir = opts.root ?? host_cwd();
   }
 
   /* ---------------------------------------------------------------------------- */

@@ -31,6 +31,7 @@ import {
   EFAULT,
   EINTR,
   EINVAL,
+  ENOENT,
   ENOIOCTL,
   ENOTTY,
   EOPNOTSUPP,
@@ -75,6 +76,7 @@ import {
 import { copyin_buf, copyinstr, copyout, vmspace } from '../vm/vm_map.js';
 import { curkernel } from './kern_cur.js';
 import { devopen } from '../dev/memdev.js';
+import { vfs_open } from './vfs_host.js';
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
 import { BKPT } from './subr_kdb.js';
 
@@ -372,7 +374,10 @@ export function sys_open(td: Thread, args: readonly number[]): number {
   if (typeof path === 'number') return path;
   const flags = arg(args, 1);
   if ((flags & O_ACCMODE) === O_ACCMODE) return EINVAL;
-  const fp = devopen(curkernel(), td, path, FFLAGS(flags) & FMASK);
+  let fp = devopen(curkernel(), td, path, FFLAGS(flags) & FMASK);
+  /* Not a device: a regular file below the jail's root (kern/vfs_host.ts). */
+  if (fp === ENOENT && !path.startsWith('/dev/'))
+    fp = vfs_open(curkernel(), td, path, flags, arg(args, 2));
   if (typeof fp === 'number') return fp;
   const fd = fdesc(td).install(fp, flags & O_CLOEXEC ? UF_EXCLOSE : 0);
   if (fd < 0) return -fd;

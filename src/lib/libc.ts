@@ -53,6 +53,48 @@ import { O_RDONLY } from '../sys/fcntl.js';
 import { MAXPATHLEN } from '../sys/param.js';
 import { IOCPARM_MAX } from '../sys/ioccom.js';
 
+import {
+  SYS_accept,
+  SYS_accept4,
+  SYS_bind,
+  SYS_connect,
+  SYS_getpeername,
+  SYS_getsockname,
+  SYS_getsockopt,
+  SYS_listen,
+  SYS_poll as SYS_poll_,
+  SYS_recvfrom,
+  SYS_recvmsg,
+  SYS_sendmsg,
+  SYS_sendto,
+  SYS_setsockopt,
+  SYS_shutdown,
+  SYS_socket as SYS_socket_,
+  SYS_socketpair,
+} from '../kern/uipc_syscalls.js';
+export { sockaddr_un_encode as sockaddr_un, sockaddr_un_decode } from '../sys/socket.js';
+export { sockaddr_in_encode, sockaddr_in_decode } from '../netinet/in.js';
+
+/** A socklen_t in/out argument (addrlen, optlen): a one-element array. */
+export type SockLenP = [number];
+
+/** struct pollfd as a caller builds it; revents is filled by poll(). */
+export interface PollFd {
+  fd: number;
+  events: number;
+  revents: number;
+}
+
+/** struct msghdr as a caller builds it (buffers, not pointers). */
+export interface MsgHdr {
+  name?: Uint8Array | null;
+  namelen?: number;
+  iov: Uint8Array[];
+  control?: Uint8Array | null;
+  controllen?: number;
+  flags?: number;
+}
+
 /** Size of the per-Libc bounce mapping (the largest ioctl argument). */
 const SCRATCH_SIZE = IOCPARM_MAX;
 
@@ -455,6 +497,333 @@ export class Libc {
     lookup.symvalue = rd64(dv, 16);
     lookup.symsize = rd64(dv, 24);
     return 0;
+  }
+
+  /* ---------------------------------------------------------------------------- */
+  /* Sockets (BSD API; kern/uipc_syscalls.ts).                                     */
+
+  /** Map a fresh user copy of b (its own mapping); returns the address. */
+  private ucopy(b: Uint8Array): number {
+    const m = this.vm.mmap(b.length) as { addr: number; buf: Uint8Array };
+    m.buf.set(b);
+    return m.addr;
+  }
+
+  /** Copy a user mapping back into b (when given) and unmap it. */
+  private ufree(addr: number, back: Uint8Array | null = null): void {
+    if (back !== null && back.length > 0) this.vm.read(addr, back);
+    this.vm.munmap(addr);
+  }
+
+  /** A socklen_t in user memory, optionally read back into lenp afterwards. */
+  private ulen(v: number): number {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setInt32(0, v, true);
+    return this.ucopy(b);
+  }
+
+  private ulenback(addr: number, lenp: SockLenP | null): void {
+    const b = new Uint8Array(4);
+    this.ufree(addr, b);
+    if (lenp !== null) lenp[0] = new DataView(b.buffer).getInt32(0, true);
+  }
+
+  /** socket(2): type may carry SOCK_NONBLOCK / SOCK_CLOEXEC. */
+  async socket(domain: number, type: number, protocol = 0): Promise<number> {
+    return this.syscall(SYS_socket_, domain, type, protocol);
+  }
+
+  /** bind(2) to sockaddr bytes (sockaddr_un(), sockaddr_in_encode()). */
+  async bind(s: number, addr: Uint8Array, addrlen = addr.length): Promise<number> {
+    const ua = this.ucopy(addr);
+    try {
+      return await this.syscall(SYS_bind, s, ua, addrlen);
+    } finally {
+      this.ufree(ua);
+    }
+  }
+
+  async connect(s: number, addr: Uint8Array, addrlen = addr.length): Promise<number> {
+    const ua = this.ucopy(addr);
+    try {
+      return await this.syscall(SYS_connect, s, ua, addrlen);
+    } finally {
+      this.ufree(ua);
+    }
+  }
+
+  async listen(s: number, backlog: number): Promise<number> {
+    return this.syscall(SYS_listen, s, backlog);
+  }
+
+  /**
+   * accept(2): addr (if given) receives the peer's address, truncated to addrlen[0]
+   * (default addr.length), and addrlen[0] its length.
+   */
+  async accept(
+    s: number,
+    addr: Uint8Array | null = null,
+    addrlen: SockLenP | null = null,
+  ): Promise<number> {
+    return this.accept_common(SYS_accept, s, addr, addrlen, 0);
+  }
+
+  async accept4(
+    s: number,
+    addr: Uint8Array | null,
+    addrlen: SockLenP | null,
+    flags: number,
+  ): Promise<number> {
+    return this.accept_common(SYS_accept4, s, addr, addrlen, flags);
+  }
+
+  private async accept_common(
+    code: number,
+    s: number,
+    addr: Uint8Array | null,
+    addrlen: SockLenP | null,
+    flags: number,
+  ): Promise<number> {
+    if (addr === null) return this.syscall(code, s, 0, 0, flags);
+    const ua = this.ucopy(addr);
+    const ul = this.ulen(addrlen?.[0] ?? addr.length);
+    try {
+      return await this.syscall(code, s, ua, ul, flags);
+    } finally {
+      this.ufree(ua, addr);
+      this.ulenback(ul, addrlen);
+    }
+  }
+
+  private async getname(
+    code: number,
+    s: number,
+    addr: Uint8Array,
+    addrlen: SockLenP | null,
+  ): Promise<number> {
+    const ua = this.ucopy(addr);
+    const ul = this.ulen(addrlen?.[0] ?? addr.length);
+    try {
+      return await this.syscall(code, s, ua, ul);
+    } finally {
+      this.ufree(ua, addr);
+      this.ulenback(ul, addrlen);
+    }
+  }
+
+  async getsockname(s: number, addr: Uint8Array, addrlen: SockLenP | null = null): Promise<number> {
+    return this.getname(SYS_getsockname, s, addr, addrlen);
+  }
+
+  async getpeername(s: number, addr: Uint8Array, addrlen: SockLenP | null = null): Promise<number> {
+    return this.getname(SYS_getpeername, s, addr, addrlen);
+  }
+
+  /** sendto(2); to (sockaddr bytes) may be null. */
+  async sendto(
+    s: number,
+    buf: Uint8Array,
+    len: number = buf.length,
+    flags = 0,
+    to: Uint8Array | null = null,
+  ): Promise<number> {
+    const ub = this.ucopy(buf);
+    const ut = to === null ? 0 : this.ucopy(to);
+    try {
+      return await this.syscall(SYS_sendto, s, ub, len, flags, ut, to?.length ?? 0);
+    } finally {
+      this.ufree(ub);
+      if (ut !== 0) this.ufree(ut);
+    }
+  }
+
+  async send(s: number, buf: Uint8Array, len: number = buf.length, flags = 0): Promise<number> {
+    return this.sendto(s, buf, len, flags, null);
+  }
+
+  /**
+   * recvfrom(2): from (if given) receives the source address truncated to
+   * fromlen[0] (default from.length); fromlen[0] gets its length.
+   */
+  async recvfrom(
+    s: number,
+    buf: Uint8Array,
+    len: number = buf.length,
+    flags = 0,
+    from: Uint8Array | null = null,
+    fromlen: SockLenP | null = null,
+  ): Promise<number> {
+    const ub = this.ucopy(buf);
+    const uf = from === null ? 0 : this.ucopy(from);
+    const ul = from === null ? 0 : this.ulen(fromlen?.[0] ?? from.length);
+    try {
+      return await this.syscall(SYS_recvfrom, s, ub, len, flags, uf, ul);
+    } finally {
+      this.ufree(ub, buf);
+      if (uf !== 0) this.ufree(uf, from);
+      if (ul !== 0) this.ulenback(ul, fromlen);
+    }
+  }
+
+  async recv(s: number, buf: Uint8Array, len: number = buf.length, flags = 0): Promise<number> {
+    return this.recvfrom(s, buf, len, flags, null, null);
+  }
+
+  /** Build a struct msghdr (and its iovecs) in user memory. */
+  private umsghdr(msg: MsgHdr): { hdr: number; maps: number[] } {
+    const maps: number[] = [];
+    const iov = new Uint8Array(16 * Math.max(1, msg.iov.length));
+    const idv = new DataView(iov.buffer);
+    msg.iov.forEach((b, i) => {
+      const a = this.ucopy(b);
+      maps.push(a);
+      wr64(idv, i * 16, a);
+      wr64(idv, i * 16 + 8, b.length);
+    });
+    const uiov = this.ucopy(iov);
+    const h = new Uint8Array(48);
+    const dv = new DataView(h.buffer);
+    let uname = 0;
+    if (msg.name) uname = this.ucopy(msg.name);
+    let uctl = 0;
+    if (msg.control) uctl = this.ucopy(msg.control);
+    wr64(dv, 0, uname);
+    dv.setUint32(8, msg.namelen ?? msg.name?.length ?? 0, true);
+    wr64(dv, 16, uiov);
+    dv.setInt32(24, msg.iov.length, true);
+    wr64(dv, 32, uctl);
+    dv.setUint32(40, msg.controllen ?? msg.control?.length ?? 0, true);
+    dv.setInt32(44, msg.flags ?? 0, true);
+    const hdr = this.ucopy(h);
+    return { hdr, maps: [uiov, uname, uctl, ...maps] };
+  }
+
+  /** sendmsg(2) with a gather list (msg.iov), optional name and control bytes. */
+  async sendmsg(s: number, msg: MsgHdr, flags = 0): Promise<number> {
+    const u = this.umsghdr(msg);
+    try {
+      return await this.syscall(SYS_sendmsg, s, u.hdr, flags);
+    } finally {
+      this.ufree(u.hdr);
+      for (const a of u.maps) if (a !== 0) this.ufree(a);
+    }
+  }
+
+  /**
+   * recvmsg(2): scatters into msg.iov; msg.name / msg.control are filled and
+   * msg.namelen / msg.controllen / msg.flags set from the kernel's answer.
+   */
+  async recvmsg(s: number, msg: MsgHdr, flags = 0): Promise<number> {
+    const u = this.umsghdr(msg);
+    const [, uname, uctl, ...bufs] = u.maps;
+    let r: number;
+    try {
+      r = await this.syscall(SYS_recvmsg, s, u.hdr, flags);
+    } finally {
+      const h = new Uint8Array(48);
+      this.ufree(u.hdr, h);
+      const dv = new DataView(h.buffer);
+      msg.iov.forEach((b, i) => this.ufree(bufs[i]!, b));
+      this.ufree(u.maps[0]!);
+      if (uname !== undefined && uname !== 0) this.ufree(uname, msg.name ?? null);
+      if (uctl !== undefined && uctl !== 0) this.ufree(uctl, msg.control ?? null);
+      msg.namelen = dv.getUint32(8, true);
+      msg.controllen = dv.getUint32(40, true);
+      msg.flags = dv.getInt32(44, true);
+    }
+    return r;
+  }
+
+  async shutdown(s: number, how: number): Promise<number> {
+    return this.syscall(SYS_shutdown, s, how);
+  }
+
+  /** setsockopt(2): val is the option's bytes, or a number for an int option. */
+  async setsockopt(
+    s: number,
+    level: number,
+    name: number,
+    val: Uint8Array | number,
+  ): Promise<number> {
+    let b: Uint8Array;
+    if (typeof val === 'number') {
+      b = new Uint8Array(4);
+      new DataView(b.buffer).setInt32(0, val, true);
+    } else b = val;
+    const ua = this.ucopy(b);
+    try {
+      return await this.syscall(SYS_setsockopt, s, level, name, ua, b.length);
+    } finally {
+      this.ufree(ua);
+    }
+  }
+
+  /** getsockopt(2): fills val; optlen[0] gets the length (default val.length in). */
+  async getsockopt(
+    s: number,
+    level: number,
+    name: number,
+    val: Uint8Array,
+    optlen: SockLenP | null = null,
+  ): Promise<number> {
+    const ua = this.ucopy(val);
+    const ul = this.ulen(optlen?.[0] ?? val.length);
+    try {
+      return await this.syscall(SYS_getsockopt, s, level, name, ua, ul);
+    } finally {
+      this.ufree(ua, val);
+      this.ulenback(ul, optlen);
+    }
+  }
+
+  /** getsockopt for an int option: the value, or null with errno set. */
+  async getsockopt_int(s: number, level: number, name: number): Promise<number | null> {
+    const b = new Uint8Array(4);
+    const r = await this.getsockopt(s, level, name, b);
+    return r < 0 ? null : new DataView(b.buffer).getInt32(0, true);
+  }
+
+  /** socketpair(2): sv receives the two descriptors. */
+  async socketpair(
+    domain: number,
+    type: number,
+    protocol: number,
+    sv: [number, number],
+  ): Promise<number> {
+    const b = new Uint8Array(8);
+    const ua = this.ucopy(b);
+    let r: number;
+    try {
+      r = await this.syscall(SYS_socketpair, domain, type, protocol, ua);
+    } finally {
+      this.ufree(ua, b);
+    }
+    if (r === 0) {
+      const dv = new DataView(b.buffer);
+      sv[0] = dv.getInt32(0, true);
+      sv[1] = dv.getInt32(4, true);
+    }
+    return r;
+  }
+
+  /** poll(2): revents of each entry are filled; timeout in ms (-1: forever). */
+  async poll(fds: PollFd[], timeout: number): Promise<number> {
+    const b = new Uint8Array(8 * Math.max(1, fds.length));
+    const dv = new DataView(b.buffer);
+    fds.forEach((p, i) => {
+      dv.setInt32(i * 8, p.fd, true);
+      dv.setInt16(i * 8 + 4, p.events, true);
+      dv.setInt16(i * 8 + 6, 0, true);
+    });
+    const ua = this.ucopy(b);
+    let r: number;
+    try {
+      r = await this.syscall(SYS_poll_, ua, fds.length, timeout);
+    } finally {
+      this.ufree(ua, b);
+    }
+    if (r >= 0) fds.forEach((p, i) => (p.revents = dv.getUint16(i * 8 + 6, true)));
+    return r;
   }
 
   /* ---------------------------------------------------------------------------- */

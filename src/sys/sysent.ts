@@ -66,3 +66,19 @@ export const SYS_lseek = 478;
 export const SYS_jail_get = 506;
 export const SYS_jail_set = 507;
 export const SYS_jail_remove = 508;
+/* Process, file and time calls (kern/sys_process.ts, sys_pipe.ts, kern_exec.ts). */
+export const SYS_chdir = 12;
+export const SYS_kill = 37;
+export const SYS_clock_gettime = 232;
+export const SYS_nanosleep = 240;
+export const SYS___getcwd = 326;
+export const SYS_pipe2 = 542;
+/** posix_spawn as one call: not a FreeBSD system call (kern/kern_exec.ts). */
+export const SYS_vimage_spawn = 700;
+export const SYS_modnext = 300;
+export const SYS_modstat = 301;
+export const SYS_unlink = 10;
+export const SYS_mkdir = 136;
+export const SYS_rmdir = 137;
+export const SYS_fstatat = 552;
+export const SYS_getdirentries = 554;

@@ -38,15 +38,19 @@ test('vimage ident prints idents and fails for a missing file', () => {
 
 test('the kernel report lists each kernel object with its ident', () => {
   const cli = join(here, '..', '..', '..', 'src', 'bin', 'vimage.js');
-  const g = spawnSync(process.execPath, [cli], { encoding: 'utf8' });
+  const g = spawnSync(process.execPath, [cli, 'report'], { encoding: 'utf8' });
   assert.equal(g.status, 0);
   assert.match(g.stdout, /GENERIC/);
   assert.match(g.stdout, /VIMAGE \(virtualized network stack\) enabled/);
   assert.match(g.stdout, /\$Vimage: src\/net\/vnet\.ts \$/);
-  const n = spawnSync(process.execPath, [cli, '-k', 'NOVIMAGE'], { encoding: 'utf8' });
+  const n = spawnSync(process.execPath, [cli, '-k', 'NOVIMAGE', 'report'], {
+    encoding: 'utf8',
+  });
   assert.equal(n.status, 0);
   assert.match(n.stdout, /VIMAGE not configured/);
-  const bad = spawnSync(process.execPath, [cli, '-k', 'NOSUCH'], { encoding: 'utf8' });
+  const bad = spawnSync(process.execPath, [cli, '-k', 'NOSUCH', 'report'], {
+    encoding: 'utf8',
+  });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /unknown kernel configuration NOSUCH/);
 });
