@@ -17,6 +17,7 @@ import * as F from './filters.js';
 import * as S from './systools.js';
 import * as J from './jailtools.js';
 import * as FS from './fstools.js';
+import { ifconfig } from '../sbin/ifconfig.js';
 
 export interface ProgramEntry {
   readonly path: string;
@@ -55,6 +56,7 @@ const TABLE: readonly ProgramEntry[] = [
   { path: '/sbin/sha256', main: F.sha256, desc: 'calculate a SHA-256 message digest' },
   { path: '/sbin/md5', main: F.md5, desc: 'calculate an MD5 message digest' },
   { path: '/sbin/sysctl', main: S.sysctl, desc: 'get or set kernel state (-a -d -n NAME[=VALUE])' },
+  { path: '/sbin/ifconfig', main: ifconfig, desc: 'configure network interface parameters' },
   { path: '/sbin/kldload', main: S.kldload, desc: 'load a file into the kernel' },
   { path: '/sbin/kldunload', main: S.kldunload, desc: 'unload a file from the kernel' },
   { path: '/sbin/kldstat', main: S.kldstat, desc: 'display status of dynamic kernel linker (-v)' },

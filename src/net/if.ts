@@ -31,7 +31,14 @@
  */
 
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
-import { SI_ORDER_ANY, SI_ORDER_FIRST, SI_SUB_INIT_IF, SI_SUB_VNET_DONE } from '../sys/kernel.js';
+import {
+  SI_ORDER_ANY,
+  SI_ORDER_FIRST,
+  SI_SUB_INIT_IF,
+  SI_SUB_VNET_DONE,
+  SYSINIT,
+} from '../sys/kernel.js';
+import { socket_ifioctl_register } from '../kern/sys_socket.js';
 import { BKPT } from '../kern/subr_kdb.js';
 import { curkernel, curthread_or_null } from '../kern/kern_cur.js';
 import type { Kernel } from '../kern/kernel.js';
@@ -758,10 +765,11 @@ export function ifioctl_generic(
       return r.error;
     }
     case SIOCSIFLLADDR: {
-      const salen = data[IFR_ADDR]!;
-      const alen = salen > 2 ? Math.min(salen, 16) - 2 : 6;
-      const lla = data.slice(IFR_ADDR + 2, IFR_ADDR + 2 + Math.min(alen, 6));
+      // As FreeBSD's ifconfig sets it: sa_len is the address length (ETHER_ADDR_LEN),
+      // sa_data the address (if_setlladdr(ifp, sa_data, sa_len)).
+      const alen = data[IFR_ADDR]!;
       if (alen !== 6) return EINVAL;
+      const lla = data.slice(IFR_ADDR + 2, IFR_ADDR + 2 + alen);
       const e = if_setlladdr(ifp, lla);
       return e;
     }
@@ -823,3 +831,16 @@ DB_SHOW_ALL_COMMAND(
   },
   'list the interfaces of every vnet',
 );
+
+/**
+ * ifioctl for sockets: until an address family registers its own control (in_control
+ * chains this one), socket ioctls of group 'i' reach the generic interface ioctls; an
+ * address ioctl then has no taker: EOPNOTSUPP for an existing interface, ENXIO otherwise.
+ */
+SYSINIT(K, 'ifioctl_socket_hook', SI_SUB_INIT_IF, SI_ORDER_ANY, () => {
+  socket_ifioctl_register(curkernel(), (_so, cmd, data, td) => {
+    const e = ifioctl_generic(null, cmd, data, td);
+    if (e !== ENOIOCTL) return e;
+    return ifunit(ifr_name_get(data)) === null ? ENXIO : EOPNOTSUPP;
+  });
+});
