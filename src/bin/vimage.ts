@@ -21,6 +21,7 @@ import { boot, type BootOptions } from '../kern/boot.js';
 import type { Kernel } from '../kern/kernel.js';
 import { console_main, shell_batch } from './console.js';
 import { ident_format } from '../usr.bin/ident.js';
+import { topology_parse, topology_script, TopologyError } from './topology.js';
 import { __vimage_version, OSRELEASE, OSTYPE } from '../sys/param.js';
 import { VNET_MODMIN } from '../net/vnet.js';
 import { DPCPU_MODMIN } from '../sys/pcpu.js';
@@ -29,12 +30,84 @@ const USAGE =
   'usage: vimage [-k KERNCONF] [-n NCPU]\n' +
   '       vimage [-k KERNCONF] [-n NCPU] run [-r] file [arg ...]\n' +
   '       vimage [-k KERNCONF] [-n NCPU] -c commands\n' +
+  '       vimage [-k KERNCONF] [-n NCPU] up [-n] lab.yml [run file | -c commands]\n' +
   '       vimage [-k KERNCONF] [-n NCPU] report\n' +
   '       vimage ident [-q] file ...\n';
 
 function usage(): never {
   process.stderr.write(USAGE);
   process.exit(64);
+}
+
+/**
+ * vimage up [-n] FILE.yml [run SCRIPT | -c COMMANDS]: build the lab the topology file
+ * describes, then open the console, or run a script / command string on it.  -n only
+ * prints the shell script that builds the lab.
+ */
+async function up(args: string[], bootopts: { kernconf: string; ncpu?: number }): Promise<number> {
+  let printOnly = false;
+  if (args[0] === '-n') {
+    printOnly = true;
+    args = args.slice(1);
+  }
+  const file = args[0];
+  if (file === undefined) usage();
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    process.stderr.write(
+      `vimage: ${file}: ${(e as { code?: string }).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}\n`,
+    );
+    return 66;
+  }
+  let script: string;
+  try {
+    script = topology_script(topology_parse(text, file));
+  } catch (e) {
+    if (!(e instanceof TopologyError)) throw e;
+    process.stderr.write(`vimage: ${e.message}\n`);
+    return 65;
+  }
+  if (printOnly) {
+    process.stdout.write(script);
+    return 0;
+  }
+  const then = args[1];
+  if (then !== undefined && then !== 'run' && then !== '-c') usage();
+  const k = bootk({
+    ...bootopts,
+    clock: then === undefined ? 'real' : 'virtual',
+    console: firstline(process.stderr),
+  });
+  if (k === null) return 1;
+  const built = await shell_batch(k, ['sh', '-e', '-c', script, file], {
+    onOut: (s) => process.stdout.write(s),
+    onErr: (s) => process.stderr.write(s),
+  });
+  if (built.status !== 0 || built.deadlock) {
+    process.stderr.write(`vimage: ${file}: building the lab failed\n`);
+    return built.status || 1;
+  }
+  if (then === undefined) return console_main(k);
+  const target = args[2];
+  if (target === undefined) usage();
+  let shargv: string[];
+  if (then === 'run') {
+    let t2: string;
+    try {
+      t2 = readFileSync(target, 'utf8');
+    } catch {
+      process.stderr.write(`vimage: ${target}: No such file or directory\n`);
+      return 66;
+    }
+    shargv = ['sh', '-e', '-c', t2, target, ...args.slice(3)];
+  } else shargv = ['sh', '-c', target, 'sh', ...args.slice(3)];
+  const r = await shell_batch(k, shargv, {
+    onOut: (s) => process.stdout.write(s),
+    onErr: (s) => process.stderr.write(s),
+  });
+  return r.deadlock ? 1 : r.status;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -112,6 +185,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return r.status;
   }
+  if (cmd === 'up') return up(rest, bootopts);
   if (cmd !== 'report') usage();
   if (rest.length > 0) usage();
   const k = bootk(bootopts);
