@@ -18,6 +18,7 @@ import * as S from './systools.js';
 import * as J from './jailtools.js';
 import * as FS from './fstools.js';
 import { ifconfig } from '../sbin/ifconfig.js';
+import { netstat } from '../usr.bin/netstat.js';
 
 export interface ProgramEntry {
   readonly path: string;
@@ -53,6 +54,11 @@ const TABLE: readonly ProgramEntry[] = [
     desc: 'display information about the system (-a -s -r -v -m -n)',
   },
   { path: '/usr/bin/ident', main: S.ident, desc: 'identify RCS keyword strings in files' },
+  {
+    path: '/usr/bin/netstat',
+    main: netstat,
+    desc: 'show network status (-s [-p proto] [-j jail])',
+  },
   { path: '/sbin/sha256', main: F.sha256, desc: 'calculate a SHA-256 message digest' },
   { path: '/sbin/md5', main: F.md5, desc: 'calculate an MD5 message digest' },
   { path: '/sbin/sysctl', main: S.sysctl, desc: 'get or set kernel state (-a -d -n NAME[=VALUE])' },

@@ -1,0 +1,214 @@
+/*
+ * usr.bin/netstat.ts — netstat(1): network statistics.
+ *
+ * `netstat -s [-p proto]` prints a protocol's statistics structure the way FreeBSD's
+ * does (usr.bin/netstat/inet.c): it looks the structure up BY SYMBOL through libkvm
+ * (kvm_nlist("_ipstat") finds vnet_entry_ipstat in a VIMAGE kernel, plain `ipstat`
+ * without VIMAGE), reads the array of counter(9) handles from the caller's vnet and sums
+ * each counter over the CPUs (kvm_counter_u64_fetch) — it knows only the symbol's name
+ * and the structure's layout, never the kernel code that defines it.  When kernel memory
+ * cannot be read (inside a jail /dev/kmem is refused, as in FreeBSD) it falls back to
+ * the sysctl that exports the same structure (net.inet.ip.stats), as FreeBSD's netstat
+ * does on a live system.  `-j JAIL` runs inside the jail (jail_attach), so the
+ * statistics are that vnet's.  With one -s every line is printed, with -ss zeros are
+ * left out, as in FreeBSD.
+ *
+ * XXX: -i, -r/-rn and -an come with the routing socket and the protocol control blocks.
+ */
+
+import type { Program, ProcCtx } from '../lib/process.js';
+import { Kvm, type NlistEntry } from '../lib/libkvm.js';
+import { jail_attach, jail_getid } from '../lib/libjail.js';
+
+/** One statistics structure: its symbol, its sysctl, and how each field prints. */
+interface StatDef {
+  readonly proto: string;
+  readonly symbol: string;
+  readonly sysctl: string;
+  /** Field names in structure order (each a uint64_t counter). */
+  readonly fields: readonly string[];
+  /** [field, format] with %ju for the value and %s for the plural "s"; a line starting
+   * with '+' continues the previous line. */
+  readonly lines: readonly (readonly [string, string])[];
+}
+
+const IPSTAT: StatDef = {
+  proto: 'ip',
+  symbol: '_ipstat',
+  sysctl: 'net.inet.ip.stats',
+  fields: [
+    'ips_total',
+    'ips_badsum',
+    'ips_tooshort',
+    'ips_toosmall',
+    'ips_badhlen',
+    'ips_badlen',
+    'ips_fragments',
+    'ips_fragdropped',
+    'ips_fragtimeout',
+    'ips_forward',
+    'ips_fastforward',
+    'ips_cantforward',
+    'ips_redirectsent',
+    'ips_noproto',
+    'ips_delivered',
+    'ips_localout',
+    'ips_odropped',
+    'ips_reassembled',
+    'ips_fragmented',
+    'ips_ofragments',
+    'ips_cantfrag',
+    'ips_badoptions',
+    'ips_noroute',
+    'ips_badvers',
+    'ips_rawout',
+    'ips_toolong',
+    'ips_notmember',
+    'ips_nogif',
+    'ips_badaddr',
+  ],
+  lines: [
+    ['ips_total', '\t%ju total packet%s received'],
+    ['ips_badsum', '\t%ju bad header checksum%s'],
+    ['ips_toosmall', '\t%ju with size smaller than minimum'],
+    ['ips_tooshort', '\t%ju with data size < data length'],
+    ['ips_toolong', '\t%ju with ip length > max ip packet size'],
+    ['ips_badhlen', '\t%ju with header length < data size'],
+    ['ips_badlen', '\t%ju with data length < header length'],
+    ['ips_badoptions', '\t%ju with bad options'],
+    ['ips_badvers', '\t%ju with incorrect version number'],
+    ['ips_fragments', '\t%ju fragment%s received'],
+    ['ips_fragdropped', '\t%ju fragment%s dropped (dup or out of space)'],
+    ['ips_fragtimeout', '\t%ju fragment%s dropped after timeout'],
+    ['ips_reassembled', '\t%ju packet%s reassembled ok'],
+    ['ips_delivered', '\t%ju packet%s for this host'],
+    ['ips_noproto', '\t%ju packet%s for unknown/unsupported protocol'],
+    ['ips_forward', '\t%ju packet%s forwarded'],
+    ['ips_fastforward', '+ (%ju packet%s fast forwarded)'],
+    ['ips_cantforward', '\t%ju packet%s not forwardable'],
+    ['ips_notmember', '\t%ju packet%s received for unknown multicast group'],
+    ['ips_redirectsent', '\t%ju redirect%s sent'],
+    ['ips_localout', '\t%ju packet%s sent from this host'],
+    ['ips_rawout', '\t%ju packet%s sent with fabricated ip header'],
+    ['ips_odropped', '\t%ju output packet%s dropped due to no bufs, etc.'],
+    ['ips_noroute', '\t%ju output packet%s discarded due to no route'],
+    ['ips_fragmented', '\t%ju output datagram%s fragmented'],
+    ['ips_ofragments', '\t%ju fragment%s created'],
+    ['ips_cantfrag', "\t%ju datagram%s that can't be fragmented"],
+    ['ips_nogif', "\t%ju tunneling packet%s that can't find gif"],
+    ['ips_badaddr', '\t%ju datagram%s with bad address in header'],
+  ],
+};
+
+/** The statistics netstat knows, by protocol name (others join as protocols land). */
+export const STATS: ReadonlyMap<string, StatDef> = new Map([[IPSTAT.proto, IPSTAT]]);
+
+/** Read a stats structure through libkvm: counter handles, summed over CPUs. */
+async function kvm_stats(ctx: ProcCtx, def: StatDef): Promise<Map<string, number> | null> {
+  const kd = await Kvm.open(ctx.libc.kvm());
+  const nl: NlistEntry[] = [{ n_name: def.symbol, n_value: 0, n_size: 0 }];
+  if ((await kd.kvm_nlist(nl)) !== 0) return null;
+  const arr = await kd.kvm_read(nl[0]!.n_value, def.fields.length * 8);
+  if (typeof arr === 'number') return null;
+  const dv = new DataView(arr.buffer, arr.byteOffset, arr.byteLength);
+  const out = new Map<string, number>();
+  for (let i = 0; i < def.fields.length; i++) {
+    const h = dv.getUint32(i * 8, true) + dv.getUint32(i * 8 + 4, true) * 4294967296;
+    const v = await kd.kvm_counter_u64_fetch(h);
+    if (v < 0) return null;
+    out.set(def.fields[i]!, v);
+  }
+  return out;
+}
+
+/** The same structure through sysctl (already summed by the kernel). */
+async function sysctl_stats(ctx: ProcCtx, def: StatDef): Promise<Map<string, number> | null> {
+  const b = new Uint8Array(def.fields.length * 8);
+  const len: [number] = [b.length];
+  if ((await ctx.libc.sysctlbyname(def.sysctl, b, len, null)) < 0) return null;
+  const dv = new DataView(b.buffer);
+  const out = new Map<string, number>();
+  def.fields.forEach((f, i) =>
+    out.set(f, dv.getUint32(i * 8, true) + dv.getUint32(i * 8 + 4, true) * 4294967296),
+  );
+  return out;
+}
+
+function format(fmt: string, v: number): string {
+  return fmt.replace('%ju', String(v)).replace('%s', v === 1 ? '' : 's');
+}
+
+export function stats_text(def: StatDef, vals: ReadonlyMap<string, number>, sflag: number): string {
+  let out = `${def.proto}:\n`;
+  let line = '';
+  for (const [field, fmt] of def.lines) {
+    const v = vals.get(field) ?? 0;
+    const cont = fmt.startsWith('+');
+    if (v === 0 && sflag > 1) continue;
+    if (!cont) {
+      if (line) out += line + '\n';
+      line = format(fmt, v);
+    } else line += format(fmt.slice(1), v);
+  }
+  if (line) out += line + '\n';
+  return out;
+}
+
+export const netstat: Program = async (ctx) => {
+  const argv = ctx.argv.slice(1);
+  let sflag = 0;
+  let proto: string | null = null;
+  let jail: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('-') || a === '-') {
+      await ctx.err('usage: netstat -s [-s] [-p protocol] [-j jail]\n');
+      return 64;
+    }
+    for (let j = 1; j < a.length; j++) {
+      const c = a[j]!;
+      if (c === 's') sflag++;
+      else if (c === 'p' || c === 'j') {
+        const v = a.slice(j + 1) || argv[++i];
+        if (v === undefined) {
+          await ctx.err(`netstat: option requires an argument -- ${c}\n`);
+          return 64;
+        }
+        if (c === 'p') proto = v;
+        else jail = v;
+        break;
+      } else {
+        await ctx.err(
+          `netstat: illegal option -- ${c}\nusage: netstat -s [-s] [-p protocol] [-j jail]\n`,
+        );
+        return 64;
+      }
+    }
+  }
+  if (sflag === 0) {
+    await ctx.err('usage: netstat -s [-s] [-p protocol] [-j jail]\n');
+    return 64;
+  }
+  if (jail !== null) {
+    const jid = await jail_getid(ctx.libc, jail);
+    if (jid < 0 || (await jail_attach(ctx.libc, jid)) < 0) {
+      await ctx.err(`netstat: jail "${jail}" not found\n`);
+      return 1;
+    }
+  }
+  const defs = proto === null ? [...STATS.values()] : [STATS.get(proto)];
+  if (defs[0] === undefined) {
+    await ctx.err(`netstat: ${proto}: unknown or uninstrumented protocol\n`);
+    return 1;
+  }
+  for (const def of defs) {
+    if (def === undefined) continue;
+    const vals = (await kvm_stats(ctx, def)) ?? (await sysctl_stats(ctx, def));
+    if (vals === null) {
+      await ctx.err(`netstat: ${def.symbol.slice(1)}: cannot read statistics\n`);
+      return 1;
+    }
+    await ctx.out(stats_text(def, vals, sflag));
+  }
+  return 0;
+};

@@ -1,0 +1,42 @@
+// netstat -s -p ip: the ipstat structure read by symbol through libkvm (host) or the
+// sysctl (inside a jail), in FreeBSD's format; -ss leaves zeros out; -j reads the jail's
+// vnet.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sh } from '../lib/sh.js';
+import { bootTest, bootVimage } from '../lib/kernel.js';
+import { IPS, IPSTAT_INC } from '../../src/netinet/ip_var.js';
+import { with_vnet } from '../../src/net/vnet.js';
+import { prison_find_name } from '../../src/kern/kern_jail.js';
+
+test('netstat -sp ip prints every ipstat line; "1 packet forwarded"; -ss drops zeros', async () => {
+  const k = bootTest();
+  k.enter(() =>
+    with_vnet(k.vnet0, () => {
+      IPSTAT_INC(IPS.ips_forward);
+      IPSTAT_INC(IPS.ips_total);
+      IPSTAT_INC(IPS.ips_total);
+    }),
+  );
+  const r = await sh('netstat -sp ip; netstat -ss -p ip; netstat -s -p nosuch; echo st=$?', {
+    kernel: k,
+  });
+  assert.match(r.out, /^ip:\n\t2 total packets received\n\t0 bad header checksums\n/);
+  assert.match(r.out, /\t1 packet forwarded \(0 packets fast forwarded\)\n/);
+  assert.match(
+    r.out,
+    /\t0 datagrams with bad address in header\nip:\n\t2 total packets received\n\t1 packet forwarded\nst=1\n$/,
+  );
+  assert.match(r.err, /netstat: nosuch: unknown or uninstrumented protocol/);
+});
+
+test("netstat -j JAIL shows that vnet's counters (VIMAGE)", async () => {
+  const k = bootVimage();
+  const r0 = await sh('jail -c name=r vnet persist', { kernel: k });
+  assert.equal(r0.status, 0);
+  const pr = k.enter(() => prison_find_name(k, k.prison0, 'r'))!;
+  k.enter(() => with_vnet(pr.pr_vnet!, () => IPSTAT_INC(IPS.ips_forward)));
+  const r = await sh('netstat -ss -p ip -j r; netstat -ss -p ip', { kernel: k });
+  assert.equal(r.status, 0, r.err);
+  assert.equal(r.out, 'ip:\n\t1 packet forwarded\nip:\n');
+});
