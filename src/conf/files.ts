@@ -33,6 +33,7 @@ import { K as ip_var } from '../netinet/ip_var.js';
 import { K as ip_reass } from '../netinet/ip_reass.js';
 import { K as in_var } from '../netinet/in_var.js';
 import { K as db_net } from '../ddb/db_net.js';
+import { K as if_vxlan } from '../net/if_vxlan.js';
 
 import { K as uipc_sockbuf } from '../kern/uipc_sockbuf.js';
 import { K as uipc_socket } from '../kern/uipc_socket.js';
@@ -65,6 +66,7 @@ export const FILES = [
   ip_reass,
   in_var,
   db_net,
+  if_vxlan,
   uipc_sockbuf,
   uipc_socket,
   uipc_syscalls,

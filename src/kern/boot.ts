@@ -5,6 +5,7 @@
 import { IMAGE } from '../conf/files.js';
 import { kernconf } from '../conf/options.js';
 import { kld_host_exists, kld_host_fetch, type KldHostOptions } from '../host/kld.js';
+import { host_net } from '../host/udp.js';
 import { Kernel, type KernelOptions } from './kernel.js';
 
 export interface BootOptions extends KernelOptions {
@@ -21,6 +22,7 @@ export function boot(opts: BootOptions = {}): Kernel {
     ...opts,
     fetch: opts.fetch ?? ((p) => kld_host_fetch(p, kld)),
     exists: opts.exists ?? ((p) => kld_host_exists(p, kld)),
+    hostnet: opts.hostnet ?? host_net,
   });
   k.boot();
   return k;

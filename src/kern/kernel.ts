@@ -49,6 +49,7 @@ import type { Ucred } from '../sys/proc.js';
 import { kdb_enter, KDB_WHY_PANIC } from './subr_kdb.js';
 import { MbufPool } from '../sys/mbuf.js';
 import { host_cwd } from '../host/hostfs.js';
+import type { HostNet } from '../host/udp.js';
 
 export interface KernelOptions {
   /** Loads module files for kldload (host glue); defaults to none. */
@@ -64,6 +65,8 @@ export interface KernelOptions {
   trace?: boolean;
   /** The host directory that is prison0's root for files (default: the host's cwd). */
   root?: string;
+  /** The host's network (UDP endpoints for vxlan); none when absent. */
+  hostnet?: HostNet;
 }
 
 export class Kernel implements CpuKernel {
@@ -128,6 +131,8 @@ export class Kernel implements CpuKernel {
   panicstr: string | null = null;
   /** The host directory that is prison0's root (kern/vfs_host.ts; boot option `root`). */
   readonly rootdir: string;
+  /** The host's network for drivers that use it (vxlan), or null. */
+  readonly hostnet: HostNet | null;
 
   /* Network stack, non-virtualized parts (issue 4). */
   /** The mbuf and cluster zones (sys/mbuf.ts). */
@@ -208,6 +213,7 @@ export class Kernel implements CpuKernel {
     this.rng = new Rng(opts.seed ?? DEFAULT_SEED);
     this.trace = opts.trace ? [] : null;
     this.rootdir = opts.root ?? host_cwd();
+    this.hostnet = opts.hostnet ?? null;
   }
 
   /* ---------------------------------------------------------------------------- */

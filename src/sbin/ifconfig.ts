@@ -16,7 +16,9 @@
  * Usage: ifconfig [-a] [-l] | ifconfig IF [create|destroy] [params...] | ifconfig CLONER
  * create (prints the new name).  Parameters: up, down, mtu N, metric N, name NEW,
  * inet ADDR[/LEN] [netmask M] [broadcast B] [alias], -alias ADDR, delete, ether MAC /
- * lladdr MAC, vnet JAIL, -vnet JAIL, addm IF, deletem IF.
+ * lladdr MAC, vnet JAIL, -vnet JAIL, addm IF, deletem IF; for vxlan(4): vxlanid N,
+ * vxlanlocal ADDR, vxlanremote ADDR, vxlanlocalport P, vxlanremoteport P, vxlanlearn,
+ * -vxlanlearn, vxlantimeout S, vxlanflush.
  */
 
 import type { Program, ProcCtx } from '../lib/process.js';
@@ -33,6 +35,7 @@ import {
   SIOCIFCREATE2,
   SIOCIFDESTROY,
   SIOCSDRVSPEC,
+  SIOCGDRVSPEC,
   SIOCSIFFLAGS,
   SIOCSIFLLADDR,
   SIOCSIFMETRIC,
@@ -193,6 +196,14 @@ class Ifconfig {
     let s = `${info.name}: ${if_flags_string(f)} metric ${metric} mtu ${mtu}\n`;
     if (info.type === IFT_ETHER && info.lladdr && info.lladdr.length === 6)
       s += `\tether ${ether_sprintf(ether_from(info.lladdr))}\n`;
+    if (info.name.startsWith('vxlan')) {
+      const c = new Uint8Array(76);
+      if ((await this.vxlanCmd(info.name, 0, c, true)) >= 0) {
+        const cd = new DataView(c.buffer);
+        const ip = (at: number): string => inet_ntoa(cd.getUint32(at + 4) as in_addr_t);
+        s += `\tvxlan vni ${cd.getUint32(4, true)} local ${ip(32)}:${cd.getUint16(16, true)} remote ${ip(60)}:${cd.getUint16(18, true)}\n`;
+      }
+    }
     for (const a of info.inet) {
       const mask = (await this.inetParam(SIOCGIFNETMASK, info.name, a)) ?? 0;
       s += `\tinet ${inet_ntoa(a as in_addr_t)} netmask 0x${(mask >>> 0).toString(16).padStart(8, '0')}`;
@@ -354,6 +365,59 @@ class Ifconfig {
           addr = null;
           break;
         }
+        case 'vxlanid':
+        case 'vxlanlocal':
+        case 'vxlanremote':
+        case 'vxlanlocalport':
+        case 'vxlanremoteport':
+        case 'vxlantimeout': {
+          const v = await next(a);
+          if (v === null) return EX_USAGE;
+          const c = new Uint8Array(76);
+          const cd = new DataView(c.buffer);
+          let cmd: number;
+          if (a === 'vxlanlocal' || a === 'vxlanremote') {
+            const ip = inet_aton(v);
+            if (ip === null) {
+              await this.ctx.err(`ifconfig: invalid ${a} address: ${v}\n`);
+              return 1;
+            }
+            c[32] = 16;
+            c[33] = AF_INET;
+            cd.setUint32(36, ip);
+            cmd = a === 'vxlanlocal' ? 2 : 4;
+          } else {
+            const n = Number(v);
+            if (!Number.isInteger(n) || n < 0) {
+              await this.ctx.err(`ifconfig: invalid ${a}: ${v}\n`);
+              return 1;
+            }
+            if (a === 'vxlanid') {
+              cd.setUint32(4, n, true);
+              cmd = 1;
+            } else if (a === 'vxlantimeout') {
+              cd.setUint32(8, n, true);
+              cmd = 8;
+            } else {
+              cd.setUint16(16, n, true);
+              cmd = a === 'vxlanlocalport' ? 5 : 6;
+            }
+          }
+          if ((await this.vxlanCmd(cur, cmd, c)) < 0) return this.fail(`VXLAN ${a} ${v}`);
+          break;
+        }
+        case 'vxlanlearn':
+        case '-vxlanlearn': {
+          const c = new Uint8Array(76);
+          new DataView(c.buffer).setUint32(0, a === 'vxlanlearn' ? 2 : 0, true);
+          if ((await this.vxlanCmd(cur, 12, c)) < 0) return this.fail(`VXLAN ${a}`);
+          break;
+        }
+        case 'vxlanflush': {
+          if ((await this.vxlanCmd(cur, 15, new Uint8Array(76))) < 0)
+            return this.fail('VXLAN flush');
+          break;
+        }
         case 'addm':
         case 'deletem': {
           const v = await next(a);
@@ -393,6 +457,25 @@ class Ifconfig {
       void alias;
     }
     return 0;
+  }
+
+  /** SIOCSDRVSPEC/SIOCGDRVSPEC with struct ifdrv around a struct ifvxlancmd (76 bytes). */
+  async vxlanCmd(name: string, cmd: number, arg: Uint8Array, get = false): Promise<number> {
+    const libc = this.libc;
+    const ua = libc.malloc(76);
+    if (ua === null) return -1;
+    ua.buf.set(arg.subarray(0, 76));
+    const d = new Uint8Array(40);
+    setName(d, name);
+    const dv = new DataView(d.buffer);
+    dv.setUint32(16, cmd, true);
+    dv.setUint32(24, 76, true);
+    dv.setUint32(32, ua.addr >>> 0, true);
+    dv.setUint32(36, Math.floor(ua.addr / 4294967296), true);
+    const r = await this.ioctl(get ? SIOCGDRVSPEC : SIOCSDRVSPEC, d);
+    if (get && r >= 0) arg.set(ua.buf.subarray(0, 76));
+    libc.free(ua.addr);
+    return r;
   }
 
   /** addm/deletem: SIOCSDRVSPEC with struct ifdrv and struct ifbreq (80 bytes). */
@@ -444,13 +527,13 @@ export const ifconfig: Program = async (ctx) => {
     const argv = ctx.argv.slice(1);
     if (argv.length === 0 || argv[0] === '-a') {
       const l = await ifc.list();
-      if (l === null) return ifc.fail('SIOCGIFCONF');
+      if (l === null) return await ifc.fail('SIOCGIFCONF');
       for (const info of l) await ifc.show(info);
       return 0;
     }
     if (argv[0] === '-l') {
       const l = await ifc.list();
-      if (l === null) return ifc.fail('SIOCGIFCONF');
+      if (l === null) return await ifc.fail('SIOCGIFCONF');
       await ctx.out(l.map((x) => x.name).join(' ') + '\n');
       return 0;
     }
@@ -463,14 +546,15 @@ export const ifconfig: Program = async (ctx) => {
     const name = argv[0]!;
     if (argv[1] === 'create') {
       const r = ifreq(name);
-      if ((await ifc.ioctl(SIOCIFCREATE2, r)) < 0) return ifc.fail('SIOCIFCREATE2 (' + name + ')');
+      if ((await ifc.ioctl(SIOCIFCREATE2, r)) < 0)
+        return await ifc.fail('SIOCIFCREATE2 (' + name + ')');
       const nn = getName(r);
       // FreeBSD prints the new name when the cloner chose the unit (or renamed it).
       if (nn !== name) await ctx.out(`${nn}\n`);
-      return argv.length > 2 ? ifc.configure(nn, argv.slice(2)) : 0;
+      return argv.length > 2 ? await ifc.configure(nn, argv.slice(2)) : 0;
     }
     if (argv[1] === 'destroy') {
-      if ((await ifc.ioctl(SIOCIFDESTROY, ifreq(name))) < 0) return ifc.fail('SIOCIFDESTROY');
+      if ((await ifc.ioctl(SIOCIFDESTROY, ifreq(name))) < 0) return await ifc.fail('SIOCIFDESTROY');
       return 0;
     }
     if (argv.length === 1) {
