@@ -29,7 +29,7 @@
  * - `proto[expr:size]` on tcp/udp/icmp implies that protocol on a first fragment;
  *   `x & k != 0` compiles to `jset #k`;
  * - error messages are libpcap's: "syntax error", "unknown host 'x'",
- *   "illegal port number 70000 > 65535", "non-network bits set in \"10.0.0.1/8\"",
+ *   "illegal port number 70000 > 65535", "non-network bits set in \"198.18.0.1/15\"",
  *   "netmask not known, so 'ip broadcast' not supported", ...
  *
  * Where we differ:
@@ -1208,7 +1208,7 @@ class Parser {
     }
     if (addr === 'proto') return protoPrim(L, q.proto, v);
     if (addr === 'net') {
-      // `net 10` is 10.0.0.0/8: a number names the network by its leading octets.
+      // `net 198.51` is 198.51.0.0/16: a number names the network by its leading octets.
       const octets = v > 0xffffff ? 4 : v > 0xffff ? 3 : v > 0xff ? 2 : 1;
       const a = (v * 2 ** (8 * (4 - octets))) >>> 0;
       const mask = (0xffffffff << (32 - 8 * octets)) >>> 0;

@@ -4,7 +4,7 @@
  *
  * Inside the stack an IPv4 address is a number: the host-order value of the 32-bit
  * big-endian wire word (RFC 791 §3.1 "Source Address", RFC 1166 dotted notation), so
- * 10.0.0.1 is 0x0a000001 and comparisons, masks and hashing are integer operations.
+ * 192.0.2.1 is 0xc0000201 and comparisons, masks and hashing are integer operations.
  * The brand `in_addr_t` keeps addresses from mixing with other numbers.  Strings exist
  * only at the API edge: inet_ntoa for output, inet_aton/inet_pton for input.
  *

@@ -479,16 +479,16 @@ test('errors are values with libpcap messages, never exceptions', () => {
   assert.equal(err('port 70000'), 'illegal port number 70000 > 65535');
   assert.equal(err('portrange 1-70000'), 'illegal port number 70000 > 65535');
   assert.equal(err('port nosuchservice'), "unknown port 'nosuchservice'");
-  assert.equal(err('net 10.0.0.1/8'), 'non-network bits set in "10.0.0.1/8"');
-  assert.equal(err('net 10.0.0.0/33'), 'mask length must be <= 32');
-  assert.equal(err('host 10.0.0.0/8'), 'Mask syntax for networks only');
-  assert.equal(err('host 1.2.3.256'), "invalid IPv4 address '1.2.3.256'");
+  assert.equal(err('net 198.18.0.1/15'), 'non-network bits set in "198.18.0.1/15"');
+  assert.equal(err('net 198.18.0.0/33'), 'mask length must be <= 32');
+  assert.equal(err('host 198.18.0.0/15'), 'Mask syntax for networks only');
+  assert.equal(err('host 192.0.2.256'), "invalid IPv4 address '192.0.2.256'");
   assert.equal(err('ip broadcast'), "netmask not known, so 'ip broadcast' not supported");
-  assert.equal(err('tcp host 1.2.3.4'), "'tcp' modifier applied to host");
+  assert.equal(err('tcp host 192.0.2.4'), "'tcp' modifier applied to host");
   assert.equal(err('ip proto nosuch'), "unknown ip proto 'nosuch'");
   assert.equal(err('ip[0] / 0 = 1'), 'division by zero');
-  assert.equal(err('host 1.2.3.4 $'), "illegal character '$'");
-  assert.equal(err('ether host 1.2.3.4'), 'illegal ether address');
+  assert.equal(err('host 192.0.2.4 $'), "illegal character '$'");
+  assert.equal(err('ether host 192.0.2.4'), 'illegal ether address');
   assert.equal(err('ip ip'), "syntax error near 'ip'");
   assert.deepEqual(pcap_compile('ip', 105), { error: 'unknown data link type 105' });
   // Garbage never throws.
@@ -530,16 +530,16 @@ test('bpf_dump: tcpdump -d, -dd and -ddd formats', () => {
       '{ 0x6, 0, 0, 0x00000000 },\n',
   );
   assert.equal(bpf_dump(prog, 3), '4\n40 0 0 12\n21 0 1 2048\n6 0 0 262144\n6 0 0 0\n');
-  // tcpdump -d 'ip host 1.2.3.4', instruction for instruction.
+  // tcpdump -d 'ip host 192.0.2.4', instruction for instruction.
   assert.equal(
-    bpf_dump(compile('ip host 1.2.3.4')),
+    bpf_dump(compile('ip host 192.0.2.4')),
     [
       '(000) ldh      [12]',
       '(001) jeq      #0x800           jt 2\tjf 7',
       '(002) ld       [26]',
-      '(003) jeq      #0x1020304       jt 6\tjf 4',
+      '(003) jeq      #0xc0000204      jt 6\tjf 4',
       '(004) ld       [30]',
-      '(005) jeq      #0x1020304       jt 6\tjf 7',
+      '(005) jeq      #0xc0000204      jt 6\tjf 7',
       '(006) ret      #262144',
       '(007) ret      #0',
       '',
@@ -549,20 +549,20 @@ test('bpf_dump: tcpdump -d, -dd and -ddd formats', () => {
   // not installed here, so they were written from known tcpdump output, not diffed live.
   const listing = (...lines: string[]): string => lines.map((l) => `${l}\n`).join('');
   assert.equal(
-    bpf_dump(compile('host 1.2.3.4')),
+    bpf_dump(compile('host 192.0.2.4')),
     listing(
       '(000) ldh      [12]',
       '(001) jeq      #0x800           jt 2\tjf 6',
       '(002) ld       [26]',
-      '(003) jeq      #0x1020304       jt 12\tjf 4',
+      '(003) jeq      #0xc0000204      jt 12\tjf 4',
       '(004) ld       [30]',
-      '(005) jeq      #0x1020304       jt 12\tjf 13',
+      '(005) jeq      #0xc0000204      jt 12\tjf 13',
       '(006) jeq      #0x806           jt 8\tjf 7',
       '(007) jeq      #0x8035          jt 8\tjf 13',
       '(008) ld       [28]',
-      '(009) jeq      #0x1020304       jt 12\tjf 10',
+      '(009) jeq      #0xc0000204      jt 12\tjf 10',
       '(010) ld       [38]',
-      '(011) jeq      #0x1020304       jt 12\tjf 13',
+      '(011) jeq      #0xc0000204      jt 12\tjf 13',
       '(012) ret      #262144',
       '(013) ret      #0',
     ),
@@ -655,7 +655,7 @@ test('snaplen is what a match returns; DLT_NULL link headers', () => {
 });
 
 test('long programs: far jumps go through ja and still validate', () => {
-  const hosts = Array.from({ length: 40 }, (_, i) => `10.0.${i}.1`);
+  const hosts = Array.from({ length: 40 }, (_, i) => `198.18.${i}.1`);
   const expr = `host ${hosts.join(' or ')}`;
   const prog = compile(expr);
   assert.ok(prog.length > 256, `program is long (${prog.length})`);
@@ -664,10 +664,10 @@ test('long programs: far jumps go through ja and still validate', () => {
     'uses ja',
   );
   for (const [h, want] of [
-    ['10.0.0.1', true],
-    ['10.0.39.1', true],
-    ['10.0.15.1', true],
-    ['10.0.40.1', false],
+    ['198.18.0.1', true],
+    ['198.18.39.1', true],
+    ['198.18.15.1', true],
+    ['198.18.40.1', false],
   ] as const) {
     const f = ip4frame({ src: h, dst: h, p: 17, payload: udp(1, 2) });
     assert.equal(bpf_filter(prog, f, f.length, f.length) !== 0, want, h);

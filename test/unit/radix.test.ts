@@ -97,12 +97,18 @@ for (const blkOn of [Infinity, 1, 2000]) {
       const t = new RadixTable<number>(64, blkOn);
       const ref = new Map<string, Ref>();
       let id = 0;
-      /* Cluster destinations in a few /8s so prefixes nest and collide. */
-      const bases = [ip('10.0.0.0'), ip('192.168.0.0'), ip('172.16.0.0'), 0];
+      /* Cluster destinations in a few documentation/benchmark ranges so prefixes nest
+       * and collide: [base, host bits]. */
+      const bases: [number, number][] = [
+        [ip('198.18.0.0'), 0x1ffff],
+        [ip('198.51.100.0'), 0xff],
+        [ip('203.0.113.0'), 0xff],
+        [ip('192.0.2.0'), 0xff],
+      ];
       for (let i = 0; i < 3000; i++) {
         const plen = randPlen(rnd);
-        const base = bases[rnd() % bases.length]!;
-        const dst = ((base | (rnd() & 0x00ffffff)) & plen2mask(plen)) >>> 0;
+        const [base, host] = bases[rnd() % bases.length]!;
+        const dst = ((base | (rnd() & host)) & plen2mask(plen)) >>> 0;
         const k = keyOf(dst, plen);
         const added = t.insert(dst, plen, id);
         assert.equal(added, !ref.has(k));
@@ -208,43 +214,43 @@ test('deleting everything leaves an empty table and frees every node', () => {
   for (const [d, l] of keys) assert.notEqual(t.delete(d, l), undefined);
   assert.equal(t.size, 0);
   assert.equal(t.nodes, 0);
-  assert.equal(t.lookup(0x0a000001), undefined);
+  assert.equal(t.lookup(0xc6120001), undefined);
   assert.deepEqual(t.entries(), []);
   /* And it works again after being emptied. */
-  assert.ok(t.insert(ip('10.0.0.0'), 8, 1));
-  assert.equal(t.lookup(ip('10.1.2.3')), 1);
+  assert.ok(t.insert(ip('198.18.0.0'), 15, 1));
+  assert.equal(t.lookup(ip('198.19.2.3')), 1);
 });
 
 test('default route, host routes, /0 and /32 edges', () => {
   const t = new RadixTable<string>();
   assert.equal(t.lookup(0), undefined);
   assert.ok(t.insert(0, 0, 'default'));
-  assert.equal(t.insert(ip('1.2.3.4'), 0, 'x'), false, '/0 masks the destination to 0');
+  assert.equal(t.insert(ip('192.0.2.4'), 0, 'x'), false, '/0 masks the destination to 0');
   assert.equal(t.lookup(0), 'default');
   assert.equal(t.lookup(0xffffffff), 'default');
   assert.ok(t.insert(ip('255.255.255.255'), 32, 'bcast'));
   assert.ok(t.insert(ip('0.0.0.0'), 32, 'zero'));
-  assert.ok(t.insert(ip('10.0.0.1'), 32, 'host'));
-  assert.ok(t.insert(ip('10.0.0.0'), 24, 'net24'));
-  assert.ok(t.insert(ip('10.0.0.0'), 8, 'net8'));
+  assert.ok(t.insert(ip('198.18.0.1'), 32, 'host'));
+  assert.ok(t.insert(ip('198.18.0.0'), 24, 'net24'));
+  assert.ok(t.insert(ip('198.18.0.0'), 15, 'net8'));
   assert.ok(t.insert(ip('128.0.0.0'), 1, 'half'));
   assert.equal(t.lookup(0xffffffff), 'bcast');
   assert.equal(t.lookup(0xfffffffe), 'half');
   assert.equal(t.lookup(0), 'zero');
   assert.equal(t.lookup(1), 'default');
-  assert.equal(t.lookup(ip('10.0.0.1')), 'host');
-  assert.equal(t.lookup(ip('10.0.0.2')), 'net24');
-  assert.equal(t.lookup(ip('10.0.1.2')), 'net8');
-  assert.equal(t.lookup(ip('11.0.0.0')), 'default');
+  assert.equal(t.lookup(ip('198.18.0.1')), 'host');
+  assert.equal(t.lookup(ip('198.18.0.2')), 'net24');
+  assert.equal(t.lookup(ip('198.19.1.2')), 'net8');
+  assert.equal(t.lookup(ip('127.0.0.2')), 'default');
   /* Host bits in the destination are masked off. */
-  assert.equal(t.get(ip('10.0.0.77'), 24), 'net24');
-  assert.equal(t.delete(ip('10.0.0.1'), 32), 'host');
-  assert.equal(t.lookup(ip('10.0.0.1')), 'net24');
-  assert.ok(t.insert(ip('10.0.0.1'), 32, 'host2'));
-  assert.equal(t.lookup(ip('10.0.0.1')), 'host2');
+  assert.equal(t.get(ip('198.18.0.77'), 24), 'net24');
+  assert.equal(t.delete(ip('198.18.0.1'), 32), 'host');
+  assert.equal(t.lookup(ip('198.18.0.1')), 'net24');
+  assert.ok(t.insert(ip('198.18.0.1'), 32, 'host2'));
+  assert.equal(t.lookup(ip('198.18.0.1')), 'host2');
   assert.equal(t.delete(0, 0), 'default');
-  assert.equal(t.lookup(ip('11.0.0.0')), undefined);
-  assert.equal(t.lookup(ip('200.0.0.0')), 'half');
+  assert.equal(t.lookup(ip('127.0.0.2')), undefined);
+  assert.equal(t.lookup(ip('203.0.113.200')), 'half');
   assert.throws(() => t.insert(0, 33, 'bad'), RangeError);
   assert.equal(t.get(0, 33), undefined);
   assert.equal(t.delete(0, -1), undefined);
@@ -255,27 +261,27 @@ test('walk order: ascending destination, more specific first for one destination
   const add = (s: string, l: number): void => {
     assert.ok(t.insert(ip(s), l, `${s}/${l}`));
   };
-  add('192.168.1.0', 24);
-  add('10.0.0.0', 8);
+  add('198.51.100.0', 24);
+  add('198.18.0.0', 15);
   add('0.0.0.0', 0);
-  add('10.0.0.0', 24);
+  add('198.18.0.0', 24);
   add('127.0.0.1', 32);
-  add('10.0.0.1', 32);
-  add('192.168.1.10', 32);
-  add('10.0.0.0', 16);
-  add('172.16.0.0', 12);
+  add('198.18.0.1', 32);
+  add('198.51.100.10', 32);
+  add('198.18.0.0', 16);
+  add('203.0.113.0', 24);
   assert.deepEqual(
     t.entries().map((e) => e[2]),
     [
       '0.0.0.0/0',
-      '10.0.0.0/24',
-      '10.0.0.0/16',
-      '10.0.0.0/8',
-      '10.0.0.1/32',
       '127.0.0.1/32',
-      '172.16.0.0/12',
-      '192.168.1.0/24',
-      '192.168.1.10/32',
+      '198.18.0.0/24',
+      '198.18.0.0/16',
+      '198.18.0.0/15',
+      '198.18.0.1/32',
+      '198.51.100.0/24',
+      '198.51.100.10/32',
+      '203.0.113.0/24',
     ],
   );
   /* Stopping early. */
@@ -312,9 +318,9 @@ const lo0 = { if_index: 2, if_xname: 'lo0' };
 test('Rib add/get/delete with FreeBSD errno values', () => {
   const rib = new Rib();
   const r = rib.add({
-    dst: ip('10.1.0.0'),
+    dst: ip('198.19.0.0'),
     plen: 16,
-    gateway: gw_inet(ip('192.168.1.1')),
+    gateway: gw_inet(ip('198.51.100.1')),
     flags: RTF_GATEWAY | RTF_STATIC,
     ifp: em0,
   });
@@ -322,7 +328,7 @@ test('Rib add/get/delete with FreeBSD errno values', () => {
   assert.equal(r.rt?.rt_flags, RTF_UP | RTF_GATEWAY | RTF_STATIC);
   assert.equal(r.rt?.rt_netmask, 0xffff0000);
   assert.equal(rib.rnh_gen, 1);
-  assert.equal(rib.add({ dst: ip('10.1.2.3'), plen: 16, gateway: gw_inet(1) }).error, EEXIST);
+  assert.equal(rib.add({ dst: ip('198.19.2.3'), plen: 16, gateway: gw_inet(1) }).error, EEXIST);
   assert.equal(rib.rnh_gen, 1, 'a failed add does not bump the generation');
   assert.equal(rib.add({ dst: 0, plen: 33, gateway: gw_inet(1) }).error, EINVAL);
   assert.equal(
@@ -333,79 +339,84 @@ test('Rib add/get/delete with FreeBSD errno values', () => {
   assert.equal(rib.add({ dst: 0, plen: 8, gateway: gw_inet(1), weight: 0 }).error, EINVAL);
 
   /* Host route: RTF_HOST follows the prefix length. */
-  const h = rib.add({ dst: ip('10.1.2.3'), plen: 32, gateway: gw_link(2), ifp: lo0 });
+  const h = rib.add({ dst: ip('198.19.2.3'), plen: 32, gateway: gw_link(2), ifp: lo0 });
   assert.equal(h.rt?.rt_flags, RTF_UP | RTF_HOST);
-  const n = rib.add({ dst: ip('10.2.0.0'), plen: 16, gateway: gw_link(1), flags: RTF_HOST });
+  const n = rib.add({ dst: ip('198.18.0.0'), plen: 16, gateway: gw_link(1), flags: RTF_HOST });
   assert.equal(n.rt?.rt_flags, RTF_UP, 'RTF_HOST on a network route is dropped');
 
-  assert.equal(rib.get(ip('10.1.0.0'), 16).rt, r.rt);
-  assert.equal(rib.get(ip('10.1.0.0'), 24).error, ESRCH);
-  assert.equal(rib.get(ip('10.1.99.1')).rt, r.rt, 'get without plen is longest match');
-  assert.equal(rib.get(ip('10.1.2.3')).rt, h.rt);
-  assert.equal(rib.get(ip('11.0.0.0')).error, ESRCH);
-  assert.equal(rib.rtalloc(ip('11.0.0.0')).error, ENETUNREACH);
-  assert.equal(rib.lookup(ip('11.0.0.0')), null);
+  assert.equal(rib.get(ip('198.19.0.0'), 16).rt, r.rt);
+  assert.equal(rib.get(ip('198.19.0.0'), 24).error, ESRCH);
+  assert.equal(rib.get(ip('198.19.99.1')).rt, r.rt, 'get without plen is longest match');
+  assert.equal(rib.get(ip('198.19.2.3')).rt, h.rt);
+  assert.equal(rib.get(ip('203.0.113.0')).error, ESRCH);
+  assert.equal(rib.rtalloc(ip('203.0.113.0')).error, ENETUNREACH);
+  assert.equal(rib.lookup(ip('203.0.113.0')), null);
 
-  const d = rib.add({ dst: 0, plen: 0, gateway: gw_inet(ip('192.168.1.254')), flags: RTF_GATEWAY });
+  const d = rib.add({
+    dst: 0,
+    plen: 0,
+    gateway: gw_inet(ip('198.51.100.254')),
+    flags: RTF_GATEWAY,
+  });
   assert.equal(d.error, 0);
-  assert.equal(rib.rtalloc(ip('11.0.0.0')).rt, d.rt);
+  assert.equal(rib.rtalloc(ip('203.0.113.0')).rt, d.rt);
 
   /* Delete: gateway must match when given. */
-  assert.equal(rib.delete(ip('10.1.0.0'), 16, gw_inet(ip('192.168.1.2'))).error, ESRCH);
+  assert.equal(rib.delete(ip('198.19.0.0'), 16, gw_inet(ip('198.51.100.2'))).error, ESRCH);
   const gen = rib.rnh_gen;
-  assert.equal(rib.delete(ip('10.1.0.0'), 16, gw_inet(ip('192.168.1.1'))).rt, r.rt);
+  assert.equal(rib.delete(ip('198.19.0.0'), 16, gw_inet(ip('198.51.100.1'))).rt, r.rt);
   assert.equal(rib.rnh_gen, gen + 1);
-  assert.equal(rib.delete(ip('10.1.0.0'), 16).error, ESRCH);
-  assert.equal(rib.lookup(ip('10.1.99.1')), d.rt);
+  assert.equal(rib.delete(ip('198.19.0.0'), 16).error, ESRCH);
+  assert.equal(rib.lookup(ip('198.19.99.1')), d.rt);
   assert.equal(rib.delete(0, 99).error, EINVAL);
   /* Re-add after delete. */
-  assert.equal(rib.add({ dst: ip('10.1.0.0'), plen: 16, gateway: gw_inet(5) }).error, 0);
+  assert.equal(rib.add({ dst: ip('198.19.0.0'), plen: 16, gateway: gw_inet(5) }).error, 0);
   assert.equal(rib.size, 4);
 });
 
 test('Rib change: gateway, flags through fmask, MTU', () => {
   const rib = new Rib();
   rib.add({
-    dst: ip('10.0.0.0'),
-    plen: 8,
-    gateway: gw_inet(ip('1.1.1.1')),
+    dst: ip('198.18.0.0'),
+    plen: 15,
+    gateway: gw_inet(ip('192.0.2.1')),
     flags: RTF_GATEWAY | RTF_STATIC,
   });
-  assert.equal(rib.change(ip('11.0.0.0'), 8, { mtu: 1400 }).error, ESRCH);
+  assert.equal(rib.change(ip('203.0.113.0'), 8, { mtu: 1400 }).error, ESRCH);
   const gen = rib.rnh_gen;
-  const c = rib.change(ip('10.0.0.0'), 8, {
-    gateway: gw_inet(ip('2.2.2.2')),
+  const c = rib.change(ip('198.18.0.0'), 15, {
+    gateway: gw_inet(ip('192.0.2.2')),
     flags: RTF_GATEWAY | RTF_BLACKHOLE | RTF_LOCAL,
     fmask: RTF_BLACKHOLE | RTF_STATIC | RTF_LOCAL,
     mtu: 1400,
   });
   assert.equal(c.error, 0);
   assert.equal(rib.rnh_gen, gen + 1);
-  assert.deepEqual(c.rt?.rt_gateway, gw_inet(ip('2.2.2.2')));
+  assert.deepEqual(c.rt?.rt_gateway, gw_inet(ip('192.0.2.2')));
   /* STATIC cleared and BLACKHOLE set through fmask; LOCAL is not in RTF_FMASK. */
   assert.equal(c.rt?.rt_flags, RTF_UP | RTF_GATEWAY | RTF_BLACKHOLE | RTF_FIXEDMTU);
   assert.equal(c.rt?.rt_mtu, 1400);
   /* A link gateway without flags clears RTF_GATEWAY. */
-  const l = rib.change(ip('10.0.0.0'), 8, { gateway: gw_link(3), ifp: em0, mtu: 0 });
+  const l = rib.change(ip('198.18.0.0'), 15, { gateway: gw_link(3), ifp: em0, mtu: 0 });
   assert.equal(l.rt?.rt_flags, RTF_UP | RTF_BLACKHOLE);
   assert.equal(l.rt?.rt_ifp, em0);
   assert.equal(
-    rib.change(ip('10.0.0.0'), 8, { gateway: gw_link(3), flags: RTF_GATEWAY }).error,
+    rib.change(ip('198.18.0.0'), 15, { gateway: gw_link(3), flags: RTF_GATEWAY }).error,
     EINVAL,
   );
 });
 
 test('Rib walk, entries and deleteIf (interface detach)', () => {
   const rib = new Rib();
-  rib.add({ dst: ip('192.168.1.0'), plen: 24, gateway: gw_link(1), ifp: em0 });
+  rib.add({ dst: ip('198.51.100.0'), plen: 24, gateway: gw_link(1), ifp: em0 });
   rib.add({ dst: ip('127.0.0.1'), plen: 32, gateway: gw_link(2), ifp: lo0 });
-  rib.add({ dst: 0, plen: 0, gateway: gw_inet(ip('192.168.1.1')), flags: RTF_GATEWAY, ifp: em0 });
+  rib.add({ dst: 0, plen: 0, gateway: gw_inet(ip('198.51.100.1')), flags: RTF_GATEWAY, ifp: em0 });
   assert.deepEqual(
     rib.entries().map((rt) => [rt.rt_dst, rt.rt_plen]),
     [
       [0, 0],
       [ip('127.0.0.1'), 32],
-      [ip('192.168.1.0'), 24],
+      [ip('198.51.100.0'), 24],
     ],
   );
   const gen = rib.rnh_gen;
@@ -426,8 +437,8 @@ test('two Ribs (two vnets) are independent', () => {
   const a = new Rib();
   const b = new Rib();
   a.add({ dst: 0, plen: 0, gateway: gw_inet(1), flags: RTF_GATEWAY });
-  assert.notEqual(a.lookup(ip('8.8.8.8')), null);
-  assert.equal(b.lookup(ip('8.8.8.8')), null);
+  assert.notEqual(a.lookup(ip('203.0.113.8')), null);
+  assert.equal(b.lookup(ip('203.0.113.8')), null);
   assert.equal(b.rnh_gen, 0);
 });
 

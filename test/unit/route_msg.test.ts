@@ -135,10 +135,10 @@ test('SA_SIZE rounds to sizeof(long), 8 for an empty sockaddr', () => {
   assert.equal(SA_SIZE(54), 56);
 });
 
-test('RTM_ADD round trip: header, metrics and sockaddrs (route add -net 10.1.0.0/16 192.168.1.1)', () => {
+test('RTM_ADD round trip: header, metrics and sockaddrs (route add -net 198.19.0.0/16 198.51.100.1)', () => {
   const addrs = rt_addrs();
-  addrs[RTAX_DST] = sa_inet(0x0a010000);
-  addrs[RTAX_GATEWAY] = sa_inet(0xc0a80101);
+  addrs[RTAX_DST] = sa_inet(0xc6130000);
+  addrs[RTAX_GATEWAY] = sa_inet(0xc6336401);
   addrs[RTAX_NETMASK] = sa_inet(0xffff0000);
   const msg: RtsockMsg = {
     type: RTM_ADD,
@@ -161,8 +161,8 @@ test('RTM_ADD round trip: header, metrics and sockaddrs (route add -net 10.1.0.0
   assert.equal(dv.getInt32(12, true), RTA_DST | RTA_GATEWAY | RTA_NETMASK);
   assert.equal(dv.getUint32(40 + 8, true), 1400, 'rmx_mtu at 48');
   /* The first sockaddr_in right after the header: len 16, AF_INET, address in network order. */
-  assert.deepEqual([...b.subarray(152, 160)], [16, 2, 0, 0, 10, 1, 0, 0]);
-  assert.deepEqual([...b.subarray(168, 176)], [16, 2, 0, 0, 192, 168, 1, 1]);
+  assert.deepEqual([...b.subarray(152, 160)], [16, 2, 0, 0, 198, 19, 0, 0]);
+  assert.deepEqual([...b.subarray(168, 176)], [16, 2, 0, 0, 198, 51, 100, 1]);
 
   const d = rtsock_decode(b);
   assert.equal(d.error, 0);
@@ -175,8 +175,8 @@ test('RTM_ADD round trip: header, metrics and sockaddrs (route add -net 10.1.0.0
   assert.equal(m.hdr['rmx_mtu'], 1400);
   assert.equal(m.hdr['rtm_index'], 3);
   assert.equal(m.hdr['rtm_addrs'], RTA_DST | RTA_GATEWAY | RTA_NETMASK);
-  assert.deepEqual(m.addrs[RTAX_DST], sa_inet(0x0a010000));
-  assert.deepEqual(m.addrs[RTAX_GATEWAY], sa_inet(0xc0a80101));
+  assert.deepEqual(m.addrs[RTAX_DST], sa_inet(0xc6130000));
+  assert.deepEqual(m.addrs[RTAX_GATEWAY], sa_inet(0xc6336401));
   assert.equal(sa_mask(m.addrs[RTAX_NETMASK] ?? null), 0xffff0000);
   assert.equal(m.addrs[RTAX_IFP], null);
   /* Encoding the decoded message gives the same bytes. */
@@ -185,10 +185,10 @@ test('RTM_ADD round trip: header, metrics and sockaddrs (route add -net 10.1.0.0
 
 test('RTM_GET reply with a sockaddr_dl gateway and RTA_IFP (SA_SIZE padding of 54 to 56)', () => {
   const addrs = rt_addrs();
-  addrs[RTAX_DST] = sa_inet(0x0a000001);
+  addrs[RTAX_DST] = sa_inet(0xc0000201);
   addrs[RTAX_GATEWAY] = sa_link(2);
   addrs[RTAX_IFP] = sa_link(1, 6, 'em0', new Uint8Array([0, 0x0c, 0x29, 1, 2, 3]));
-  addrs[RTAX_IFA] = sa_inet(0x0a000002);
+  addrs[RTAX_IFA] = sa_inet(0xc0000202);
   const b = rtsock_encode({ type: RTM_GET, hdr: { rtm_flags: RTF_UP | RTF_DONE }, addrs });
   assert.equal(b.length, 152 + 16 + 56 + 56 + 16);
   /* The link gateway: sdl_len 54, AF_LINK, sdl_index 2, nothing else. */
@@ -204,14 +204,14 @@ test('RTM_GET reply with a sockaddr_dl gateway and RTA_IFP (SA_SIZE padding of 5
   assert.equal(ifp.index, 1);
   assert.equal(ifp.type, 6);
   assert.deepEqual([...ifp.lladdr], [0, 0x0c, 0x29, 1, 2, 3]);
-  assert.deepEqual(d.msg!.addrs[RTAX_IFA], sa_inet(0x0a000002));
+  assert.deepEqual(d.msg!.addrs[RTAX_IFA], sa_inet(0xc0000202));
   assert.equal(d.msg!.hdr['rtm_addrs'], RTA_DST | RTA_GATEWAY | RTA_IFP | RTA_IFA);
   assert.deepEqual(rtsock_encode(d.msg!), b);
 });
 
 test('RTM_NEWADDR, RTM_IFINFO, RTM_NEWMADDR and RTM_IFANNOUNCE round trips', () => {
   const a = rt_addrs();
-  a[RTAX_IFA] = sa_inet(0xc0a80102);
+  a[RTAX_IFA] = sa_inet(0xc6336402);
   a[RTAX_NETMASK] = sa_inet(0xffffff00);
   a[RTAX_IFP] = sa_link(1, 6, 'em0');
   const na = rtsock_encode({
@@ -260,7 +260,7 @@ test('RTM_NEWADDR, RTM_IFINFO, RTM_NEWMADDR and RTM_IFANNOUNCE round trips', () 
 test('short and empty netmasks (the radix-trimmed form) decode as AF_INET masks', () => {
   const a = rt_addrs();
   a[RTAX_DST] = sa_inet(0);
-  a[RTAX_GATEWAY] = sa_inet(0x0a000001);
+  a[RTAX_GATEWAY] = sa_inet(0xc0000201);
   const b = rtsock_encode({ type: RTM_ADD, hdr: {}, addrs: a });
   /* Append a netmask of sa_len 6, family 0: 255.255.0.0 trimmed. */
   const ext = new Uint8Array(b.length + 8);
@@ -281,7 +281,7 @@ test('short and empty netmasks (the radix-trimmed form) decode as AF_INET masks'
 
 test('malformed messages give an errno, never an exception', () => {
   const a = rt_addrs();
-  a[RTAX_DST] = sa_inet(0x0a000000);
+  a[RTAX_DST] = sa_inet(0xc6120000);
   a[RTAX_GATEWAY] = sa_link(1, 6, 'em0', new Uint8Array(6));
   const good = rtsock_encode({ type: RTM_ADD, hdr: {}, addrs: a });
   assert.equal(rtsock_decode(good).error, 0);
@@ -342,7 +342,7 @@ test('decoding random and mutated bytes never throws', () => {
     return x;
   };
   const a = rt_addrs();
-  a[RTAX_DST] = sa_inet(0x0a000000);
+  a[RTAX_DST] = sa_inet(0xc6120000);
   a[RTAX_GATEWAY] = sa_link(1, 6, 'em0', new Uint8Array(6));
   a[RTAX_NETMASK] = sa_inet(0xff000000);
   const good = rtsock_encode({ type: RTM_ADD, hdr: {}, addrs: a });

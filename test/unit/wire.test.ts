@@ -122,11 +122,11 @@ function hex(s: string): Uint8Array {
 }
 
 // A frame assembled by hand from RFC 894/791/792: Ethernet / IPv4 / ICMP echo request
-// 10.0.0.1 -> 10.0.0.2, TTL 64, id 0x1c46, DF, 8 data bytes; both checksums worked out
-// on paper (IP: ~0xf56e = 0x0a91, ICMP: ~0x2a49 = 0xd5b6).
+// 192.0.2.1 -> 192.0.2.2, TTL 64, id 0x1c46, DF, 8 data bytes; both checksums worked out
+// by hand (IP: ~0x6570 = 0x9a8f, ICMP: ~0x2a49 = 0xd5b6).
 const ECHO_FRAME = hex(`
   02 00 00 00 00 0b 02 00 00 00 00 0a 08 00
-  45 00 00 24 1c 46 40 00 40 01 0a 91 0a 00 00 01 0a 00 00 02
+  45 00 00 24 1c 46 40 00 40 01 9a 8f c0 00 02 01 c0 00 02 02
   08 00 d5 b6 12 34 00 01 01 02 03 04 05 06 07 08`);
 
 test('ethernet: constants, view offsets, MAC helpers, round trip', () => {
@@ -187,9 +187,9 @@ test('ip: a captured header decodes to the right fields', () => {
   assert.equal(ip.ip_off & IP_OFFMASK, 0);
   assert.equal(ip.ip_ttl, 64);
   assert.equal(ip.ip_p, IPPROTO_ICMP);
-  assert.equal(ip.ip_sum, 0x0a91);
-  assert.equal(inet_ntoa(ip.ip_src), '10.0.0.1');
-  assert.equal(ip.ip_dst, 0x0a000002);
+  assert.equal(ip.ip_sum, 0x9a8f);
+  assert.equal(inet_ntoa(ip.ip_src), '192.0.2.1');
+  assert.equal(ip.ip_dst, 0xc0000202);
   assert.ok(ip.checksumOk());
   assert.equal(ip_check(ECHO_FRAME, 14, ECHO_FRAME.length - 14), null);
   assert.equal(ip.payload().length, 16);
@@ -209,9 +209,9 @@ test('ip: a captured header decodes to the right fields', () => {
   assert.ok(v.checksumOk());
 });
 
-test('ip: the widely published sample header (a real UDP packet) decodes', () => {
-  // 192.168.0.1 -> 192.168.0.199, UDP, total length 115, DF, TTL 64, sum 0xb861.
-  const h = hex('4500 0073 0000 4000 4011 b861 c0a8 0001 c0a8 00c7');
+test('ip: the widely published sample header, readdressed to 192.0.2.0/24, decodes', () => {
+  // 192.0.2.1 -> 192.0.2.199, UDP, total length 115, DF, TTL 64, sum 0xb5b1.
+  const h = hex('4500 0073 0000 4000 4011 b5b1 c000 0201 c000 02c7');
   const r = ip_parse(h)!;
   assert.equal(r.ip_v, 4);
   assert.equal(r.ip_hl, 5);
@@ -219,9 +219,9 @@ test('ip: the widely published sample header (a real UDP packet) decodes', () =>
   assert.equal(r.ip_off, IP_DF);
   assert.equal(r.ip_ttl, 64);
   assert.equal(r.ip_p, IPPROTO_UDP);
-  assert.equal(r.ip_sum, 0xb861);
-  assert.equal(inet_ntoa(r.ip_src), '192.168.0.1');
-  assert.equal(inet_ntoa(r.ip_dst), '192.168.0.199');
+  assert.equal(r.ip_sum, 0xb5b1);
+  assert.equal(inet_ntoa(r.ip_src), '192.0.2.1');
+  assert.equal(inet_ntoa(r.ip_dst), '192.0.2.199');
   assert.ok(new Ip(h).checksumOk());
   assert.equal(ip_check(h, 0, 20), 'ips_tooshort', 'the 95 payload bytes are missing');
 });
@@ -280,10 +280,10 @@ test('ip options: check, find, record route', () => {
   assert.equal(ip_opt_check(h, 0, 32), -1);
   const cp = ip_opt_find(h, 0, 32, IPOPT_RR);
   assert.equal(cp, 21);
-  assert.ok(ip_rr_record(h, 0, cp, 0x0a000001));
-  assert.ok(ip_rr_record(h, 0, cp, 0x0a000002));
-  assert.ok(!ip_rr_record(h, 0, cp, 0x0a000003), 'full');
-  assert.deepEqual(Array.from(h.subarray(24, 32)), [10, 0, 0, 1, 10, 0, 0, 2]);
+  assert.ok(ip_rr_record(h, 0, cp, 0xc0000201));
+  assert.ok(ip_rr_record(h, 0, cp, 0xc0000202));
+  assert.ok(!ip_rr_record(h, 0, cp, 0xc0000203), 'full');
+  assert.deepEqual(Array.from(h.subarray(24, 32)), [192, 0, 2, 1, 192, 0, 2, 2]);
   assert.equal(h[23], 12);
   // Bad option length points at the length byte; bad pointer at the pointer byte.
   const bad = h.slice();
@@ -318,8 +318,8 @@ test('icmp: union fields at their offsets, checks, round trip', () => {
   assert.deepEqual([b[4], b[5], b[6], b[7]], [0, 0, 0x05, 0x78]);
   v.icmp_pptr = 20;
   assert.equal(b[4], 20);
-  v.icmp_gwaddr = 0x0a000001;
-  assert.deepEqual(Array.from(b.subarray(4, 8)), [10, 0, 0, 1]);
+  v.icmp_gwaddr = 0xc0000201;
+  assert.deepEqual(Array.from(b.subarray(4, 8)), [192, 0, 2, 1]);
   b[8] = 0x45;
   v.setChecksum(36);
   assert.equal(icmp_check(b, 0, 36), null);
@@ -369,8 +369,8 @@ test('udp: offsets, checks, round trip', () => {
 });
 
 test('tcp: offsets, 12-bit flags, checks, options, round trip', () => {
-  const src = in_addr(0x0a000001);
-  const dst = in_addr(0x0a000002);
+  const src = in_addr(0xc0000201);
+  const dst = in_addr(0xc0000202);
   const b = new Uint8Array(44);
   const v = new Tcphdr(b);
   v.th_sport = 40000;
@@ -425,17 +425,17 @@ test('tcp: offsets, 12-bit flags, checks, options, round trip', () => {
 });
 
 test('arp: layout, checks, round trip', () => {
-  // who-has 10.0.0.2 tell 10.0.0.1 (RFC 826 field order)
-  const pkt = hex(`00 01 08 00 06 04 00 01 02 00 00 00 00 0a 0a 00 00 01
-                   00 00 00 00 00 00 0a 00 00 02`);
+  // who-has 192.0.2.2 tell 192.0.2.1 (RFC 826 field order)
+  const pkt = hex(`00 01 08 00 06 04 00 01 02 00 00 00 00 0a c0 00 02 01
+                   00 00 00 00 00 00 c0 00 02 02`);
   assert.equal(pkt.length, ETHER_ARP_LEN);
   assert.equal(arp_check(pkt, 0, 28), null);
   const v = new EtherArp(pkt);
   assert.equal(v.ar_op, ARPOP_REQUEST);
   assert.equal(ether_sprintf(v.arp_sha), '02:00:00:00:00:0a');
-  assert.equal(inet_ntoa(v.arp_spa), '10.0.0.1');
+  assert.equal(inet_ntoa(v.arp_spa), '192.0.2.1');
   assert.equal(v.arp_tha, 0);
-  assert.equal(inet_ntoa(v.arp_tpa), '10.0.0.2');
+  assert.equal(inet_ntoa(v.arp_tpa), '192.0.2.2');
   const r = arp_parse(pkt)!;
   const out = new Uint8Array(28);
   arp_emit(r, out);
@@ -459,23 +459,23 @@ test('arp: layout, checks, round trip', () => {
 
 test('in: dotted quads, classes, masks', () => {
   assert.equal(inet_ntoa(INADDR_LOOPBACK), '127.0.0.1');
-  assert.equal(inet_aton('10.1.2.3'), 0x0a010203);
-  assert.equal(inet_aton('10.258'), 0x0a000102, 'a.b form: b is 24 bits');
-  assert.equal(inet_aton('10.1.258'), 0x0a010102, 'a.b.c form: c is 16 bits');
+  assert.equal(inet_aton('198.51.100.3'), 0xc6336403);
+  assert.equal(inet_aton('192.513'), 0xc0000201, 'a.b form: b is 24 bits');
+  assert.equal(inet_aton('203.0.28929'), 0xcb007101, 'a.b.c form: c is 16 bits');
   assert.equal(inet_aton('0x7f.1'), 0x7f000001);
-  assert.equal(inet_aton('010.0.0.1'), 0x08000001, 'octal part');
-  assert.equal(inet_aton('3232235777'), 0xc0a80101);
-  assert.equal(inet_aton('1.2.3.256'), null);
-  assert.equal(inet_aton('1..3'), null);
-  assert.equal(inet_aton('1.2.3.4.5'), null);
+  assert.equal(inet_aton('0300.0.2.1'), 0xc0000201, 'octal part');
+  assert.equal(inet_aton('3221225985'), 0xc0000201);
+  assert.equal(inet_aton('192.0.2.256'), null);
+  assert.equal(inet_aton('192..2'), null);
+  assert.equal(inet_aton('192.0.2.1.5'), null);
   assert.equal(inet_aton('abc'), null);
-  assert.equal(inet_pton4('192.168.1.1'), 0xc0a80101);
-  assert.equal(inet_pton4('192.168.01.1'), null);
-  assert.equal(inet_pton4('10.1'), null);
+  assert.equal(inet_pton4('198.51.100.1'), 0xc6336401);
+  assert.equal(inet_pton4('198.51.0100.1'), null);
+  assert.equal(inet_pton4('192.0'), null);
   assert.equal(INADDR_ANY, 0);
   assert.equal(INADDR_BROADCAST, 0xffffffff);
-  assert.ok(IN_CLASSA(0x0a000001) && !IN_CLASSB(0x0a000001));
-  assert.ok(IN_CLASSB(0xac100001) && IN_CLASSC(0xc0a80001) && IN_CLASSD(0xe0000001));
+  assert.ok(IN_CLASSA(0x7f000001) && !IN_CLASSB(0x7f000001));
+  assert.ok(IN_CLASSB(0xa9fe0101) && IN_CLASSC(0xc0000201) && IN_CLASSD(0xe0000001));
   assert.ok(IN_MULTICAST(0xefffffff) && !IN_MULTICAST(0xf0000000));
   assert.ok(IN_EXPERIMENTAL(0xf0000000));
   assert.ok(IN_LOOPBACK(0x7f000005) && IN_LINKLOCAL(0xa9fe0101) && IN_PRIVATE(0xc0a80001));
@@ -485,9 +485,9 @@ test('in: dotted quads, classes, masks', () => {
   assert.equal(in_len2mask(1), 0x80000000);
   for (let l = 0; l <= 32; l++) assert.equal(in_mask2len(in_len2mask(l)), l);
   assert.equal(in_mask2len(0xff00ff00), -1);
-  assert.equal(in_classful_mask(0x0a000001), 0xff000000);
-  assert.equal(in_classful_mask(0xc0a80001), 0xffffff00);
-  assert.equal(in_broadcast_of(0xc0a80105, 0xffffff00), 0xc0a801ff);
+  assert.equal(in_classful_mask(0x7f000001), 0xff000000);
+  assert.equal(in_classful_mask(0xc0000201), 0xffffff00);
+  assert.equal(in_broadcast_of(0xc0000205, 0xffffff00), 0xc00002ff);
 });
 
 test('sockaddr_in: 16 bytes, port at offset 2 in network order', () => {

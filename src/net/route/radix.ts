@@ -36,8 +36,8 @@
  * radix allows non-contiguous masks, which IPv4 routing never uses since CIDR; the
  * routing socket should answer them with EINVAL: mask2plen() returns -1).  The walk order matches rn_walktree's leaf
  * order: ascending destination, and for one destination the more specific prefix first
- * (rn_addroute sorts a duplicate-key chain most specific to least specific), so 10.0.0.0/24 is listed
- * before 10.0.0.0/8.  No locks: one JavaScript thread.
+ * (rn_addroute sorts a duplicate-key chain most specific to least specific), so 198.18.0.0/24 is listed
+ * before 198.18.0.0/15.  No locks: one JavaScript thread.
  */
 
 /** Netmask of each prefix length 0..32, host byte order (module-level constant table). */
