@@ -19,6 +19,7 @@ import * as J from './jailtools.js';
 import * as FS from './fstools.js';
 import { ifconfig } from '../sbin/ifconfig.js';
 import { netstat } from '../usr.bin/netstat.js';
+import { route } from '../sbin/route.js';
 
 export interface ProgramEntry {
   readonly path: string;
@@ -63,6 +64,11 @@ const TABLE: readonly ProgramEntry[] = [
   { path: '/sbin/md5', main: F.md5, desc: 'calculate an MD5 message digest' },
   { path: '/sbin/sysctl', main: S.sysctl, desc: 'get or set kernel state (-a -d -n NAME[=VALUE])' },
   { path: '/sbin/ifconfig', main: ifconfig, desc: 'configure network interface parameters' },
+  {
+    path: '/sbin/route',
+    main: route,
+    desc: 'manipulate the routing tables (add, delete, change, get, monitor)',
+  },
   { path: '/sbin/kldload', main: S.kldload, desc: 'load a file into the kernel' },
   { path: '/sbin/kldunload', main: S.kldunload, desc: 'unload a file from the kernel' },
   { path: '/sbin/kldstat', main: S.kldstat, desc: 'display status of dynamic kernel linker (-v)' },

@@ -32,6 +32,13 @@ import { K as if_bridge } from '../net/if_bridge.js';
 import { K as ip_var } from '../netinet/ip_var.js';
 import { K as ip_reass } from '../netinet/ip_reass.js';
 import { K as in_var } from '../netinet/in_var.js';
+import { K as if_ether } from '../netinet/if_ether.js';
+import { K as ip_input } from '../netinet/ip_input.js';
+import { K as ip_output } from '../netinet/ip_output.js';
+import { K as icmp } from '../netinet/icmp.js';
+import { K as rtsock } from '../net/rtsock.js';
+import { K as in_control } from '../netinet/in_control.js';
+import { K as in_rmx } from '../netinet/in_rmx.js';
 import { K as db_net } from '../ddb/db_net.js';
 import { K as if_vxlan } from '../net/if_vxlan.js';
 
@@ -65,6 +72,13 @@ export const FILES = [
   ip_var,
   ip_reass,
   in_var,
+  if_ether,
+  ip_input,
+  ip_output,
+  icmp,
+  rtsock,
+  in_control,
+  in_rmx,
   db_net,
   if_vxlan,
   uipc_sockbuf,

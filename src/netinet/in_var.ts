@@ -2,7 +2,7 @@
  * netinet/in_var.ts — IPv4 per-vnet state shared by the IPv4 code: interface addresses
  * (struct in_ifaddr) and the routing table (the AF_INET RIB of this vnet).
  *
- * This is the contract between the address/route/routing-socket code (netinet/in.ts's
+ * This is the contract between the address/route/routing-socket code (netinet/in_control.ts's
  * in_control, net/rtsock.ts) and the datagram path (ARP, ip_input, ip_output, ICMP):
  *
  *   - V_in_ifaddrhead: every IPv4 address of the vnet, in the order added
@@ -56,6 +56,15 @@ export class InIfaddr implements Ifaddr {
     this.ia_subnet = (addr & netmask) >>> 0;
     this.ia_broadaddr = broadaddr;
     this.ia_dstaddr = INADDR_ANY;
+  }
+
+  /** The address as a sockaddr_in (SIOCGIFCONF, routing messages). */
+  ifa_sockaddr(): Uint8Array {
+    const b = new Uint8Array(16);
+    b[0] = 16;
+    b[1] = AF_INET;
+    new DataView(b.buffer).setUint32(4, this.ia_addr >>> 0);
+    return b;
   }
 
   /** Prefix length of the netmask. */

@@ -1,0 +1,147 @@
+/*
+ * test/lib/inet.ts — helpers for the IPv4 control-plane tests: run a user program in a
+ * jail, build in_aliasreq / ifreq buffers and routing messages, read a routing socket
+ * dry.
+ *
+ * ifconfig configures addresses through an AF_INET datagram socket.  Until the UDP
+ * protocol is in the kernel image, inetSocketReady() loads a stub AF_INET domain (a
+ * module whose only protocol is a SOCK_DGRAM socket that cannot send) so that tests can
+ * open one; when the image has an AF_INET domain, nothing is loaded.
+ */
+
+import assert from 'node:assert/strict';
+import type { Kernel } from '../../src/kern/kernel.js';
+import type { Prison } from '../../src/kern/kern_jail.js';
+import { proc_create } from '../../src/kern/kern_proc.js';
+import { Libc } from '../../src/lib/libc.js';
+import { KLD } from '../../src/sys/module.js';
+import {
+  DOMAIN_SET,
+  PR_ADDR,
+  PR_ATOMIC,
+  pffinddomain,
+  type Protosw,
+} from '../../src/sys/protosw.js';
+import { SOCK_DGRAM } from '../../src/sys/socket.js';
+import { soreserve } from '../../src/kern/uipc_sockbuf.js';
+import { m_freem } from '../../src/sys/mbuf.js';
+import { EOPNOTSUPP } from '../../src/sys/errno.js';
+import { ifr_name_set } from '../../src/net/if.js';
+import { AF_INET } from '../../src/net/if_var.js';
+import { rtsock_decode, rtsock_encode, type RtsockMsg } from '../../src/net/route.js';
+import { MSG_DONTWAIT } from '../../src/sys/socket.js';
+
+/** A stub AF_INET domain: SOCK_DGRAM sockets that exist for ioctls only. */
+export const inet_stub = KLD('inet_stub', [], (o) => {
+  const pr = {
+    pr_type: SOCK_DGRAM,
+    pr_protocol: 0,
+    pr_flags: PR_ATOMIC | PR_ADDR,
+    pr_attach: (so) => soreserve(so, 9216, 42080),
+    pr_detach: () => {},
+    pr_send: (_so, _f, m) => {
+      m_freem(m);
+      return EOPNOTSUPP;
+    },
+  } satisfies Protosw;
+  DOMAIN_SET(o, { dom_family: AF_INET, dom_name: 'inet_stub', dom_protosw: [pr] });
+});
+
+/** Make sure socket(AF_INET, SOCK_DGRAM) works in k (loads the stub when needed). */
+export async function inetSocketReady(k: Kernel): Promise<void> {
+  if (k.enter(() => pffinddomain(k, AF_INET)) !== null) return;
+  await k.enterAsync(() =>
+    k.linker.load_file(inet_stub, 'inet_stub.ko', '/boot/kernel/inet_stub.ko'),
+  );
+}
+
+/** Run main(libc) as a root process of prison pr (default prison0) to completion. */
+export async function runIn<T>(
+  k: Kernel,
+  main: (c: Libc) => Promise<T>,
+  pr: Prison = k.prison0,
+  uid = 0,
+): Promise<T> {
+  let out: { v: T } | null = null;
+  let err: unknown = null;
+  proc_create(k, 'prog', { cr_uid: uid, cr_prison: pr }, async (td) => {
+    try {
+      out = { v: await main(new Libc(k, td)) };
+    } catch (e) {
+      err = e;
+    }
+    return 0;
+  });
+  await k.run_until_idle();
+  if (err !== null) throw err;
+  assert.ok(out !== null, 'the program finished');
+  return (out as { v: T }).v;
+}
+
+/** -errno when the call failed, else its result. */
+export async function sys(c: Libc, p: Promise<number>): Promise<number> {
+  const r = await p;
+  return r < 0 ? -c.errno : r;
+}
+
+function sin(b: Uint8Array, off: number, a: number): void {
+  b[off] = 16;
+  b[off + 1] = AF_INET;
+  b[off + 4] = a >>> 24;
+  b[off + 5] = (a >>> 16) & 0xff;
+  b[off + 6] = (a >>> 8) & 0xff;
+  b[off + 7] = a & 0xff;
+}
+
+/** Dotted quad to a host-order number. */
+export function ip(s: string): number {
+  const p = s.split('.').map(Number);
+  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
+}
+
+export function ntoa(a: number): string {
+  return [a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff].join('.');
+}
+
+/** struct in_aliasreq (68 bytes); mask/broadcast 0 = leave the sockaddr empty. */
+export function in_aliasreq(name: string, addr: number, mask = 0, brd = 0, vhid = 0): Uint8Array {
+  const b = new Uint8Array(68);
+  ifr_name_set(b, name);
+  sin(b, 16, addr);
+  if (brd !== 0) sin(b, 32, brd);
+  if (mask !== 0) sin(b, 48, mask);
+  new DataView(b.buffer).setInt32(64, vhid, true);
+  return b;
+}
+
+/** struct ifreq (32 bytes) with an optional AF_INET ifr_addr or int at 16. */
+export function ifreq(name: string, addr?: number, int32?: number): Uint8Array {
+  const b = new Uint8Array(32);
+  ifr_name_set(b, name);
+  if (addr !== undefined) sin(b, 16, addr);
+  if (int32 !== undefined) new DataView(b.buffer).setInt32(16, int32, true);
+  return b;
+}
+
+/** The AF_INET address in ifr_addr (host order). */
+export function ifr_addr(b: Uint8Array): number {
+  return ((b[20]! << 24) | (b[21]! << 16) | (b[22]! << 8) | b[23]!) >>> 0;
+}
+
+export function rtmsg(m: RtsockMsg): Uint8Array {
+  return rtsock_encode(m);
+}
+
+/** Read every message waiting on a routing socket (non-blocking). */
+export async function drain(c: Libc, s: number): Promise<RtsockMsg[]> {
+  const out: RtsockMsg[] = [];
+  for (;;) {
+    const buf = new Uint8Array(2048);
+    const n = await c.recv(s, buf, buf.length, MSG_DONTWAIT);
+    if (n <= 0) return out;
+    const d = rtsock_decode(buf.subarray(0, n));
+    assert.equal(d.error, 0, 'the kernel writes well-formed messages');
+    assert.equal(d.len, n, 'one message per read');
+    out.push(d.msg!);
+  }
+}

@@ -1,0 +1,210 @@
+// ARP, mirroring FreeBSD's tests/sys/netinet/arp.sh cases (arp_add_success,
+// arp_del_success, arp_lookup_host, pending_delete_if, garp) plus the hold queue,
+// request retransmission and expiry with arpstat deltas.  Two vnets over an epair:
+// bootVimage, so the file runs in both passes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bootVimage } from '../../lib/kernel.js';
+import {
+  addaddr,
+  arpstat,
+  delta,
+  epair,
+  icmpstat,
+  inv,
+  ip,
+  jail,
+  lab2,
+  ping1,
+} from '../../lib/inet_lab.js';
+import { tshark_lint, eth_src_filter } from '../../lib/tshark.js';
+import {
+  arp_add_static,
+  arp_delete,
+  arp_format,
+  arp_held_count,
+  arp_list,
+  V_arp,
+  V_arpt_keep,
+} from '../../../src/netinet/if_ether.js';
+import { ether_sprintf } from '../../../src/net/ethernet.js';
+import { if_clone_destroy } from '../../../src/net/if_clone.js';
+import { bpf_capture_pcapng } from '../../../src/net/bpf.js';
+import { EHOSTDOWN, ENOENT } from '../../../src/sys/errno.js';
+
+test('arp_add_success / arp_del_success: static entries print as permanent and go away', () => {
+  const k = bootVimage();
+  const l = lab2(k);
+  inv(k, l.va, () => {
+    assert.equal(arp_add_static(l.a, ip('192.0.2.50'), 0x020000000050), 0);
+    const e = arp_list().find((x) => x.addr === ip('192.0.2.50'))!;
+    assert.equal(
+      arp_format(e),
+      '? (192.0.2.50) at 02:00:00:00:00:50 on epair0a permanent [ethernet]',
+    );
+    assert.equal(arp_delete(ip('192.0.2.50')), 0);
+    assert.equal(
+      arp_list().find((x) => x.addr === ip('192.0.2.50')),
+      undefined,
+    );
+    assert.equal(arp_delete(ip('192.0.2.50')), ENOENT);
+  });
+});
+
+test('arp_lookup_host: the peer MAC appears after one echo exchange (tshark-clean capture)', async () => {
+  const k = bootVimage();
+  const cap = bpf_capture_pcapng(k);
+  const l = lab2(k);
+  await k.run_for(1);
+  const a0 = arpstat(k, l.va);
+  const b0 = arpstat(k, l.vb);
+  const ia0 = icmpstat(k, l.va);
+  const ib0 = icmpstat(k, l.vb);
+  assert.equal(
+    inv(k, l.va, () => ping1(k, ip('192.0.2.2'), { seq: 1 })),
+    0,
+  );
+  await k.run_for(1);
+  const e = inv(k, l.va, () => arp_list()).find((x) => x.addr === ip('192.0.2.2'));
+  assert.ok(e, 'an entry for the peer');
+  assert.equal(e.mac, ether_sprintf(l.b.if_lladdr!));
+  assert.equal(e.ifname, 'epair0a');
+  assert.ok(e.expires !== null && e.expires > 1190 && e.expires <= 1200, `expires ${e.expires}`);
+  /* The peer learnt us from the request (the target was its address). */
+  const eb = inv(k, l.vb, () => arp_list()).find((x) => x.addr === ip('192.0.2.1'));
+  assert.equal(eb?.mac, ether_sprintf(l.a.if_lladdr!));
+  assert.deepEqual(delta(a0, arpstat(k, l.va)), { txrequests: 1, rxreplies: 1, received: 1 });
+  assert.deepEqual(delta(b0, arpstat(k, l.vb)), { rxrequests: 1, txreplies: 1, received: 1 });
+  assert.deepEqual(delta(ib0, icmpstat(k, l.vb)), {
+    'icps_inhist[8]': 1,
+    'icps_outhist[0]': 1,
+    icps_reflect: 1,
+  });
+  assert.deepEqual(delta(ia0, icmpstat(k, l.va)), { 'icps_inhist[0]': 1 });
+  /* A second echo needs no ARP. */
+  assert.equal(
+    inv(k, l.va, () => ping1(k, ip('192.0.2.2'), { seq: 2 })),
+    0,
+  );
+  await k.run_for(1);
+  assert.equal(delta(a0, arpstat(k, l.va))['txrequests'], 1);
+  tshark_lint(
+    cap.stop(),
+    eth_src_filter([ether_sprintf(l.a.if_lladdr!), ether_sprintf(l.b.if_lladdr!)]),
+  );
+});
+
+test('garp: adding an address sends one gratuitous request the peer hears', async () => {
+  const k = bootVimage();
+  const va = jail(k, 'a');
+  const vb = jail(k, 'b');
+  const { a, b } = epair(k, va, vb);
+  inv(k, vb, () => addaddr(b, '192.0.2.2/24'));
+  await k.run_for(1);
+  const a0 = arpstat(k, va);
+  const b0 = arpstat(k, vb);
+  inv(k, va, () => addaddr(a, '192.0.2.1/24'));
+  await k.run_for(1);
+  assert.deepEqual(delta(a0, arpstat(k, va)), { txrequests: 1 });
+  /* FreeBSD only updates existing entries from a gratuitous request: nothing learnt. */
+  assert.deepEqual(delta(b0, arpstat(k, vb)), { received: 1, rxrequests: 1, rxignored: 1 });
+  assert.equal(inv(k, vb, () => arp_list()).length, 0);
+});
+
+test('garp: a peer claiming our address is a duplicate (dupips) and is answered', async () => {
+  const k = bootVimage();
+  const va = jail(k, 'a');
+  const vb = jail(k, 'b');
+  const { a, b } = epair(k, va, vb);
+  inv(k, vb, () => addaddr(b, '192.0.2.1/24'));
+  await k.run_for(1);
+  const b0 = arpstat(k, vb);
+  inv(k, va, () => addaddr(a, '192.0.2.1/24'));
+  await k.run_for(1);
+  const d = delta(b0, arpstat(k, vb));
+  assert.equal(d['dupips'], 1);
+  assert.equal(d['txreplies'], 1);
+});
+
+test('hold queue: at most maxhold packets, retries once a second, then dropped and down', async () => {
+  const k = bootVimage();
+  const l = lab2(k);
+  await k.run_for(1);
+  const a0 = arpstat(k, l.va);
+  const inuse0 = k.mbpool.stats.inuse;
+  for (let i = 0; i < 20; i++)
+    assert.equal(
+      inv(k, l.va, () => ping1(k, ip('192.0.2.99'), { seq: i })),
+      0,
+    );
+  assert.equal(
+    inv(k, l.va, () => arp_held_count()),
+    16,
+  );
+  assert.deepEqual(delta(a0, arpstat(k, l.va)), { txrequests: 1, dropped: 4 });
+  const e = inv(k, l.va, () => arp_list()).find((x) => x.addr === ip('192.0.2.99'))!;
+  assert.equal(e.mac, '(incomplete)');
+  await k.run_for(4.5);
+  assert.equal(delta(a0, arpstat(k, l.va))['txrequests'], 5, 'one request per second, maxtries 5');
+  await k.run_for(1);
+  assert.deepEqual(delta(a0, arpstat(k, l.va)), { txrequests: 5, dropped: 20, timeouts: 1 });
+  assert.equal(
+    inv(k, l.va, () => arp_held_count()),
+    0,
+  );
+  assert.equal(k.mbpool.stats.inuse, inuse0, 'no mbuf leaked');
+  /* Down: an immediate EHOSTDOWN, nothing queued, no request. */
+  assert.equal(
+    inv(k, l.va, () => ping1(k, ip('192.0.2.99'))),
+    EHOSTDOWN,
+  );
+  assert.equal(delta(a0, arpstat(k, l.va))['txrequests'], 5);
+  await k.run_for(21);
+  assert.equal(
+    inv(k, l.va, () => arp_list()).find((x) => x.addr === ip('192.0.2.99')),
+    undefined,
+  );
+});
+
+test('expiry: a resolved entry goes after net.link.ether.inet.max_age', async () => {
+  const k = bootVimage();
+  const l = lab2(k);
+  inv(k, l.va, () => V_arpt_keep.set(60));
+  inv(k, l.va, () => ping1(k, ip('192.0.2.2')));
+  await k.run_for(1);
+  assert.ok(inv(k, l.va, () => arp_list()).some((x) => x.addr === ip('192.0.2.2')));
+  const a0 = arpstat(k, l.va);
+  await k.run_for(60);
+  assert.equal(
+    inv(k, l.va, () => arp_list()).some((x) => x.addr === ip('192.0.2.2')),
+    false,
+  );
+  assert.deepEqual(delta(a0, arpstat(k, l.va)), { timeouts: 1 });
+  /* The other vnet keeps the default (1200 s). */
+  assert.ok(inv(k, l.vb, () => arp_list()).some((x) => x.addr === ip('192.0.2.1')));
+});
+
+test('pending_delete_if: many pending resolutions, then the interface is destroyed', async () => {
+  const k = bootVimage();
+  const l = lab2(k);
+  await k.run_for(1);
+  const inuse0 = k.mbpool.stats.inuse;
+  inv(k, l.va, () => {
+    for (let i = 10; i < 210; i++) ping1(k, ip(`192.0.2.${i % 250}`), { seq: i });
+  });
+  assert.ok(inv(k, l.va, () => arp_held_count()) > 100);
+  assert.equal(
+    inv(k, l.va, () => if_clone_destroy('epair0a')),
+    0,
+  );
+  assert.equal(
+    inv(k, l.va, () => arp_held_count()),
+    0,
+  );
+  assert.equal(
+    inv(k, l.va, () => V_arp.get().tables.size),
+    0,
+  );
+  await k.run_for(30);
+  assert.equal(k.mbpool.stats.inuse, inuse0, 'no mbuf leaked');
+});
