@@ -20,6 +20,8 @@ import * as FS from './fstools.js';
 import { ifconfig } from '../sbin/ifconfig.js';
 import { netstat } from '../usr.bin/netstat.js';
 import { route } from '../sbin/route.js';
+import { ping } from '../sbin/ping.js';
+import { arp } from '../sbin/arp.js';
 
 export interface ProgramEntry {
   readonly path: string;
@@ -58,7 +60,7 @@ const TABLE: readonly ProgramEntry[] = [
   {
     path: '/usr/bin/netstat',
     main: netstat,
-    desc: 'show network status (-s [-p proto] [-j jail])',
+    desc: 'show network status (-rn, -s [-p proto] [-j jail])',
   },
   { path: '/sbin/sha256', main: F.sha256, desc: 'calculate a SHA-256 message digest' },
   { path: '/sbin/md5', main: F.md5, desc: 'calculate an MD5 message digest' },
@@ -68,6 +70,12 @@ const TABLE: readonly ProgramEntry[] = [
     path: '/sbin/route',
     main: route,
     desc: 'manipulate the routing tables (add, delete, change, get, monitor)',
+  },
+  { path: '/sbin/ping', main: ping, desc: 'send ICMP ECHO_REQUEST packets to network hosts' },
+  {
+    path: '/usr/sbin/arp',
+    main: arp,
+    desc: 'address resolution display and control (-an, -d host, -s host ether_addr)',
   },
   { path: '/sbin/kldload', main: S.kldload, desc: 'load a file into the kernel' },
   { path: '/sbin/kldunload', main: S.kldunload, desc: 'unload a file from the kernel' },

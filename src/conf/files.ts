@@ -36,6 +36,7 @@ import { K as if_ether } from '../netinet/if_ether.js';
 import { K as ip_input } from '../netinet/ip_input.js';
 import { K as ip_output } from '../netinet/ip_output.js';
 import { K as icmp } from '../netinet/icmp.js';
+import { K as raw_ip } from '../netinet/raw_ip.js';
 import { K as rtsock } from '../net/rtsock.js';
 import { K as in_control } from '../netinet/in_control.js';
 import { K as in_rmx } from '../netinet/in_rmx.js';
@@ -76,6 +77,7 @@ export const FILES = [
   ip_input,
   ip_output,
   icmp,
+  raw_ip,
   rtsock,
   in_control,
   in_rmx,

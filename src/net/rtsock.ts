@@ -17,6 +17,10 @@
  *     rt_ifannouncemsg) is what other code calls: in_control for addresses and
  *     interface routes, ICMP redirects (netinet/in_rmx.ts), and an interface event
  *     handler here for RTM_IFINFO and RTM_IFANNOUNCE;
+ *   - RTM_ADD / RTM_DELETE with RTF_LLDATA go to the ARP table instead of the routing
+ *     table (lla_rt_output, arp(8) -s and -d), and sysctl net.route.inet.dump /
+ *     net.route.inet.llinfo return the routing table and the ARP table as rt_msghdr
+ *     records (FreeBSD's NET_RT_DUMP and NET_RT_FLAGS/RTF_LLINFO; netstat -r, arp -a);
  *   - rt_getifa: which interface and local address a new route uses.  An address
  *     gateway (RTF_GATEWAY) must lie in the subnet of one of the vnet's addresses, or be
  *     reached through a non-gateway route (ENETUNREACH otherwise); a gateway that is
@@ -84,7 +88,9 @@ import {
   RTF_DONE,
   RTF_GATEWAY,
   RTF_HOST,
+  RTF_LLDATA,
   RTF_PINNED,
+  RTF_UP,
   RTF_STATIC,
   RTM_ADD,
   RTM_CHANGE,
@@ -116,8 +122,8 @@ import {
   type RtGateway,
   type Rtentry,
 } from './route/route_var.js';
-import { AF_INET, AF_ROUTE, type Ifnet } from './if_var.js';
-import { ether_addr_write } from './ethernet.js';
+import { AF_INET, AF_ROUTE, IFT_ETHER, type Ifnet } from './if_var.js';
+import { ether_addr_read, ether_addr_write } from './ethernet.js';
 import { if_event_register, ifnet_byindex, ifunit } from './if.js';
 import {
   V_rib,
@@ -128,7 +134,16 @@ import {
 } from '../netinet/in_var.js';
 import { in_addr, in_mask2len } from '../netinet/in.js';
 import { readScalar } from '../sys/types.js';
-import { time_second, time_uptime } from '../kern/kern_clock.js';
+import { SBT_1S, time_second, time_uptime } from '../kern/kern_clock.js';
+import { V_arp, arp_add_static, arp_delete } from '../netinet/if_ether.js';
+import {
+  CTLFLAG_RD,
+  CTLFLAG_VNET,
+  CTLTYPE_OPAQUE,
+  SYSCTL_NODE,
+  SYSCTL_OUT,
+  SYSCTL_PROC,
+} from '../sys/sysctl.js';
 
 /** rmx_expire from a user (wall-clock seconds) to the route's uptime seconds. */
 function expire_in(wall: number): number {
@@ -535,22 +550,24 @@ export function route_output(so: Socket, buf: Uint8Array, td: Thread | null): nu
     Object.assign(hdr, msg.hdr);
     addrs = [...msg.addrs];
     let out: RtOutcome;
-    switch (msg.type) {
-      case RTM_ADD:
-        out = rt_add(msg);
-        break;
-      case RTM_DELETE:
-        out = rt_delete(msg);
-        break;
-      case RTM_CHANGE:
-        out = rt_change(msg);
-        break;
-      case RTM_GET:
-        out = rt_get(msg);
-        break;
-      default:
-        out = { error: EOPNOTSUPP, rt: null };
-    }
+    if (((msg.hdr['rtm_flags'] ?? 0) & RTF_LLDATA) !== 0) out = lla_rt_output(msg);
+    else
+      switch (msg.type) {
+        case RTM_ADD:
+          out = rt_add(msg);
+          break;
+        case RTM_DELETE:
+          out = rt_delete(msg);
+          break;
+        case RTM_CHANGE:
+          out = rt_change(msg);
+          break;
+        case RTM_GET:
+          out = rt_get(msg);
+          break;
+        default:
+          out = { error: EOPNOTSUPP, rt: null };
+      }
     error = out.error;
     rt = out.rt;
   }
@@ -683,3 +700,122 @@ SYSINIT(K, 'rts_ifevents', SI_SUB_PROTO_DOMAIN, SI_ORDER_SECOND, () => {
     }
   });
 });
+
+/* ------------------------------------------------------------------------------ */
+/* Link-layer entries through the routing socket (lla_rt_output).                  */
+
+/**
+ * lla_rt_output: RTM_ADD / RTM_DELETE with RTF_LLDATA, as arp(8) -s and -d send them
+ * (FreeBSD net/rt_sockets.c → lltable).  RTM_ADD carries the destination and a
+ * sockaddr_dl gateway naming the interface (sdl_index) and the MAC; it makes a
+ * permanent entry.  RTM_DELETE removes the destination's entry on whichever interface
+ * has one.  EINVAL for a missing/short sockaddr_dl or an unknown interface, ENOENT
+ * when there is nothing to delete, EOPNOTSUPP for other types.
+ */
+function lla_rt_output(msg: RtsockMsg): RtOutcome {
+  const dst = msg.addrs[RTAX_DST] ?? null;
+  if (dst === null || dst.kind !== 'inet') return { error: EINVAL, rt: null };
+  if (msg.type === RTM_DELETE) return { error: arp_delete(dst.addr), rt: null };
+  if (msg.type !== RTM_ADD) return { error: EOPNOTSUPP, rt: null };
+  const gw = msg.addrs[RTAX_GATEWAY] ?? null;
+  if (gw === null || gw.kind !== 'link' || gw.lladdr.length !== 6)
+    return { error: EINVAL, rt: null };
+  const ifp = ifnet_byindex(gw.index);
+  if (ifp === null || ifp.if_lladdr === null) return { error: EINVAL, rt: null };
+  return { error: arp_add_static(ifp, dst.addr, ether_addr_read(gw.lladdr, 0)), rt: null };
+}
+
+/* ------------------------------------------------------------------------------ */
+/* sysctl net.route (FreeBSD's sysctl_rtsock: NET_RT_DUMP and NET_RT_FLAGS).        */
+
+/*
+ * FreeBSD reaches these by number: {CTL_NET, PF_ROUTE, 0, AF_INET, NET_RT_DUMP} and
+ * {CTL_NET, PF_ROUTE, 0, AF_INET, NET_RT_FLAGS, RTF_LLINFO}.  Here they have names:
+ *
+ *   net.route.inet.dump    every IPv4 route, in netstat -rn order: one RTM_GET
+ *                          rt_msghdr per route with RTA_DST, RTA_GATEWAY, RTA_NETMASK
+ *                          (not for host routes), RTA_IFP (sockaddr_dl with the
+ *                          interface's name), RTA_IFA; rtm_flags, rtm_index and the
+ *                          metrics as the routing socket reports them (rmx_expire in
+ *                          wall-clock seconds, 0 for none);
+ *   net.route.inet.llinfo  the ARP table (the lltables of every interface): one
+ *                          RTM_GET per entry, rtm_flags RTF_UP|RTF_HOST|RTF_LLINFO
+ *                          (|RTF_STATIC for permanent ones), rtm_index the interface,
+ *                          RTA_DST the IPv4 address, RTA_GATEWAY a sockaddr_dl with
+ *                          the interface's name, type and the MAC (sdl_alen 0 while
+ *                          incomplete), rmx_expire in wall-clock seconds (0 = permanent).
+ *
+ * Both are per vnet (CTLFLAG_VNET): inside a jail with its own vnet they dump that
+ * vnet's tables.  The records are concatenated; a size query (oldptr NULL) returns
+ * the length, a short buffer ENOMEM, as in FreeBSD.
+ */
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** The records of net.route.inet.dump for curvnet. */
+export function rt_dump_inet(): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const rib = V_rib.get();
+  if (rib)
+    rib.walk((rt) => {
+      parts.push(rtsock_encode({ type: RTM_GET, hdr: rt_hdr(rt), addrs: rt_info(rt) }));
+    });
+  return concat(parts);
+}
+
+/** The records of net.route.inet.llinfo for curvnet. */
+export function rt_dump_llinfo(): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const st = V_arp.get();
+  if (!st) return new Uint8Array(0);
+  const now = curkernel().now();
+  for (const [ifp, t] of st.tables) {
+    const es = [...t.values()].sort((a, b) => a.addr - b.addr);
+    for (const e of es) {
+      const known = e.mac !== null && e.state !== 'incomplete' && e.state !== 'down';
+      const lla = new Uint8Array(known ? 6 : 0);
+      if (known) ether_addr_write(lla, 0, e.mac!);
+      const a = rt_addrs();
+      a[RTAX_DST] = sa_inet(e.addr);
+      a[RTAX_GATEWAY] = sa_link(ifp.if_index, ifp.if_type || IFT_ETHER, ifp.if_xname, lla);
+      const permanent = e.state === 'static';
+      const left = Math.max(0, Math.ceil((e.expire - now) / SBT_1S));
+      const hdr: Record<string, number> = {
+        rtm_flags: RTF_UP | RTF_HOST | RTF_LLDATA | (permanent ? RTF_STATIC : 0),
+        rtm_index: ifp.if_index,
+        rmx_expire: permanent ? 0 : time_second() + left,
+      };
+      parts.push(rtsock_encode({ type: RTM_GET, hdr, addrs: a }));
+    }
+  }
+  return concat(parts);
+}
+
+SYSCTL_NODE(K, 'net.route', CTLFLAG_RD, 'Routing socket and tables');
+SYSCTL_NODE(K, 'net.route.inet', CTLFLAG_RD, 'IPv4 routing tables');
+SYSCTL_PROC(
+  K,
+  'net.route.inet.dump',
+  CTLTYPE_OPAQUE | CTLFLAG_RD | CTLFLAG_VNET,
+  (_o, req) => SYSCTL_OUT(req, rt_dump_inet()),
+  'S,rt_msghdr',
+  'IPv4 routing table (NET_RT_DUMP)',
+);
+SYSCTL_PROC(
+  K,
+  'net.route.inet.llinfo',
+  CTLTYPE_OPAQUE | CTLFLAG_RD | CTLFLAG_VNET,
+  (_o, req) => SYSCTL_OUT(req, rt_dump_llinfo()),
+  'S,rt_msghdr',
+  'ARP table (NET_RT_FLAGS, RTF_LLINFO)',
+);

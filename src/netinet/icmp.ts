@@ -93,6 +93,7 @@ import {
 import { V_ip_defttl } from './ip_var.js';
 import { in_broadcast, in_ifaddrs_of, ifa_ifwithaddr, V_rib } from './in_var.js';
 import { iptime, ip_protox_register } from './ip_input.js';
+import { rip_input } from './raw_ip.js';
 import { ip_output } from './ip_output.js';
 import { V_ipq, type Ipq } from './ip_reass.js';
 import { rtredirect } from './in_rmx.js';
@@ -492,8 +493,8 @@ export function icmp_input(m: Mbuf, hlen: number): void {
     default:
       break;
   }
-  /* XXX: rip_input (raw ICMP sockets) comes with the raw socket code. */
-  m_freem(m);
+  /* Whatever the kernel did not consume goes to the raw ICMP sockets (ping). */
+  if (!rip_input(m, hlen)) m_freem(m);
 }
 
 /** Was this datagram sent to a broadcast or multicast address? */

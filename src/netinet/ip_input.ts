@@ -102,6 +102,7 @@ import {
   ICMP_UNREACH_SRCFAIL,
 } from './ip_icmp.js';
 import { icmp_error } from './icmp.js';
+import { rip_input } from './raw_ip.js';
 import { IP_FORWARDING, ip_output, type IpRoute } from './ip_output.js';
 import { EMSGSIZE, ENOBUFS, EACCES } from '../sys/errno.js';
 
@@ -246,6 +247,11 @@ export function ip_input(m: Mbuf): void {
   const p = b[9]!;
   const fn = ip_global(curkernel()).protox[p];
   if (fn === undefined) {
+    /* rip_input: a raw socket for the protocol takes it; else protocol unreachable. */
+    if (rip_input(m, hlen)) {
+      IPSTAT_INC(IPS.ips_delivered);
+      return;
+    }
     IPSTAT_INC(IPS.ips_noproto);
     icmp_error(m, ICMP_UNREACH, ICMP_UNREACH_PROTOCOL, 0, 0);
     return;

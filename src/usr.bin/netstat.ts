@@ -13,12 +13,35 @@
  * statistics are that vnet's.  With one -s every line is printed, with -ss zeros are
  * left out, as in FreeBSD.
  *
- * XXX: -i, -r/-rn and -an come with the routing socket and the protocol control blocks.
+ * `netstat -r [-n] [-f inet] [-j jail]` lists the IPv4 routing table the way FreeBSD's
+ * does on a live system (usr.bin/netstat/route.c, p_rtentry_sysctl): the table comes
+ * from sysctl net.route.inet.dump (FreeBSD's {CTL_NET, PF_ROUTE, 0, AF_INET,
+ * NET_RT_DUMP}) as rt_msghdr records with their sockaddrs, one line per route:
+ *
+ *   Routing tables
+ *
+ *   Internet:
+ *   Destination        Gateway            Flags     Netif Expire
+ *   default            192.0.2.254        UGS     epair0a
+ *   192.0.2.0/24       link#2             U       epair0a
+ *
+ * There is no resolver: -r prints numbers with or without -n.
+ *
+ * XXX: -i and -an come with the protocol control blocks.
  */
 
 import type { Program, ProcCtx } from '../lib/process.js';
 import { Kvm, type NlistEntry } from '../lib/libkvm.js';
 import { jail_attach, jail_getid } from '../lib/libjail.js';
+import { rt_sysctl_msgs, wall_seconds } from '../sbin/arp.js';
+import { RTAX_DST, RTAX_GATEWAY, RTAX_IFP, RTAX_NETMASK, type RtSockaddr } from '../net/route.js';
+import { rt_flags_letters } from '../net/route/route_var.js';
+import { ether_sprintf } from '../net/ethernet.js';
+import { in_mask2len, inet_ntoa, type in_addr_t } from '../netinet/in.js';
+
+const USAGE =
+  'usage: netstat -s [-s] [-p protocol] [-j jail]\n' +
+  '       netstat -r [-n] [-f address_family] [-j jail]\n';
 
 /** One statistics structure: its symbol, its sysctl, and how each field prints. */
 interface StatDef {
@@ -154,40 +177,102 @@ export function stats_text(def: StatDef, vals: ReadonlyMap<string, number>, sfla
   return out;
 }
 
+/* Column widths of netstat -r for AF_INET (route.c: WID_DST_DEFAULT, WID_GW_DEFAULT,
+ * wid.flags, WID_IF_DEFAULT, wid.expire). */
+const WID_DST = 18;
+const WID_GW = 18;
+const WID_FLAGS = 6;
+const WID_IF = 8;
+const WID_EXPIRE = 6;
+
+/** A destination as netname() prints it: "default", "192.0.2.0/24", "198.51.100.7". */
+function netname(dst: RtSockaddr | null, mask: RtSockaddr | null): string {
+  if (dst === null || dst.kind !== 'inet') return '(none)';
+  if (mask === null) return inet_ntoa(dst.addr as in_addr_t);
+  const m = mask.kind === 'inet' ? mask.addr : 0xffffffff;
+  const plen = in_mask2len(m);
+  if (dst.addr === 0 && plen === 0) return 'default';
+  return `${inet_ntoa(dst.addr as in_addr_t)}/${plen < 0 ? inet_ntoa(m as in_addr_t) : plen}`;
+}
+
+/** A gateway as p_sockaddr prints it: an address, link#N, or a MAC. */
+function gwname(gw: RtSockaddr | null): string {
+  if (gw === null) return '(none)';
+  if (gw.kind === 'inet') return inet_ntoa(gw.addr as in_addr_t);
+  if (gw.kind === 'link')
+    return gw.lladdr.length === 6 ? ether_sprintf(gw.lladdr) : `link#${gw.index}`;
+  return `(${gw.family})`;
+}
+
+/** netstat -r: the IPv4 routing table through sysctl net.route.inet.dump. */
+export async function routepr(ctx: ProcCtx): Promise<number> {
+  const msgs = await rt_sysctl_msgs(ctx, 'net.route.inet.dump');
+  if (msgs === null) {
+    await ctx.err(`netstat: sysctl: net.route.inet.dump: ${ctx.libc.strerror()}\n`);
+    return 1;
+  }
+  const now = await wall_seconds(ctx);
+  let out = 'Routing tables\n\nInternet:\n';
+  out +=
+    `${'Destination'.padEnd(WID_DST)} ${'Gateway'.padEnd(WID_GW)} ` +
+    `${'Flags'.padEnd(WID_FLAGS)} ${'Netif'.padStart(WID_IF)} ${'Expire'.padStart(WID_EXPIRE)}\n`;
+  for (const m of msgs) {
+    const a = m.addrs;
+    let line = `${netname(a[RTAX_DST] ?? null, a[RTAX_NETMASK] ?? null).padEnd(WID_DST)} `;
+    line += `${gwname(a[RTAX_GATEWAY] ?? null).padEnd(WID_GW)} `;
+    line += `${rt_flags_letters(m.hdr['rtm_flags'] ?? 0).padEnd(WID_FLAGS)} `;
+    const ifp = a[RTAX_IFP] ?? null;
+    const ifname = ifp !== null && ifp.kind === 'link' && ifp.name !== '' ? ifp.name : ' ';
+    line += ifname.padStart(WID_IF);
+    const exp = m.hdr['rmx_expire'] ?? 0;
+    if (exp !== 0 && exp - now > 0) line += ` ${String(exp - now).padStart(WID_EXPIRE)}`;
+    out += line + '\n';
+  }
+  await ctx.out(out);
+  return 0;
+}
+
 export const netstat: Program = async (ctx) => {
   const argv = ctx.argv.slice(1);
+  let rflag = false;
+  let family: string | null = null;
   let sflag = 0;
   let proto: string | null = null;
   let jail: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (!a.startsWith('-') || a === '-') {
-      await ctx.err('usage: netstat -s [-s] [-p protocol] [-j jail]\n');
+      await ctx.err(USAGE);
       return 64;
     }
     for (let j = 1; j < a.length; j++) {
       const c = a[j]!;
       if (c === 's') sflag++;
-      else if (c === 'p' || c === 'j') {
+      else if (c === 'r') rflag = true;
+      else if (c === 'n' || c === 'W') continue;
+      else if (c === 'p' || c === 'j' || c === 'f') {
         const v = a.slice(j + 1) || argv[++i];
         if (v === undefined) {
           await ctx.err(`netstat: option requires an argument -- ${c}\n`);
           return 64;
         }
         if (c === 'p') proto = v;
+        else if (c === 'f') family = v;
         else jail = v;
         break;
       } else {
-        await ctx.err(
-          `netstat: illegal option -- ${c}\nusage: netstat -s [-s] [-p protocol] [-j jail]\n`,
-        );
+        await ctx.err(`netstat: illegal option -- ${c}\n${USAGE}`);
         return 64;
       }
     }
   }
-  if (sflag === 0) {
-    await ctx.err('usage: netstat -s [-s] [-p protocol] [-j jail]\n');
+  if ((sflag === 0) === !rflag || (sflag > 0 && family !== null)) {
+    await ctx.err(USAGE);
     return 64;
+  }
+  if (family !== null && family !== 'inet') {
+    await ctx.err(`netstat: ${family}: unknown address family\n`);
+    return 1;
   }
   if (jail !== null) {
     const jid = await jail_getid(ctx.libc, jail);
@@ -196,6 +281,7 @@ export const netstat: Program = async (ctx) => {
       return 1;
     }
   }
+  if (rflag) return routepr(ctx);
   const defs = proto === null ? [...STATS.values()] : [STATS.get(proto)];
   if (defs[0] === undefined) {
     await ctx.err(`netstat: ${proto}: unknown or uninstrumented protocol\n`);

@@ -3,10 +3,9 @@
  * jail, build in_aliasreq / ifreq buffers and routing messages, read a routing socket
  * dry.
  *
- * ifconfig configures addresses through an AF_INET datagram socket.  Until the UDP
- * protocol is in the kernel image, inetSocketReady() loads a stub AF_INET domain (a
- * module whose only protocol is a SOCK_DGRAM socket that cannot send) so that tests can
- * open one; when the image has an AF_INET domain, nothing is loaded.
+ * Address ioctls go through an AF_INET socket.  Until UDP is in the kernel image the
+ * tests open a raw one, socket(AF_INET, SOCK_RAW, IPPROTO_RAW), which receives nothing
+ * but protocol 255.
  */
 
 import assert from 'node:assert/strict';
@@ -14,44 +13,20 @@ import type { Kernel } from '../../src/kern/kernel.js';
 import type { Prison } from '../../src/kern/kern_jail.js';
 import { proc_create } from '../../src/kern/kern_proc.js';
 import { Libc } from '../../src/lib/libc.js';
-import { KLD } from '../../src/sys/module.js';
-import {
-  DOMAIN_SET,
-  PR_ADDR,
-  PR_ATOMIC,
-  pffinddomain,
-  type Protosw,
-} from '../../src/sys/protosw.js';
-import { SOCK_DGRAM } from '../../src/sys/socket.js';
-import { soreserve } from '../../src/kern/uipc_sockbuf.js';
-import { m_freem } from '../../src/sys/mbuf.js';
-import { EOPNOTSUPP } from '../../src/sys/errno.js';
+import { pffindproto } from '../../src/sys/protosw.js';
+import { SOCK_RAW } from '../../src/sys/socket.js';
+import { IPPROTO_RAW } from '../../src/netinet/in.js';
 import { ifr_name_set } from '../../src/net/if.js';
 import { AF_INET } from '../../src/net/if_var.js';
 import { rtsock_decode, rtsock_encode, type RtsockMsg } from '../../src/net/route.js';
 import { MSG_DONTWAIT } from '../../src/sys/socket.js';
 
-/** A stub AF_INET domain: SOCK_DGRAM sockets that exist for ioctls only. */
-export const inet_stub = KLD('inet_stub', [], (o) => {
-  const pr = {
-    pr_type: SOCK_DGRAM,
-    pr_protocol: 0,
-    pr_flags: PR_ATOMIC | PR_ADDR,
-    pr_attach: (so) => soreserve(so, 9216, 42080),
-    pr_detach: () => {},
-    pr_send: (_so, _f, m) => {
-      m_freem(m);
-      return EOPNOTSUPP;
-    },
-  } satisfies Protosw;
-  DOMAIN_SET(o, { dom_family: AF_INET, dom_name: 'inet_stub', dom_protosw: [pr] });
-});
-
-/** Make sure socket(AF_INET, SOCK_DGRAM) works in k (loads the stub when needed). */
+/** The kernel image has AF_INET sockets: the raw protocol (netinet/raw_ip.ts). */
 export async function inetSocketReady(k: Kernel): Promise<void> {
-  if (k.enter(() => pffinddomain(k, AF_INET)) !== null) return;
-  await k.enterAsync(() =>
-    k.linker.load_file(inet_stub, 'inet_stub.ko', '/boot/kernel/inet_stub.ko'),
+  await Promise.resolve();
+  assert.ok(
+    k.enter(() => pffindproto(k, AF_INET, IPPROTO_RAW, SOCK_RAW)) !== null,
+    'socket(AF_INET, SOCK_RAW, IPPROTO_RAW)',
   );
 }
 

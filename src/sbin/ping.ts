@@ -1,0 +1,340 @@
+/*
+ * sbin/ping.ts — ping(8): ICMP ECHO_REQUEST to a host, on a raw ICMP socket.
+ *
+ *   ping [-nq] [-c count] [-i wait] [-m ttl] [-s packetsize] [-S src_addr]
+ *        [-t timeout] [-W waittime] host
+ *
+ * Every `wait` seconds (default 1) an echo request goes out with our pid as the
+ * identifier, the sequence number, and the send time (struct timeval, 16 bytes) at the
+ * start of the data, as FreeBSD's ping does; replies are matched on identifier and
+ * the round trip is computed from the time they carry.  ICMP errors quoting one of our
+ * requests are reported by type.  After the last request ping waits `waittime`
+ * milliseconds (default 10000) for outstanding replies; -t ends everything after
+ * `timeout` seconds.  Exit status: 0 when at least one reply came back, 2 when none
+ * did, 64 for bad usage, 68 for an unknown host — FreeBSD's values.
+ */
+
+import type { Libc } from '../lib/libc.js';
+import type { Program, ProcCtx } from '../lib/process.js';
+import { clock_gettime, CLOCK_MONOTONIC, EX_USAGE } from '../lib/process.js';
+import { AF_INET, SOCK_RAW, POLLIN } from '../sys/socket.js';
+import {
+  IPPROTO_ICMP,
+  inet_aton,
+  inet_ntoa,
+  in_addr_read,
+  sockaddr_in,
+  sockaddr_in_encode,
+} from '../netinet/in.js';
+import { in_cksum } from '../netinet/in_cksum.js';
+import { IP_TTL, IPPROTO_IP_LEVEL } from '../netinet/raw_ip.js';
+
+const USAGE =
+  'usage: ping [-nq] [-c count] [-i wait] [-m ttl] [-s packetsize] [-S src_addr]\n' +
+  '            [-t timeout] [-W waittime] host\n';
+const EX_NOHOST = 68;
+const ICMP_ECHOREPLY = 0;
+const ICMP_ECHO = 8;
+const TIMEVAL = 16;
+
+/** ICMP types and codes ping reports (FreeBSD's pr_icmph wording). */
+function icmp_text(type: number, code: number): string {
+  switch (type) {
+    case 3:
+      return (
+        [
+          'Destination Net Unreachable',
+          'Destination Host Unreachable',
+          'Destination Protocol Unreachable',
+          'Destination Port Unreachable',
+          'frag needed and DF set',
+          'Source Route Failed',
+        ][code] ?? `Dest Unreachable, Bad Code: ${code}`
+      );
+    case 11:
+      return code === 0 ? 'Time to live exceeded' : 'Frag reassembly time exceeded';
+    case 5:
+      return 'Redirect';
+    case 12:
+      return 'Parameter problem';
+    case 4:
+      return 'Source Quench';
+    default:
+      return `Bad ICMP type: ${type}`;
+  }
+}
+
+interface Opts {
+  count: number;
+  interval: number;
+  ttl: number;
+  size: number;
+  src: number | null;
+  timeout: number;
+  waittime: number;
+  quiet: boolean;
+}
+
+function parse(argv: readonly string[]): { o: Opts; host: string } | string {
+  const o: Opts = {
+    count: 0,
+    interval: 1,
+    ttl: -1,
+    size: 56,
+    src: null,
+    timeout: 0,
+    waittime: 10000,
+    quiet: false,
+  };
+  const a = argv.slice(1);
+  let host: string | undefined;
+  while (a.length > 0) {
+    const s = a.shift()!;
+    if (!s.startsWith('-') || s === '-') {
+      if (host !== undefined) return USAGE;
+      host = s;
+      continue;
+    }
+    for (let i = 1; i < s.length; i++) {
+      const f = s[i]!;
+      if (f === 'n') continue;
+      if (f === 'q') {
+        o.quiet = true;
+        continue;
+      }
+      const rest = s.slice(i + 1);
+      const v = rest !== '' ? rest : a.shift();
+      if (v === undefined) return USAGE;
+      const n = Number(v);
+      const bad = (what: string): string => `ping: invalid ${what}: \`${v}'\n`;
+      switch (f) {
+        case 'c':
+          if (!Number.isInteger(n) || n <= 0) return bad('count of packets to transmit');
+          o.count = n;
+          break;
+        case 'i':
+          if (!Number.isFinite(n) || n <= 0) return bad('timing interval');
+          o.interval = n;
+          break;
+        case 'm':
+          if (!Number.isInteger(n) || n < 1 || n > 255) return bad('TTL');
+          o.ttl = n;
+          break;
+        case 's':
+          if (!Number.isInteger(n) || n < 0 || n > 65507) return bad('packet size');
+          o.size = n;
+          break;
+        case 't':
+          if (!Number.isInteger(n) || n <= 0) return bad('timeout');
+          o.timeout = n;
+          break;
+        case 'W':
+          if (!Number.isInteger(n) || n < 0) return bad('timing interval');
+          o.waittime = n;
+          break;
+        case 'S': {
+          const x = inet_aton(v);
+          if (x === null) return `ping: unknown host ${v}\n`;
+          o.src = x;
+          break;
+        }
+        default:
+          return USAGE;
+      }
+      break;
+    }
+  }
+  if (host === undefined) return USAGE;
+  return { o, host };
+}
+
+function sin(addr: number): Uint8Array {
+  const b = new Uint8Array(16);
+  sockaddr_in_encode(sockaddr_in(addr, 0), b);
+  return b;
+}
+
+class Pinger {
+  ntransmitted = 0;
+  nreceived = 0;
+  nerrors = 0;
+  readonly rtts: number[] = [];
+  readonly ident: number;
+  private readonly seen = new Set<number>();
+
+  constructor(
+    private readonly ctx: ProcCtx,
+    private readonly s: number,
+    private readonly dst: number,
+    private readonly o: Opts,
+    pid: number,
+  ) {
+    this.ident = pid & 0xffff;
+  }
+
+  private get libc(): Libc {
+    return this.ctx.libc;
+  }
+
+  async now(): Promise<number> {
+    return clock_gettime(this.libc, CLOCK_MONOTONIC);
+  }
+
+  /** One echo request; false when sendto failed (reported, as FreeBSD does). */
+  async pinger(): Promise<void> {
+    const b = new Uint8Array(8 + this.o.size);
+    b[0] = ICMP_ECHO;
+    b[4] = this.ident >>> 8;
+    b[5] = this.ident & 0xff;
+    const seq = this.ntransmitted & 0xffff;
+    b[6] = seq >>> 8;
+    b[7] = seq & 0xff;
+    if (this.o.size >= TIMEVAL) {
+      const t = await this.now();
+      const dv = new DataView(b.buffer);
+      const sec = Math.floor(t / 1e9);
+      dv.setBigInt64(8, BigInt(sec), true);
+      dv.setBigInt64(16, BigInt(Math.floor((t - sec * 1e9) / 1e3)), true);
+    }
+    for (let i = 8 + TIMEVAL; i < b.length; i++) b[i] = i - 8;
+    const ck = in_cksum(b, 0, b.length);
+    b[2] = ck >>> 8;
+    b[3] = ck & 0xff;
+    this.ntransmitted++;
+    const n = await this.libc.sendto(this.s, b, b.length, 0, sin(this.dst));
+    if (n < 0) await this.ctx.err(`ping: sendto: ${this.libc.strerror()}\n`);
+  }
+
+  /** Read and report whatever arrived; returns when the socket has nothing left. */
+  async drain(): Promise<void> {
+    const buf = new Uint8Array(65536);
+    const from = new Uint8Array(16);
+    for (;;) {
+      const fds = [{ fd: this.s, events: POLLIN, revents: 0 }];
+      if ((await this.libc.poll(fds, 0)) <= 0) return;
+      const n = await this.libc.recvfrom(this.s, buf, buf.length, 0, from, [16]);
+      if (n < 0) return;
+      await this.pr_pack(buf.subarray(0, n), await this.now());
+    }
+  }
+
+  private async pr_pack(b: Uint8Array, now: number): Promise<void> {
+    if (b.length < 20) return;
+    const hlen = (b[0]! & 15) << 2;
+    const cc = b.length - hlen;
+    if (cc < 8) return;
+    const src = inet_ntoa(in_addr_read(b, 12));
+    const icp = b.subarray(hlen);
+    const type = icp[0]!;
+    if (type === ICMP_ECHOREPLY) {
+      if (((icp[4]! << 8) | icp[5]!) !== this.ident) return;
+      const seq = (icp[6]! << 8) | icp[7]!;
+      let line = `${cc} bytes from ${src}: icmp_seq=${seq} ttl=${b[8]!}`;
+      if (cc >= 8 + TIMEVAL) {
+        const dv = new DataView(icp.buffer, icp.byteOffset, icp.length);
+        const sent = Number(dv.getBigInt64(8, true)) * 1e9 + Number(dv.getBigInt64(16, true)) * 1e3;
+        const rtt = Math.max(0, (now - sent) / 1e6);
+        this.rtts.push(rtt);
+        line += ` time=${rtt.toFixed(3)} ms`;
+      }
+      if (this.seen.has(seq)) line += ' (DUP!)';
+      else {
+        this.seen.add(seq);
+        this.nreceived++;
+      }
+      if (!this.o.quiet) await this.ctx.out(`${line}\n`);
+      return;
+    }
+    /* An error about one of our requests: the quoted header and 8 bytes of it. */
+    if (cc < 8 + 20 + 8) return;
+    const ip = icp.subarray(8);
+    const ohl = (ip[0]! & 15) << 2;
+    if (ip[9] !== IPPROTO_ICMP || ip.length < ohl + 8) return;
+    const oicmp = ip.subarray(ohl);
+    if (oicmp[0] !== ICMP_ECHO || ((oicmp[4]! << 8) | oicmp[5]!) !== this.ident) return;
+    this.nerrors++;
+    if (!this.o.quiet) await this.ctx.out(`${cc} bytes from ${src}: ${icmp_text(type, icp[1]!)}\n`);
+  }
+
+  async summary(host: string): Promise<void> {
+    let s = `\n--- ${host} ping statistics ---\n`;
+    s += `${this.ntransmitted} packets transmitted, ${this.nreceived} packets received, `;
+    if (this.nerrors > 0) s += `+${this.nerrors} errors, `;
+    const loss =
+      this.ntransmitted > 0 ? (100 * (this.ntransmitted - this.nreceived)) / this.ntransmitted : 0;
+    s += `${loss.toFixed(1)}% packet loss\n`;
+    if (this.rtts.length > 0) {
+      const n = this.rtts.length;
+      const min = Math.min(...this.rtts);
+      const max = Math.max(...this.rtts);
+      const avg = this.rtts.reduce((x, y) => x + y, 0) / n;
+      const vari = this.rtts.reduce((x, y) => x + y * y, 0) / n - avg * avg;
+      const sd = Math.sqrt(Math.max(0, vari));
+      s += `round-trip min/avg/max/stddev = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)}/${sd.toFixed(3)} ms\n`;
+    }
+    await this.ctx.out(s);
+  }
+}
+
+/** Sleep until `until` (monotonic ns) or until the socket is readable. */
+async function waitfor(libc: Libc, s: number, until: number, now: number): Promise<void> {
+  const ms = Math.max(0, Math.ceil((until - now) / 1e6));
+  await libc.poll([{ fd: s, events: POLLIN, revents: 0 }], ms);
+}
+
+export const ping: Program = async (ctx) => {
+  const p = parse(ctx.argv);
+  if (typeof p === 'string') {
+    await ctx.err(p);
+    return EX_USAGE;
+  }
+  const { o, host } = p;
+  const dst = inet_aton(host);
+  if (dst === null) {
+    await ctx.err(`ping: cannot resolve ${host}: Unknown host\n`);
+    return EX_NOHOST;
+  }
+  const libc = ctx.libc;
+  const s = await libc.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+  if (s < 0) {
+    await ctx.err(`ping: socket: ${libc.strerror()}\n`);
+    return 2;
+  }
+  if (o.src !== null && (await libc.bind(s, sin(o.src))) < 0) {
+    await ctx.err(`ping: bind: ${libc.strerror()}\n`);
+    return 2;
+  }
+  if (o.ttl >= 0) {
+    const v = new Uint8Array(4);
+    new DataView(v.buffer).setInt32(0, o.ttl, true);
+    if ((await libc.setsockopt(s, IPPROTO_IP_LEVEL, IP_TTL, v)) < 0) {
+      await ctx.err(`ping: setsockopt IP_TTL: ${libc.strerror()}\n`);
+      return 2;
+    }
+  }
+  const pg = new Pinger(ctx, s, dst, o, await libc.getpid());
+  const addr = inet_ntoa(dst);
+  await ctx.out(`PING ${addr} (${addr}): ${o.size} data bytes\n`);
+  const start = await pg.now();
+  const deadline = o.timeout > 0 ? start + o.timeout * 1e9 : Infinity;
+  for (;;) {
+    await pg.pinger();
+    const last = o.count > 0 && pg.ntransmitted >= o.count;
+    const t0 = await pg.now();
+    let until = t0 + (last ? o.waittime * 1e6 : o.interval * 1e9);
+    if (until > deadline) until = deadline;
+    for (;;) {
+      await pg.drain();
+      const now = await pg.now();
+      if (now >= until) break;
+      if (last && pg.nreceived >= pg.ntransmitted) break;
+      await waitfor(libc, s, until, now);
+    }
+    if (last || (await pg.now()) >= deadline) break;
+    if (!o.quiet && pg.nreceived < pg.ntransmitted)
+      await ctx.out(`Request timeout for icmp_seq ${pg.ntransmitted - 1}\n`);
+  }
+  await pg.summary(addr);
+  await libc.close(s);
+  return pg.nreceived > 0 ? 0 : 2;
+};

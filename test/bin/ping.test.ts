@@ -1,0 +1,74 @@
+// VIMAGE_ONLY: ping(8) on a raw ICMP socket across the router lab (three jails with
+// vnets): replies, TTL, forwarding counters, ICMP errors, usage and exit codes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
+const cli = join(root, 'dist', 'src', 'bin', 'vimage.js');
+const lab = join(root, 'examples', 'router.yml');
+
+function up(cmds: string[]): string {
+  const r = spawnSync(process.execPath, [cli, 'up', lab, '-c', cmds.join('\n')], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+test('ping through a router: replies with ttl 63, six datagrams forwarded, exit 0', () => {
+  const o = up([
+    'jexec h1 ping -c 3 -s 100 198.51.100.1; echo st=$?',
+    'jexec r netstat -s -p ip | grep forwarded',
+    'jexec h2 netstat -s -p ip | grep -E "total|this host"',
+  ]);
+  assert.match(o, /^PING 198\.51\.100\.1 \(198\.51\.100\.1\): 100 data bytes\n/);
+  for (const seq of [0, 1, 2])
+    assert.match(o, new RegExp(`108 bytes from 198\\.51\\.100\\.1: icmp_seq=${seq} ttl=63 time=`));
+  assert.match(
+    o,
+    /--- 198\.51\.100\.1 ping statistics ---\n3 packets transmitted, 3 packets received, 0\.0% packet loss\nround-trip min\/avg\/max\/stddev = [0-9.]+\/[0-9.]+\/[0-9.]+\/[0-9.]+ ms\nst=0\n/,
+  );
+  assert.match(o, /\t6 packets forwarded/);
+  assert.match(o, /\t3 total packets received\n/);
+  assert.match(o, /\t3 packets for this host\n/);
+});
+
+test('ICMP errors about our requests are reported; no reply is exit 2', () => {
+  const o = up([
+    'jexec h1 ping -c 2 -W 500 203.0.113.9; echo st=$?',
+    'jexec h1 ping -c 1 -m 1 198.51.100.1; echo st=$?',
+  ]);
+  assert.match(o, /36 bytes from 192\.0\.2\.254: Destination Host Unreachable\n/);
+  assert.match(
+    o,
+    /2 packets transmitted, 0 packets received, \+2 errors, 100\.0% packet loss\nst=2\n/,
+  );
+  assert.match(o, /36 bytes from 192\.0\.2\.254: Time to live exceeded\n/);
+  assert.match(
+    o,
+    /1 packets transmitted, 0 packets received, \+1 errors, 100\.0% packet loss\nst=2\n/,
+  );
+});
+
+test('loopback, no route, usage and unknown host', () => {
+  const o = up([
+    'ping -c 1 127.0.0.1 2>&1; echo st=$?',
+    'ifconfig lo0 inet 127.0.0.1/8',
+    'ping -q -c 2 -i 0.5 127.0.0.1; echo st=$?',
+    'ping 2>&1; echo st=$?',
+    'ping -c 0 192.0.2.1 2>&1; echo st=$?',
+    'ping nosuchhost 2>&1; echo st=$?',
+  ]);
+  assert.match(o, /ping: sendto: No route to host\n/);
+  assert.match(o, /1 packets transmitted, 0 packets received, 100\.0% packet loss\nst=2\n/);
+  assert.match(
+    o,
+    /PING 127\.0\.0\.1 \(127\.0\.0\.1\): 56 data bytes\n\n--- 127\.0\.0\.1 ping statistics ---\n2 packets transmitted, 2 packets received, 0\.0% packet loss\n/,
+  );
+  assert.match(o, /usage: ping \[-nq\][^\n]*\n[^\n]*host\nst=64\n/);
+  assert.match(o, /ping: invalid count of packets to transmit: `0'\nst=64\n/);
+  assert.match(o, /ping: cannot resolve nosuchhost: Unknown host\nst=68\n/);
+});
