@@ -60,7 +60,7 @@ const TABLE: readonly ProgramEntry[] = [
   {
     path: '/usr/bin/netstat',
     main: netstat,
-    desc: 'show network status (-rn, -s [-p proto] [-j jail])',
+    desc: 'show network status (-rn, -s [-p ip|icmp] [-j jail])',
   },
   { path: '/sbin/sha256', main: F.sha256, desc: 'calculate a SHA-256 message digest' },
   { path: '/sbin/md5', main: F.md5, desc: 'calculate an MD5 message digest' },

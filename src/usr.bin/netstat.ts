@@ -123,8 +123,74 @@ const IPSTAT: StatDef = {
   ],
 };
 
+/* icmp_stats: the type names of the histograms (inet.c icmpnames), 41 entries. */
+const ICMPNAMES: readonly string[] = [
+  'echo reply',
+  '#1',
+  '#2',
+  'destination unreachable',
+  'source quench',
+  'routing redirect',
+  '#6',
+  '#7',
+  'echo',
+  'router advertisement',
+  'router solicitation',
+  'time exceeded',
+  'parameter problem',
+  'time stamp',
+  'time stamp reply',
+  'information request',
+  'information request reply',
+  'address mask request',
+  'address mask reply',
+  ...Array.from({ length: 22 }, (_, i) => `#${19 + i}`),
+];
+const hist = (name: string): string[] => ICMPNAMES.map((_, i) => `${name}[${i}]`);
+
+const ICMPSTAT: StatDef = {
+  proto: 'icmp',
+  symbol: '_icmpstat',
+  sysctl: 'net.inet.icmp.stats',
+  fields: [
+    'icps_error',
+    'icps_oldshort',
+    'icps_oldicmp',
+    ...hist('icps_outhist'),
+    'icps_badcode',
+    'icps_tooshort',
+    'icps_checksum',
+    'icps_badlen',
+    'icps_reflect',
+    ...hist('icps_inhist'),
+    'icps_bmcastecho',
+    'icps_bmcasttstamp',
+    'icps_badaddr',
+    'icps_noroute',
+  ],
+  lines: [
+    ['icps_error', '\t%ju call%s to icmp_error'],
+    ['icps_oldicmp', '\t%ju error%s not generated in response to an icmp message'],
+    ['#icps_outhist', '\tOutput histogram:'],
+    ['icps_badcode', '\t%ju message%s with bad code fields'],
+    ['icps_tooshort', '\t%ju message%s less than the minimum length'],
+    ['icps_checksum', '\t%ju message%s with bad checksum'],
+    ['icps_badlen', '\t%ju message%s with bad length'],
+    ['icps_bmcastecho', '\t%ju multicast echo requests ignored'],
+    ['icps_bmcasttstamp', '\t%ju multicast timestamp requests ignored'],
+    ['#icps_inhist', '\tInput histogram:'],
+    ['icps_reflect', '\t%ju message response%s generated'],
+    ['icps_badaddr', '\t%ju invalid return address%es'],
+    ['icps_noroute', '\t%ju no return route%s'],
+    ['=', '\tICMP address mask responses are disabled'],
+  ],
+};
+
 /** The statistics netstat knows, by protocol name (others join as protocols land). */
-export const STATS: ReadonlyMap<string, StatDef> = new Map([[IPSTAT.proto, IPSTAT]]);
+export const STATS: ReadonlyMap<string, StatDef> = new Map([
+  [IPSTAT.proto, IPSTAT],
+  [ICMPSTAT.proto, ICMPSTAT],
+]);
 
 /** Read a stats structure through libkvm: counter handles, summed over CPUs. */
 async function kvm_stats(ctx: ProcCtx, def: StatDef): Promise<Map<string, number> | null> {
@@ -158,13 +224,39 @@ async function sysctl_stats(ctx: ProcCtx, def: StatDef): Promise<Map<string, num
 }
 
 function format(fmt: string, v: number): string {
-  return fmt.replace('%ju', String(v)).replace('%s', v === 1 ? '' : 's');
+  return fmt
+    .replace('%ju', String(v))
+    .replace('%es', v === 1 ? '' : 'es')
+    .replace('%s', v === 1 ? '' : 's');
 }
 
+/** A histogram (ICMP types): a header and one line per nonzero type, or nothing. */
+function hist_text(name: string, header: string, vals: ReadonlyMap<string, number>): string {
+  let out = '';
+  ICMPNAMES.forEach((type, i) => {
+    const v = vals.get(`${name}[${i}]`) ?? 0;
+    if (v === 0) return;
+    if (out === '') out = `${header}\n`;
+    out += `\t\t${type}: ${v}\n`;
+  });
+  return out;
+}
+
+/*
+ * A structure's lines: `field` lines print the counter (left out when zero with -ss),
+ * `+` lines continue the previous one, `#name` lines print the histogram `name`, `=`
+ * lines print as they are.
+ */
 export function stats_text(def: StatDef, vals: ReadonlyMap<string, number>, sflag: number): string {
   let out = `${def.proto}:\n`;
   let line = '';
   for (const [field, fmt] of def.lines) {
+    if (field.startsWith('#') || field === '=') {
+      if (line) out += line + '\n';
+      line = '';
+      out += field === '=' ? `${fmt}\n` : hist_text(field.slice(1), fmt, vals);
+      continue;
+    }
     const v = vals.get(field) ?? 0;
     const cont = fmt.startsWith('+');
     if (v === 0 && sflag > 1) continue;

@@ -23,6 +23,7 @@ test('ping through a router: replies with ttl 63, six datagrams forwarded, exit 
     'jexec h1 ping -c 3 -s 100 198.51.100.1; echo st=$?',
     'jexec r netstat -s -p ip | grep forwarded',
     'jexec h2 netstat -s -p ip | grep -E "total|this host"',
+    'jexec h2 netstat -s -p icmp',
   ]);
   assert.match(o, /^PING 198\.51\.100\.1 \(198\.51\.100\.1\): 100 data bytes\n/);
   for (const seq of [0, 1, 2])
@@ -34,12 +35,17 @@ test('ping through a router: replies with ttl 63, six datagrams forwarded, exit 
   assert.match(o, /\t6 packets forwarded/);
   assert.match(o, /\t3 total packets received\n/);
   assert.match(o, /\t3 packets for this host\n/);
+  // netstat -s -p icmp reads icmpstat (histograms by ICMP type) as FreeBSD prints it.
+  assert.match(o, /\tOutput histogram:\n\t\techo reply: 3\n\t0 messages with bad code fields\n/);
+  assert.match(o, /\tInput histogram:\n\t\techo: 3\n\t3 message responses generated\n/);
+  assert.match(o, /\t0 invalid return addresses\n\t0 no return routes\n/);
 });
 
 test('ICMP errors about our requests are reported; no reply is exit 2', () => {
   const o = up([
     'jexec h1 ping -c 2 -W 500 203.0.113.9; echo st=$?',
     'jexec h1 ping -c 1 -m 1 198.51.100.1; echo st=$?',
+    'jexec r netstat -ss -p icmp',
   ]);
   assert.match(o, /36 bytes from 192\.0\.2\.254: Destination Host Unreachable\n/);
   assert.match(
@@ -50,6 +56,10 @@ test('ICMP errors about our requests are reported; no reply is exit 2', () => {
   assert.match(
     o,
     /1 packets transmitted, 0 packets received, \+1 errors, 100\.0% packet loss\nst=2\n/,
+  );
+  assert.match(
+    o,
+    /icmp:\n\t3 calls to icmp_error\n\tOutput histogram:\n\t\tdestination unreachable: 2\n\t\ttime exceeded: 1\n\tICMP address mask responses are disabled\n/,
   );
 });
 
