@@ -21,6 +21,7 @@ import { ifconfig } from '../sbin/ifconfig.js';
 import { netstat } from '../usr.bin/netstat.js';
 import { route } from '../sbin/route.js';
 import { ping } from '../sbin/ping.js';
+import { tcpdump } from '../sbin/tcpdump.js';
 import { arp } from '../sbin/arp.js';
 
 export interface ProgramEntry {
@@ -72,6 +73,7 @@ const TABLE: readonly ProgramEntry[] = [
     desc: 'manipulate the routing tables (add, delete, change, get, monitor)',
   },
   { path: '/sbin/ping', main: ping, desc: 'send ICMP ECHO_REQUEST packets to network hosts' },
+  { path: '/usr/sbin/tcpdump', main: tcpdump, desc: 'dump traffic on a network (bpf)' },
   {
     path: '/usr/sbin/arp',
     main: arp,
