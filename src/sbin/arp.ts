@@ -35,17 +35,15 @@ import {
   RTM_ADD,
   RTM_DELETE,
   RTM_GET,
-  rt_addrs,
   rtsock_decode,
-  rtsock_encode,
   sa_inet,
   sa_link,
   type RtsockMsg,
-  type RtSockaddr,
 } from '../net/route.js';
 import { ether_addr_write, ether_aton, ether_sprintf } from '../net/ethernet.js';
 import { inet_aton, inet_ntoa, type in_addr_t } from '../netinet/in.js';
 import { strerror } from '../sys/errno.js';
+import { RtSock } from '../lib/librtsock.js';
 
 const IFT_ETHER = 0x6;
 
@@ -106,53 +104,13 @@ function print_entry(m: RtsockMsg, now: number): string {
   return s + '\n';
 }
 
-class RtSock {
-  private seq = 0;
-  private pid = 0;
-  constructor(
-    private readonly ctx: ProcCtx,
-    private readonly s: number,
-  ) {}
-
-  async init(): Promise<void> {
-    this.pid = await this.ctx.libc.getpid();
-  }
-
-  /** Write a message and wait for the kernel's answer (rtmsg in arp.c). */
-  async rtmsg(
-    type: number,
-    flags: number,
-    addrs: (RtSockaddr | null)[],
-  ): Promise<{ errno: number; reply: RtsockMsg | null }> {
-    const libc = this.ctx.libc;
-    const seq = ++this.seq;
-    const a = rt_addrs();
-    addrs.forEach((x, i) => (a[i] = x));
-    const buf = rtsock_encode({
-      type,
-      hdr: { rtm_flags: flags, rtm_seq: seq, rtm_pid: this.pid },
-      addrs: a,
-    });
-    if ((await libc.write(this.s, buf)) < 0) return { errno: libc.errno, reply: null };
-    const rb = new Uint8Array(2048);
-    for (;;) {
-      const n = await libc.read(this.s, rb);
-      if (n < 0) return { errno: libc.errno, reply: null };
-      const d = rtsock_decode(rb.subarray(0, n));
-      if (d.msg === null) continue;
-      if (d.msg.hdr['rtm_pid'] !== this.pid || d.msg.hdr['rtm_seq'] !== seq) continue;
-      return { errno: d.msg.hdr['rtm_errno'] ?? 0, reply: d.msg };
-    }
-  }
-}
-
 async function open_rtsock(ctx: ProcCtx): Promise<RtSock | null> {
   const s = await ctx.libc.socket(AF_ROUTE, SOCK_RAW, 0);
   if (s < 0) {
     await ctx.err(`arp: socket: ${ctx.libc.strerror()}\n`);
     return null;
   }
-  const r = new RtSock(ctx, s);
+  const r = new RtSock(ctx.libc, s);
   await r.init();
   return r;
 }
@@ -198,7 +156,7 @@ async function set(ctx: ProcCtx, host: string, eaddr: string): Promise<number> {
   }
   const rs = await open_rtsock(ctx);
   if (rs === null) return 1;
-  const g = await rs.rtmsg(RTM_GET, RTF_UP | RTF_HOST, [sa_inet(dst)]);
+  const g = await rs.rtmsg(RTM_GET, { rtm_flags: RTF_UP | RTF_HOST }, [sa_inet(dst)]);
   if (g.errno !== 0 || g.reply === null) {
     await ctx.err(`arp: ${host}: ${strerror(g.errno)}\n`);
     return 1;
@@ -210,7 +168,7 @@ async function set(ctx: ProcCtx, host: string, eaddr: string): Promise<number> {
   }
   const lla = new Uint8Array(6);
   ether_addr_write(lla, 0, mac);
-  const r = await rs.rtmsg(RTM_ADD, RTF_UP | RTF_HOST | RTF_STATIC | RTF_LLDATA, [
+  const r = await rs.rtmsg(RTM_ADD, { rtm_flags: RTF_UP | RTF_HOST | RTF_STATIC | RTF_LLDATA }, [
     sa_inet(dst),
     sa_link(idx, IFT_ETHER, '', lla),
   ]);
@@ -227,7 +185,7 @@ async function del(ctx: ProcCtx, host: string): Promise<number> {
   if (dst === null) return 1;
   const rs = await open_rtsock(ctx);
   if (rs === null) return 1;
-  const r = await rs.rtmsg(RTM_DELETE, RTF_HOST | RTF_LLDATA, [sa_inet(dst)]);
+  const r = await rs.rtmsg(RTM_DELETE, { rtm_flags: RTF_HOST | RTF_LLDATA }, [sa_inet(dst)]);
   if (r.errno !== 0) {
     await ctx.err(`arp: writing to routing socket: ${strerror(r.errno)}\n`);
     return 1;

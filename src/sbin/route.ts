@@ -18,7 +18,7 @@
  * and `route get` prints the destination, mask, gateway, interface, flags and metrics.
  */
 
-import type { Program, ProcCtx } from '../lib/process.js';
+import type { Program } from '../lib/process.js';
 import { AF_ROUTE, SOCK_RAW } from '../sys/socket.js';
 import {
   RTAX_DST,
@@ -35,17 +35,15 @@ import {
   RTM_CHANGE,
   RTM_DELETE,
   RTM_GET,
-  rt_addrs,
   rtsock_decode,
-  rtsock_encode,
   sa_inet,
   sa_link,
-  type RtsockMsg,
   type RtSockaddr,
 } from '../net/route.js';
 import { rt_flags_names } from '../net/route/route_var.js';
 import { inet_aton, inet_ntoa, in_len2mask, type in_addr_t } from '../netinet/in.js';
 import { EBUSY, EEXIST, ENOBUFS, ESRCH, strerror } from '../sys/errno.js';
+import { RtSock } from '../lib/librtsock.js';
 
 const USAGE =
   'usage: route [-nq] command [[modifiers] args]\n' +
@@ -57,42 +55,6 @@ function sa_str(sa: RtSockaddr | null, numeric: boolean): string {
     return sa.addr === 0 && !numeric ? 'default' : inet_ntoa(sa.addr as in_addr_t);
   if (sa.kind === 'link') return sa.name !== '' ? sa.name : `link#${sa.index}`;
   return `(${sa.family})`;
-}
-
-class RouteCmd {
-  private seq = 0;
-  private pid = 0;
-  constructor(
-    private readonly ctx: ProcCtx,
-    private readonly s: number,
-  ) {}
-
-  async init(): Promise<void> {
-    this.pid = await this.ctx.libc.getpid();
-  }
-
-  /** Write a message and wait for the kernel's answer to it. */
-  async rtmsg(
-    type: number,
-    hdr: Record<string, number>,
-    addrs: (RtSockaddr | null)[],
-  ): Promise<{ errno: number; reply: RtsockMsg | null }> {
-    const libc = this.ctx.libc;
-    const seq = ++this.seq;
-    const a = rt_addrs();
-    addrs.forEach((x, i) => (a[i] = x));
-    const buf = rtsock_encode({ type, hdr: { ...hdr, rtm_seq: seq, rtm_pid: this.pid }, addrs: a });
-    if ((await libc.write(this.s, buf)) < 0) return { errno: libc.errno, reply: null };
-    const rb = new Uint8Array(2048);
-    for (;;) {
-      const n = await libc.read(this.s, rb);
-      if (n < 0) return { errno: libc.errno, reply: null };
-      const d = rtsock_decode(rb.subarray(0, n));
-      if (d.msg === null) continue;
-      if (d.msg.hdr['rtm_pid'] !== this.pid || d.msg.hdr['rtm_seq'] !== seq) continue;
-      return { errno: d.msg.hdr['rtm_errno'] ?? 0, reply: d.msg };
-    }
-  }
 }
 
 /** Parse "default", "a.b.c.d", "a.b.c.d/len" (and -netmask later). */
@@ -142,7 +104,7 @@ export const route: Program = async (ctx) => {
     await ctx.err(`route: socket: ${libc.strerror()}\n`);
     return 1;
   }
-  const rc = new RouteCmd(ctx, s);
+  const rc = new RtSock(libc, s);
   await rc.init();
   try {
     if (cmd === 'monitor') {
