@@ -75,7 +75,7 @@ async function up(args: string[], bootopts: { kernconf: string; ncpu?: number })
   }
   const then = args[1];
   if (then !== undefined && then !== 'run' && then !== '-c') usage();
-  const k = bootk({
+  const k = await bootrc({
     ...bootopts,
     clock: then === undefined ? 'real' : 'virtual',
     console: firstline(process.stderr),
@@ -141,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
   const rest = argv.slice(i + 1);
   const bootopts = { kernconf, ...(ncpu !== undefined ? { ncpu } : {}) };
   if (cmd === undefined) {
-    const k = bootk({ ...bootopts, clock: 'real', console: firstline(process.stdout) });
+    const k = await bootrc({ ...bootopts, clock: 'real', console: firstline(process.stdout) });
     if (k === null) return 1;
     return console_main(k);
   }
@@ -167,7 +167,7 @@ async function main(argv: string[]): Promise<number> {
       }
       shargv = ['sh', '-e', '-c', text, target, ...args.slice(1)];
     } else shargv = ['sh', '-c', target, 'sh', ...args.slice(1)];
-    const k = bootk({
+    const k = await bootrc({
       ...bootopts,
       clock: real ? 'real' : 'virtual',
       console: firstline(process.stderr),
@@ -245,6 +245,23 @@ function bootk(opts: BootOptions): Kernel | null {
     process.stderr.write(`vimage: ${(e as Error).message}\n`);
     return null;
   }
+}
+
+/*
+ * The network part of /etc/rc, as a FreeBSD system runs it at boot before the console
+ * opens: lo0 gets 127.0.0.1/8 in the host's vnet.  (Jails with their own vnet start
+ * with an unconfigured lo0, as jail(8) without exec.start leaves it.)
+ */
+const RC = 'ifconfig lo0 inet 127.0.0.1/8 up';
+
+async function bootrc(opts: BootOptions): Promise<Kernel | null> {
+  const k = bootk(opts);
+  if (k === null) return null;
+  const r = await shell_batch(k, ['sh', '-c', RC, 'rc'], {
+    onErr: (s) => process.stderr.write(s),
+  });
+  if (r.status !== 0) process.stderr.write(`vimage: /etc/rc: exit status ${r.status}\n`);
+  return k;
 }
 
 main(process.argv.slice(2)).then(
