@@ -12,11 +12,12 @@
  *     icmp_input after it handled a message; it returns whether a socket took the
  *     datagram.  A socket matches on protocol, bound local address and connected
  *     foreign address, as in FreeBSD; each match gets its own copy, the last one the
- *     original.  A full receive buffer drops and counts (rip_fullsock in ripstat-less
- *     FreeBSD terms: ips_raw_drops here, readable as the vnet symbol `rip_drops`).
+ *     original.  A full receive buffer drops and counts in the vnet variable
+ *     rip_drops (symbol vnet_entry_rip_drops).
  *   - rip_output: ip_output with flags from SO_DONTROUTE (IP_ROUTETOIF) and
  *     SO_BROADCAST (IP_ALLOWBROADCAST); IP_HDRINCL adds IP_RAWOUTPUT after checking
- *     the caller's header (ip_hl, ip_len matching what was written: EINVAL otherwise).
+ *     the caller's header (ip_hl, ip_len matching what was written: EINVAL otherwise)
+ *     and counts ips_rawout.
  *   - Options at IPPROTO_IP: IP_HDRINCL, IP_TTL, IP_TOS.
  *
  * The AF_INET domain holds only this protocol until UDP and TCP register theirs.
@@ -64,6 +65,7 @@ import {
   sockaddr_in_encode,
 } from './in.js';
 import { in_localip } from './in_var.js';
+import { IPS, IPSTAT_INC } from './ip_var.js';
 import { ip_output, IP_ALLOWBROADCAST, IP_RAWOUTPUT, IP_ROUTETOIF } from './ip_output.js';
 
 export const K = new ObjFile('netinet/raw_ip.ts', VIMAGEID('src/netinet/raw_ip.ts'));
@@ -192,6 +194,7 @@ function rip_output(so: Socket, cb: RipCb, m: Mbuf, dst: number): number {
     m_freem(m);
     return EADDRNOTAVAIL;
   }
+  IPSTAT_INC(IPS.ips_rawout);
   return ip_output(m, null, null, flags | IP_RAWOUTPUT, null, cb);
 }
 
