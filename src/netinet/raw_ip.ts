@@ -56,6 +56,7 @@ import { sooptcopyin, sooptcopyout, SOPT_SET } from '../kern/uipc_socket.js';
 import {
   AF_INET,
   INADDR_ANY,
+  IPPROTO_IP,
   SOCKADDR_IN_SIZE,
   in_addr_read,
   type in_addr_t,
@@ -71,7 +72,6 @@ import { ip_output, IP_ALLOWBROADCAST, IP_RAWOUTPUT, IP_ROUTETOIF } from './ip_o
 export const K = new ObjFile('netinet/raw_ip.ts', VIMAGEID('src/netinet/raw_ip.ts'));
 
 /* IPPROTO_IP socket options (netinet/in.h). */
-export const IPPROTO_IP_LEVEL = 0;
 export const IP_HDRINCL = 2;
 export const IP_TOS = 3;
 export const IP_TTL = 4;
@@ -284,7 +284,7 @@ export const rip_protosw = {
   },
 
   pr_ctloutput(so: Socket, sopt: SockOpt): number {
-    if (sopt.sopt_level !== IPPROTO_IP_LEVEL) return 0; /* SOL_SOCKET follow-up */
+    if (sopt.sopt_level !== IPPROTO_IP) return 0; /* SOL_SOCKET follow-up */
     const cb = so.so_pcb as RipCb;
     if (sopt.sopt_dir === SOPT_SET) {
       const v = sooptcopyin(sopt, 4);
@@ -363,8 +363,3 @@ export const inetdomain: Domain = DOMAIN_SET(K, {
   dom_name: 'internet',
   dom_protosw: [rip_protosw],
 });
-
-/** The raw sockets of curvnet (DDB, tests). */
-export function rip_sockets(): readonly Socket[] {
-  return rip_list();
-}

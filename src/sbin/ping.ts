@@ -20,6 +20,7 @@ import { clock_gettime, CLOCK_MONOTONIC, EX_USAGE } from '../lib/process.js';
 import { AF_INET, SOCK_RAW, POLLIN } from '../sys/socket.js';
 import {
   IPPROTO_ICMP,
+  IPPROTO_IP,
   inet_aton,
   inet_ntoa,
   in_addr_read,
@@ -27,7 +28,7 @@ import {
   sockaddr_in_encode,
 } from '../netinet/in.js';
 import { in_cksum } from '../netinet/in_cksum.js';
-import { IP_TTL, IPPROTO_IP_LEVEL } from '../netinet/raw_ip.js';
+import { IP_TTL } from '../netinet/raw_ip.js';
 
 const USAGE =
   'usage: ping [-nq] [-c count] [-i wait] [-m ttl] [-s packetsize] [-S src_addr]\n' +
@@ -180,7 +181,7 @@ class Pinger {
     return clock_gettime(this.libc, CLOCK_MONOTONIC);
   }
 
-  /** One echo request; false when sendto failed (reported, as FreeBSD does). */
+  /** One echo request; a failed sendto is reported and counted as sent, as FreeBSD does. */
   async pinger(): Promise<void> {
     const b = new Uint8Array(8 + this.o.size);
     b[0] = ICMP_ECHO;
@@ -307,7 +308,7 @@ export const ping: Program = async (ctx) => {
   if (o.ttl >= 0) {
     const v = new Uint8Array(4);
     new DataView(v.buffer).setInt32(0, o.ttl, true);
-    if ((await libc.setsockopt(s, IPPROTO_IP_LEVEL, IP_TTL, v)) < 0) {
+    if ((await libc.setsockopt(s, IPPROTO_IP, IP_TTL, v)) < 0) {
       await ctx.err(`ping: setsockopt IP_TTL: ${libc.strerror()}\n`);
       return 2;
     }

@@ -41,7 +41,6 @@ interface Opts {
   ifname: string;
   snaplen: number;
   wfile: string | null;
-  quiet: boolean;
   notime: boolean;
   expr: string;
 }
@@ -52,7 +51,6 @@ function parse(argv: readonly string[]): Opts | string {
     ifname: '',
     snaplen: 262144,
     wfile: null,
-    quiet: false,
     notime: false,
     expr: '',
   };
@@ -66,11 +64,8 @@ function parse(argv: readonly string[]): Opts | string {
     }
     for (let i = 1; i < s.length; i++) {
       const f = s[i]!;
-      if (f === 'n' || f === 'p' || f === 'l') continue;
-      if (f === 'q') {
-        o.quiet = true;
-        continue;
-      }
+      /* -n (no resolver here anyway), -p, -l and -q change nothing in these lines. */
+      if (f === 'n' || f === 'p' || f === 'l' || f === 'q') continue;
       if (f === 't') {
         o.notime = true;
         continue;

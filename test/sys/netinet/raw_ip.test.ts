@@ -10,9 +10,14 @@ import { runIn } from '../../lib/inet.js';
 import { addaddr, delta, epair, inv, ip, ipstat } from '../../lib/inet_lab.js';
 import { kern_jail_set } from '../../../src/kern/kern_jail.js';
 import { AF_INET, SOCK_RAW } from '../../../src/sys/socket.js';
-import { IPPROTO_ICMP, sockaddr_in, sockaddr_in_encode } from '../../../src/netinet/in.js';
+import {
+  IPPROTO_ICMP,
+  IPPROTO_IP,
+  sockaddr_in,
+  sockaddr_in_encode,
+} from '../../../src/netinet/in.js';
 import { in_cksum } from '../../../src/netinet/in_cksum.js';
-import { IP_HDRINCL, IPPROTO_IP_LEVEL } from '../../../src/netinet/raw_ip.js';
+import { IP_HDRINCL } from '../../../src/netinet/raw_ip.js';
 import { EINVAL } from '../../../src/sys/errno.js';
 
 function sin(a: number): Uint8Array {
@@ -77,7 +82,7 @@ test('IP_HDRINCL echo request out, the reply in; ips_rawout; bad ip_len; rip_inp
 
   const r = await runIn(k, async (c) => {
     const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
-    assert.equal(await c.setsockopt(s, IPPROTO_IP_LEVEL, IP_HDRINCL, 1), 0);
+    assert.equal(await c.setsockopt(s, IPPROTO_IP, IP_HDRINCL, 1), 0);
     const dst = ip('192.0.2.2');
     const bad = await c.sendto(s, datagram(IPPROTO_ICMP, dst, echo(7), 99), 36, 0, sin(dst));
     const badErr = c.errno;
