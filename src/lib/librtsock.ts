@@ -3,10 +3,12 @@
  * both do it (rtmsg in sbin/route/route.c and usr.sbin/arp/arp.c): write one message
  * stamped with our pid and a sequence number, then read until the kernel's echo of
  * that message (rtm_errno set on failure) comes back among whatever else the socket
- * receives.
+ * receives.  Also the reader of the routing sysctls (net.route.inet.dump, .llinfo)
+ * that netstat -r and arp -a use.
  */
 
 import type { Libc } from './libc.js';
+import { CLOCK_REALTIME, clock_gettime } from './process.js';
 import {
   rt_addrs,
   rtsock_decode,
@@ -50,4 +52,38 @@ export class RtSock {
       return { errno: d.msg.hdr['rtm_errno'] ?? 0, reply: d.msg };
     }
   }
+}
+
+/**
+ * Read a sysctl that returns rt_msghdr records (net.route.inet.dump/llinfo) and split
+ * it into messages.  null (errno in libc) if the sysctl fails.
+ */
+export async function rt_sysctl_msgs(libc: Libc, name: string): Promise<RtsockMsg[] | null> {
+  for (let tries = 0; tries < 4; tries++) {
+    const len: [number] = [0];
+    if ((await libc.sysctlbyname(name, null, len, null)) < 0) return null;
+    /* Room for growth between the size query and the read, as FreeBSD's tools do. */
+    const buf = new Uint8Array(len[0] + 1024);
+    const got: [number] = [buf.length];
+    if ((await libc.sysctlbyname(name, buf, got, null)) < 0) {
+      if (libc.errno === 12 /* ENOMEM */) continue;
+      return null;
+    }
+    const out: RtsockMsg[] = [];
+    for (let off = 0; off + 4 <= got[0];) {
+      const msglen = buf[off]! | (buf[off + 1]! << 8);
+      if (msglen === 0) break;
+      const d = rtsock_decode(buf.subarray(off, off + msglen));
+      if (d.msg !== null) out.push(d.msg);
+      off += msglen;
+    }
+    return out;
+  }
+  return null;
+}
+
+/** Wall-clock seconds (CLOCK_REALTIME). */
+export async function wall_seconds(libc: Libc): Promise<number> {
+  const ns = await clock_gettime(libc, CLOCK_REALTIME);
+  return ns < 0 ? 0 : Math.floor(ns / 1e9);
 }

@@ -22,7 +22,6 @@
  */
 
 import type { Program, ProcCtx } from '../lib/process.js';
-import { CLOCK_REALTIME, clock_gettime } from '../lib/process.js';
 import { AF_ROUTE, SOCK_RAW } from '../sys/socket.js';
 import {
   RTAX_DST,
@@ -35,7 +34,6 @@ import {
   RTM_ADD,
   RTM_DELETE,
   RTM_GET,
-  rtsock_decode,
   sa_inet,
   sa_link,
   type RtsockMsg,
@@ -43,7 +41,7 @@ import {
 import { ether_addr_write, ether_aton, ether_sprintf } from '../net/ethernet.js';
 import { inet_aton, inet_ntoa, type in_addr_t } from '../netinet/in.js';
 import { strerror } from '../sys/errno.js';
-import { RtSock } from '../lib/librtsock.js';
+import { RtSock, rt_sysctl_msgs, wall_seconds } from '../lib/librtsock.js';
 
 const IFT_ETHER = 0x6;
 
@@ -52,41 +50,6 @@ const USAGE =
   '       arp -a [-n]\n' +
   '       arp -d hostname\n' +
   '       arp -s hostname ether_addr\n';
-
-/**
- * Read a sysctl that returns rt_msghdr records (net.route.inet.dump/llinfo) and split
- * it into messages.  null (errno in libc) if the sysctl fails.
- */
-export async function rt_sysctl_msgs(ctx: ProcCtx, name: string): Promise<RtsockMsg[] | null> {
-  const libc = ctx.libc;
-  for (let tries = 0; tries < 4; tries++) {
-    const len: [number] = [0];
-    if ((await libc.sysctlbyname(name, null, len, null)) < 0) return null;
-    /* Room for growth between the size query and the read, as FreeBSD's tools do. */
-    const buf = new Uint8Array(len[0] + 1024);
-    const got: [number] = [buf.length];
-    if ((await libc.sysctlbyname(name, buf, got, null)) < 0) {
-      if (libc.errno === 12 /* ENOMEM */) continue;
-      return null;
-    }
-    const out: RtsockMsg[] = [];
-    for (let off = 0; off + 4 <= got[0];) {
-      const msglen = buf[off]! | (buf[off + 1]! << 8);
-      if (msglen === 0) break;
-      const d = rtsock_decode(buf.subarray(off, off + msglen));
-      if (d.msg !== null) out.push(d.msg);
-      off += msglen;
-    }
-    return out;
-  }
-  return null;
-}
-
-/** Wall-clock seconds (CLOCK_REALTIME). */
-export async function wall_seconds(ctx: ProcCtx): Promise<number> {
-  const ns = await clock_gettime(ctx.libc, CLOCK_REALTIME);
-  return ns < 0 ? 0 : Math.floor(ns / 1e9);
-}
 
 /** One line of arp -a for an llinfo record (print_entry in arp.c). */
 function print_entry(m: RtsockMsg, now: number): string {
@@ -123,12 +86,12 @@ async function getaddr(ctx: ProcCtx, host: string): Promise<number | null> {
 
 /** arp -a / arp hostname: print the entries (all, or those of one address). */
 async function search(ctx: ProcCtx, only: number | null, host: string): Promise<number> {
-  const msgs = await rt_sysctl_msgs(ctx, 'net.route.inet.llinfo');
+  const msgs = await rt_sysctl_msgs(ctx.libc, 'net.route.inet.llinfo');
   if (msgs === null) {
     await ctx.err(`arp: sysctl: net.route.inet.llinfo: ${ctx.libc.strerror()}\n`);
     return 1;
   }
-  const now = await wall_seconds(ctx);
+  const now = await wall_seconds(ctx.libc);
   let out = '';
   let found = 0;
   for (const m of msgs) {

@@ -33,7 +33,7 @@
 import type { Program, ProcCtx } from '../lib/process.js';
 import { Kvm, type NlistEntry } from '../lib/libkvm.js';
 import { jail_attach, jail_getid } from '../lib/libjail.js';
-import { rt_sysctl_msgs, wall_seconds } from '../sbin/arp.js';
+import { rt_sysctl_msgs, wall_seconds } from '../lib/librtsock.js';
 import { RTAX_DST, RTAX_GATEWAY, RTAX_IFP, RTAX_NETMASK, type RtSockaddr } from '../net/route.js';
 import { rt_flags_letters } from '../net/route/route_var.js';
 import { ether_sprintf } from '../net/ethernet.js';
@@ -298,12 +298,12 @@ function gwname(gw: RtSockaddr | null): string {
 
 /** netstat -r: the IPv4 routing table through sysctl net.route.inet.dump. */
 export async function routepr(ctx: ProcCtx): Promise<number> {
-  const msgs = await rt_sysctl_msgs(ctx, 'net.route.inet.dump');
+  const msgs = await rt_sysctl_msgs(ctx.libc, 'net.route.inet.dump');
   if (msgs === null) {
     await ctx.err(`netstat: sysctl: net.route.inet.dump: ${ctx.libc.strerror()}\n`);
     return 1;
   }
-  const now = await wall_seconds(ctx);
+  const now = await wall_seconds(ctx.libc);
   let out = 'Routing tables\n\nInternet:\n';
   out +=
     `${'Destination'.padEnd(WID_DST)} ${'Gateway'.padEnd(WID_GW)} ` +
