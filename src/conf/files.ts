@@ -37,6 +37,9 @@ import { K as ip_input } from '../netinet/ip_input.js';
 import { K as ip_output } from '../netinet/ip_output.js';
 import { K as icmp } from '../netinet/icmp.js';
 import { K as raw_ip } from '../netinet/raw_ip.js';
+import { K as in_pcb } from '../netinet/in_pcb.js';
+import { K as udp_usrreq } from '../netinet/udp_usrreq.js';
+import { K as in_proto } from '../netinet/in_proto.js';
 import { K as rtsock } from '../net/rtsock.js';
 import { K as in_control } from '../netinet/in_control.js';
 import { K as in_rmx } from '../netinet/in_rmx.js';
@@ -78,6 +81,9 @@ export const FILES = [
   ip_output,
   icmp,
   raw_ip,
+  in_pcb,
+  udp_usrreq,
+  in_proto,
   rtsock,
   in_control,
   in_rmx,

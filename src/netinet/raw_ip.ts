@@ -20,7 +20,6 @@
  *     and counts ips_rawout.
  *   - Options at IPPROTO_IP: IP_HDRINCL, IP_TTL, IP_TOS.
  *
- * The AF_INET domain holds only this protocol until UDP and TCP register theirs.
  * XXX: FreeBSD refuses raw sockets in a jail without allow.raw_sockets; every jail may
  * open them here.
  */
@@ -28,7 +27,7 @@
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
 import { SI_ORDER_ANY, SI_SUB_PROTO_DOMAIN } from '../sys/kernel.js';
 import { VNET_DEFINE_U64, VNET_OBJ, VNET_SYSINIT, type VnetU64 } from '../net/vnet.js';
-import { DOMAIN_SET, PR_ADDR, PR_ATOMIC, type Domain, type Protosw } from '../sys/protosw.js';
+import { PR_ADDR, PR_ATOMIC, type Protosw } from '../sys/protosw.js';
 import { SOCK_RAW, SO_BROADCAST, SO_DONTROUTE } from '../sys/socket.js';
 import { SS_ISCONNECTED, type Socket, type SockOpt } from '../sys/socketvar.js';
 import type { Thread } from '../sys/proc.js';
@@ -54,7 +53,6 @@ import {
 } from '../kern/uipc_sockbuf.js';
 import { sooptcopyin, sooptcopyout, SOPT_SET } from '../kern/uipc_socket.js';
 import {
-  AF_INET,
   INADDR_ANY,
   IPPROTO_IP,
   SOCKADDR_IN_SIZE,
@@ -357,9 +355,3 @@ export const rip_protosw = {
     return b;
   },
 } satisfies Protosw;
-
-export const inetdomain: Domain = DOMAIN_SET(K, {
-  dom_family: AF_INET,
-  dom_name: 'internet',
-  dom_protosw: [rip_protosw],
-});

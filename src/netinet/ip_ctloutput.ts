@@ -1,0 +1,199 @@
+/*
+ * netinet/ip_ctloutput.ts — socket options at level IPPROTO_IP for sockets with an
+ * Internet pcb (FreeBSD's ip_ctloutput in sys/netinet/ip_output.c), and the control
+ * messages they produce on receive (ip_savecontrol in ip_input.c).
+ *
+ * Options: IP_TOS, IP_TTL, IP_MINTTL (int, 0..255; EINVAL outside), the boolean
+ * flags IP_RECVDSTADDR, IP_RECVTTL, IP_RECVTOS, IP_DONTFRAG, IP_ONESBCAST and
+ * IP_BINDANY (which needs privilege: root in the host or in a jail with its own vnet;
+ * EPERM otherwise), and IP_PORTRANGE (IP_PORTRANGE_DEFAULT, _HIGH, _LOW; EINVAL for
+ * anything else).  A value shorter than an int is EINVAL; an unknown option
+ * ENOPROTOOPT.  SOL_SOCKET follow-up calls are ignored, as FreeBSD's udp_ctloutput does.
+ */
+
+import type { Socket, SockOpt } from '../sys/socketvar.js';
+import { EINVAL, ENOPROTOOPT, EPERM } from '../sys/errno.js';
+import { PR_VNET } from '../kern/kern_jail.js';
+import { CMSG_DATA_OFF, CMSG_LEN, CMSG_SPACE } from '../sys/socket.js';
+import { sooptcopyin, sooptcopyout, SOPT_SET } from '../kern/uipc_socket.js';
+import { curkernel } from '../kern/kern_cur.js';
+import { IPPROTO_IP } from './in.js';
+import {
+  INP_BINDANY,
+  INP_DONTFRAG,
+  INP_HIGHPORT,
+  INP_LOWPORT,
+  INP_ONESBCAST,
+  INP_RECVDSTADDR,
+  INP_RECVTOS,
+  INP_RECVTTL,
+  type Inpcb,
+} from './in_pcb.js';
+
+/* IPPROTO_IP option names (netinet/in.h). */
+export const IP_OPTIONS = 1;
+export const IP_HDRINCL = 2;
+export const IP_TOS = 3;
+export const IP_TTL = 4;
+export const IP_RECVOPTS = 5;
+export const IP_RECVRETOPTS = 6;
+export const IP_RECVDSTADDR = 7;
+export const IP_SENDSRCADDR = IP_RECVDSTADDR;
+export const IP_RETOPTS = 8;
+export const IP_MULTICAST_IF = 9;
+export const IP_MULTICAST_TTL = 10;
+export const IP_MULTICAST_LOOP = 11;
+export const IP_ADD_MEMBERSHIP = 12;
+export const IP_DROP_MEMBERSHIP = 13;
+export const IP_PORTRANGE = 19;
+export const IP_RECVIF = 20;
+export const IP_ONESBCAST = 23;
+export const IP_BINDANY = 24;
+export const IP_RECVTTL = 65;
+export const IP_MINTTL = 66;
+export const IP_DONTFRAG = 67;
+export const IP_RECVTOS = 68;
+
+export const IP_PORTRANGE_DEFAULT = 0;
+export const IP_PORTRANGE_HIGH = 1;
+export const IP_PORTRANGE_LOW = 2;
+
+const FLAG_OPTS: ReadonlyMap<number, number> = new Map([
+  [IP_RECVDSTADDR, INP_RECVDSTADDR],
+  [IP_RECVTTL, INP_RECVTTL],
+  [IP_RECVTOS, INP_RECVTOS],
+  [IP_DONTFRAG, INP_DONTFRAG],
+  [IP_ONESBCAST, INP_ONESBCAST],
+  [IP_BINDANY, INP_BINDANY],
+]);
+
+/** PRIV_NETINET_BINDANY: root, in the host or in a jail with its own vnet. */
+function priv_bindany(so: Socket): boolean {
+  const cr = so.so_cred;
+  if (cr.cr_uid !== 0) return false;
+  const pr = cr.cr_prison;
+  return pr === curkernel().prison0 || (pr.pr_flags & PR_VNET) !== 0;
+}
+
+function int_out(sopt: SockOpt, n: number): number {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setInt32(0, n, true);
+  return sooptcopyout(sopt, out);
+}
+
+/** ip_ctloutput(so, sopt) for a socket whose so_pcb is an Inpcb. */
+export function ip_ctloutput(so: Socket, sopt: SockOpt): number {
+  if (sopt.sopt_level !== IPPROTO_IP) return 0; /* SOL_SOCKET follow-up */
+  const inp = so.so_pcb as Inpcb | null;
+  if (inp === null) return EINVAL;
+  const name = sopt.sopt_name;
+  if (sopt.sopt_dir === SOPT_SET) {
+    const v = sooptcopyin(sopt, 4);
+    if (typeof v === 'number') return v;
+    const n = new DataView(v.buffer, v.byteOffset, 4).getInt32(0, true);
+    const flag = FLAG_OPTS.get(name);
+    if (flag !== undefined) {
+      if (name === IP_BINDANY && !priv_bindany(so)) return EPERM;
+      if (n !== 0) inp.inp_flags |= flag;
+      else inp.inp_flags &= ~flag;
+      return 0;
+    }
+    switch (name) {
+      case IP_TOS:
+      case IP_TTL:
+      case IP_MINTTL:
+        if (n < 0 || n > 255) return EINVAL;
+        if (name === IP_TOS) inp.inp_ip_tos = n;
+        else if (name === IP_TTL) inp.inp_ip_ttl = n;
+        else inp.inp_ip_minttl = n;
+        return 0;
+      case IP_PORTRANGE:
+        inp.inp_flags &= ~(INP_HIGHPORT | INP_LOWPORT);
+        if (n === IP_PORTRANGE_HIGH) inp.inp_flags |= INP_HIGHPORT;
+        else if (n === IP_PORTRANGE_LOW) inp.inp_flags |= INP_LOWPORT;
+        else if (n !== IP_PORTRANGE_DEFAULT) return EINVAL;
+        return 0;
+      default:
+        return ENOPROTOOPT;
+    }
+  }
+  const flag = FLAG_OPTS.get(name);
+  if (flag !== undefined) return int_out(sopt, inp.inp_flags & flag ? 1 : 0);
+  switch (name) {
+    case IP_TOS:
+      return int_out(sopt, inp.inp_ip_tos);
+    case IP_TTL:
+      return int_out(sopt, inp.inp_ip_ttl);
+    case IP_MINTTL:
+      return int_out(sopt, inp.inp_ip_minttl);
+    case IP_PORTRANGE:
+      return int_out(
+        sopt,
+        inp.inp_flags & INP_HIGHPORT
+          ? IP_PORTRANGE_HIGH
+          : inp.inp_flags & INP_LOWPORT
+            ? IP_PORTRANGE_LOW
+            : IP_PORTRANGE_DEFAULT,
+      );
+    default:
+      return ENOPROTOOPT;
+  }
+}
+
+/** One control message (level IPPROTO_IP) with its data, padded to CMSG_SPACE. */
+function cmsg(type: number, data: Uint8Array): Uint8Array {
+  const b = new Uint8Array(CMSG_SPACE(data.length));
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, CMSG_LEN(data.length), true);
+  dv.setInt32(4, IPPROTO_IP, true);
+  dv.setInt32(8, type, true);
+  b.set(data, CMSG_DATA_OFF());
+  return b;
+}
+
+/**
+ * ip_savecontrol(inp, ip): the control messages the pcb asked for, for a datagram
+ * whose IP header is `ip`; null when none.
+ */
+export function ip_savecontrol(inp: Inpcb, ip: Uint8Array): Uint8Array | null {
+  const f = inp.inp_flags;
+  if (!(f & (INP_RECVDSTADDR | INP_RECVTTL | INP_RECVTOS))) return null;
+  const parts: Uint8Array[] = [];
+  if (f & INP_RECVDSTADDR) {
+    const a = new Uint8Array(4);
+    a.set(ip.subarray(16, 20));
+    parts.push(cmsg(IP_RECVDSTADDR, a));
+  }
+  if (f & INP_RECVTTL) parts.push(cmsg(IP_RECVTTL, Uint8Array.of(ip[8]!)));
+  if (f & INP_RECVTOS) parts.push(cmsg(IP_RECVTOS, Uint8Array.of(ip[1]!)));
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Walk the control messages of sendmsg: fn(level, type, data); EINVAL when malformed. */
+export function cmsg_foreach(
+  control: Uint8Array,
+  fn: (level: number, type: number, data: Uint8Array) => number,
+): number {
+  const dv = new DataView(control.buffer, control.byteOffset, control.byteLength);
+  let off = 0;
+  while (off < control.length) {
+    if (control.length - off < CMSG_LEN(0)) return EINVAL;
+    const len = dv.getUint32(off, true);
+    if (len < CMSG_LEN(0) || off + len > control.length) return EINVAL;
+    const e = fn(
+      dv.getInt32(off + 4, true),
+      dv.getInt32(off + 8, true),
+      control.subarray(off + CMSG_DATA_OFF(), off + len),
+    );
+    if (e !== 0) return e;
+    off += CMSG_SPACE(len - CMSG_DATA_OFF());
+  }
+  return 0;
+}
