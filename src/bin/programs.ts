@@ -19,6 +19,8 @@ import * as J from './jailtools.js';
 import * as FS from './fstools.js';
 import { ifconfig } from '../sbin/ifconfig.js';
 import { netstat } from '../usr.bin/netstat.js';
+import { sockstat } from '../usr.bin/sockstat.js';
+import { nc } from '../usr.bin/nc.js';
 import { route } from '../sbin/route.js';
 import { ping } from '../sbin/ping.js';
 import { tcpdump } from '../sbin/tcpdump.js';
@@ -61,8 +63,10 @@ const TABLE: readonly ProgramEntry[] = [
   {
     path: '/usr/bin/netstat',
     main: netstat,
-    desc: 'show network status (-rn, -s [-p ip|icmp] [-j jail])',
+    desc: 'show network status (-an, -rn, -s [-p ip|icmp|udp] [-j jail])',
   },
+  { path: '/usr/bin/sockstat', main: sockstat, desc: 'list open sockets (-4 -c -l -j -p -P)' },
+  { path: '/usr/bin/nc', main: nc, desc: 'arbitrary TCP and UDP connections and listens' },
   { path: '/sbin/sha256', main: F.sha256, desc: 'calculate a SHA-256 message digest' },
   { path: '/sbin/md5', main: F.md5, desc: 'calculate an MD5 message digest' },
   { path: '/sbin/sysctl', main: S.sysctl, desc: 'get or set kernel state (-a -d -n NAME[=VALUE])' },

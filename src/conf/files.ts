@@ -48,6 +48,7 @@ import { K as if_vxlan } from '../net/if_vxlan.js';
 
 import { K as uipc_sockbuf } from '../kern/uipc_sockbuf.js';
 import { K as uipc_socket } from '../kern/uipc_socket.js';
+import { K as kern_file } from '../kern/kern_file.js';
 import { K as uipc_syscalls } from '../kern/uipc_syscalls.js';
 import { K as uipc_usrreq } from '../kern/uipc_usrreq.js';
 
@@ -91,6 +92,7 @@ export const FILES = [
   if_vxlan,
   uipc_sockbuf,
   uipc_socket,
+  kern_file,
   uipc_syscalls,
   uipc_usrreq,
 ];

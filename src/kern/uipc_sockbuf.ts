@@ -67,6 +67,8 @@ export class SoGlobals {
   somaxconn = SOMAXCONN;
   /** Sockets alive in this kernel (all vnets), for tests and ddb. */
   numopensockets = 0;
+  /** Generation count: each socket's so_gencnt, its identity in kern.file and pcblists. */
+  so_gencnt = 0;
   /** Every live socket (sovnet_drain at jail removal; later sockstat). */
   readonly sockets = new Set<Socket>();
 }

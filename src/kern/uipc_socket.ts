@@ -216,6 +216,7 @@ export function soalloc(pr: Protosw, vnet: Vnet | null, cred: Ucred, type: numbe
   if (vnet !== null) vnet.vnet_sockcnt = vnet.vnet_sockcnt + 1;
   const g = so_globals();
   g.numopensockets++;
+  so.so_gencnt = ++g.so_gencnt;
   g.sockets.add(so);
   return so;
 }

@@ -20,7 +20,7 @@
  * with pread, and kern.vnet_self.
  */
 
-import { strerror as errstr } from '../sys/errno.js';
+import { ENOMEM, strerror as errstr } from '../sys/errno.js';
 import { CTL_MAXNAME } from '../sys/sysctl.js';
 import type { Thread } from '../sys/proc.js';
 import type { Kernel } from '../kern/kernel.js';
@@ -395,6 +395,25 @@ export class Libc {
     const sz: SizeP = [CTL_MAXNAME];
     if ((await this.sysctlnametomib(name, mib, sz)) < 0) return -1;
     return this.sysctl(mib, oldp, oldlenp, newp);
+  }
+
+  /**
+   * An opaque node's whole value (a table that may grow between the size query and
+   * the read: room is added and ENOMEM retried, as FreeBSD's tools do), or null.
+   */
+  async sysctlbyname_bytes(name: string): Promise<Uint8Array | null> {
+    for (let tries = 0; tries < 4; tries++) {
+      const len: SizeP = [0];
+      if ((await this.sysctlbyname(name, null, len, null)) < 0) return null;
+      const buf = new Uint8Array(len[0] + 1024);
+      const got: SizeP = [buf.length];
+      if ((await this.sysctlbyname(name, buf, got, null)) < 0) {
+        if (this.errno === ENOMEM) continue;
+        return null;
+      }
+      return buf.subarray(0, got[0]);
+    }
+    return null;
   }
 
   /** Convenience: an integer node's value (int, u_int, long, u64 by size), or null. */

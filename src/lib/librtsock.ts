@@ -59,27 +59,17 @@ export class RtSock {
  * it into messages.  null (errno in libc) if the sysctl fails.
  */
 export async function rt_sysctl_msgs(libc: Libc, name: string): Promise<RtsockMsg[] | null> {
-  for (let tries = 0; tries < 4; tries++) {
-    const len: [number] = [0];
-    if ((await libc.sysctlbyname(name, null, len, null)) < 0) return null;
-    /* Room for growth between the size query and the read, as FreeBSD's tools do. */
-    const buf = new Uint8Array(len[0] + 1024);
-    const got: [number] = [buf.length];
-    if ((await libc.sysctlbyname(name, buf, got, null)) < 0) {
-      if (libc.errno === 12 /* ENOMEM */) continue;
-      return null;
-    }
-    const out: RtsockMsg[] = [];
-    for (let off = 0; off + 4 <= got[0];) {
-      const msglen = buf[off]! | (buf[off + 1]! << 8);
-      if (msglen === 0) break;
-      const d = rtsock_decode(buf.subarray(off, off + msglen));
-      if (d.msg !== null) out.push(d.msg);
-      off += msglen;
-    }
-    return out;
+  const buf = await libc.sysctlbyname_bytes(name);
+  if (buf === null) return null;
+  const out: RtsockMsg[] = [];
+  for (let off = 0; off + 4 <= buf.length;) {
+    const msglen = buf[off]! | (buf[off + 1]! << 8);
+    if (msglen === 0) break;
+    const d = rtsock_decode(buf.subarray(off, off + msglen));
+    if (d.msg !== null) out.push(d.msg);
+    off += msglen;
   }
-  return null;
+  return out;
 }
 
 /** Wall-clock seconds (CLOCK_REALTIME). */

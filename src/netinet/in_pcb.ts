@@ -33,6 +33,17 @@
  */
 
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
+import {
+  bytes,
+  decodeStruct,
+  i32,
+  readScalar,
+  struct,
+  u8,
+  u32,
+  u64,
+  writeScalar,
+} from '../sys/types.js';
 import { VNET_DEFINE_INT, type VnetI32 } from '../net/vnet.js';
 import { CTLFLAG_RW, CTLFLAG_VNET, SYSCTL_INT, SYSCTL_NODE } from '../sys/sysctl.js';
 import type { Socket } from '../sys/socketvar.js';
@@ -576,4 +587,164 @@ export function in_pcbnotifyall(
 ): void {
   for (const inp of [...pi.ipi_listhead])
     if (inp.inp_faddr === faddr && inp.inp_socket !== null) notify(inp, errno);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* PCB lists for netstat and sockstat (net.inet.udp.pcblist, net.inet.tcp.pcblist). */
+
+/**
+ * struct xinpgen: the header and trailer of a pcblist.  xig_gen is the pcbinfo's
+ * generation count; a reader that finds different counts in the two retries.
+ */
+export const xinpgen = struct('xinpgen', [
+  ['xig_len', u64],
+  ['xig_count', u32],
+  ['_xig_spare32', i32],
+  ['xig_gen', u64],
+]);
+
+/**
+ * struct xinpcb, vimage's layout: FreeBSD's carries a whole struct xsocket and inpcb;
+ * this one the fields netstat -a and sockstat print.  xso_so is the socket's
+ * so_gencnt (the same number as kern.file's xf_data), addresses and ports are in
+ * network byte order as in the kernel structure, t_state is the TCP state or -1.
+ */
+export const xinpcb = struct('xinpcb', [
+  ['xi_len', u64],
+  ['xso_so', u64],
+  ['inp_gencnt', u64],
+  ['xso_protocol', i32],
+  ['xso_family', i32],
+  ['so_rcv_cc', u32],
+  ['so_snd_cc', u32],
+  ['so_rcv_hiwat', u32],
+  ['so_snd_hiwat', u32],
+  ['so_options', i32],
+  ['so_state', i32],
+  ['so_uid', u32],
+  ['so_qlen', u32],
+  ['so_incqlen', u32],
+  ['so_qlimit', u32],
+  ['inp_flags', i32],
+  ['t_state', i32],
+  ['inp_vflag', u8],
+  ['inp_ip_ttl', u8],
+  ['inp_ip_p', u8],
+  ['_pad', u8],
+  ['inp_laddr', bytes(4, 4)],
+  ['inp_faddr', bytes(4, 4)],
+  ['inp_lport', bytes(2, 2)],
+  ['inp_fport', bytes(2, 2)],
+]);
+
+export const INP_IPV4 = 0x1;
+
+/** A decoded xinpcb (addresses and ports in host order). */
+export interface XInpcb {
+  xso_so: number;
+  inp_gencnt: number;
+  xso_protocol: number;
+  so_rcv_cc: number;
+  so_snd_cc: number;
+  so_rcv_hiwat: number;
+  so_snd_hiwat: number;
+  so_options: number;
+  so_state: number;
+  so_uid: number;
+  so_qlen: number;
+  so_incqlen: number;
+  so_qlimit: number;
+  t_state: number;
+  inp_laddr: number;
+  inp_lport: number;
+  inp_faddr: number;
+  inp_fport: number;
+}
+
+function xgen(dv: DataView, off: number, count: number, gen: number): void {
+  writeScalar(dv, off, u64, xinpgen.size);
+  writeScalar(dv, off + 8, u32, count);
+  writeScalar(dv, off + 16, u64, gen);
+}
+
+/**
+ * in_pcblist(pi, t_state): the pcblist sysctl's bytes — xinpgen, one xinpcb per pcb
+ * with a socket, newest first, xinpgen again.
+ */
+export function in_pcblist(pi: InpcbInfo, t_state: (inp: Inpcb) => number): Uint8Array {
+  /* Newest first, as FreeBSD's ipi_listhead (LIST_INSERT_HEAD) is walked. */
+  const list = [...pi.ipi_listhead].filter((inp) => inp.inp_socket !== null).reverse();
+  const out = new Uint8Array(2 * xinpgen.size + list.length * xinpcb.size);
+  const dv = new DataView(out.buffer);
+  xgen(dv, 0, list.length, pi.ipi_gencnt);
+  let off = xinpgen.size;
+  const f = (n: string): number => xinpcb.byName.get(n)!.offset;
+  for (const inp of list) {
+    const so = inp.inp_socket!;
+    const w = (n: string, v: number): void =>
+      writeScalar(dv, off + f(n), xinpcb.byName.get(n)!.type, v);
+    w('xi_len', xinpcb.size);
+    w('xso_so', so.so_gencnt);
+    w('inp_gencnt', inp.inp_gencnt);
+    w('xso_protocol', inp.inp_ip_p);
+    w('xso_family', AF_INET);
+    w('so_rcv_cc', so.so_rcv.sb_ccc);
+    w('so_snd_cc', so.so_snd.sb_ccc);
+    w('so_rcv_hiwat', so.so_rcv.sb_hiwat);
+    w('so_snd_hiwat', so.so_snd.sb_hiwat);
+    w('so_options', so.so_options);
+    w('so_state', so.so_state);
+    w('so_uid', so.so_cred.cr_uid);
+    w('so_qlen', so.sol_comp.length);
+    w('so_incqlen', so.sol_incomp.length);
+    w('so_qlimit', so.sol_qlimit);
+    w('inp_flags', inp.inp_flags);
+    w('t_state', t_state(inp));
+    w('inp_vflag', INP_IPV4);
+    w('inp_ip_ttl', inp.inp_ip_ttl);
+    w('inp_ip_p', inp.inp_ip_p);
+    dv.setUint32(off + f('inp_laddr'), inp.inp_laddr);
+    dv.setUint32(off + f('inp_faddr'), inp.inp_faddr);
+    dv.setUint16(off + f('inp_lport'), inp.inp_lport);
+    dv.setUint16(off + f('inp_fport'), inp.inp_fport);
+    off += xinpcb.size;
+  }
+  xgen(dv, off, list.length, pi.ipi_gencnt);
+  return out;
+}
+
+/** Decode a pcblist sysctl's bytes (netstat, sockstat); null when malformed. */
+export function xinpcb_decode(b: Uint8Array): XInpcb[] | null {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b.length < 2 * xinpgen.size || readScalar(dv, 0, u64) !== xinpgen.size) return null;
+  const n = readScalar(dv, 8, u32);
+  if (b.length < 2 * xinpgen.size + n * xinpcb.size) return null;
+  const out: XInpcb[] = [];
+  for (let i = 0; i < n; i++) {
+    const off = xinpgen.size + i * xinpcb.size;
+    if (readScalar(dv, off, u64) !== xinpcb.size) return null;
+    const r = decodeStruct(xinpcb, b, off);
+    const f = (name: string): number => off + xinpcb.byName.get(name)!.offset;
+    out.push({
+      xso_so: r['xso_so']!,
+      inp_gencnt: r['inp_gencnt']!,
+      xso_protocol: r['xso_protocol']!,
+      so_rcv_cc: r['so_rcv_cc']!,
+      so_snd_cc: r['so_snd_cc']!,
+      so_rcv_hiwat: r['so_rcv_hiwat']!,
+      so_snd_hiwat: r['so_snd_hiwat']!,
+      so_options: r['so_options']!,
+      so_state: r['so_state']!,
+      so_uid: r['so_uid']!,
+      so_qlen: r['so_qlen']!,
+      so_incqlen: r['so_incqlen']!,
+      so_qlimit: r['so_qlimit']!,
+      t_state: r['t_state']!,
+      inp_laddr: dv.getUint32(f('inp_laddr')),
+      inp_faddr: dv.getUint32(f('inp_faddr')),
+      inp_lport: dv.getUint16(f('inp_lport')),
+      inp_fport: dv.getUint16(f('inp_fport')),
+    });
+  }
+  return out;
 }

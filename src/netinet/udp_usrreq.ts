@@ -45,6 +45,10 @@ import {
   SYSCTL_INT,
   SYSCTL_NODE,
   SYSCTL_OPAQUE_RO,
+  SYSCTL_OUT,
+  SYSCTL_PROC,
+  CTLTYPE_OPAQUE,
+  CTLFLAG_RD,
 } from '../sys/sysctl.js';
 import { PR_ADDR, PR_ATOMIC, type Protosw } from '../sys/protosw.js';
 import {
@@ -121,6 +125,7 @@ import {
   in_pcbdisconnect,
   in_pcbfree,
   in_pcbladdr,
+  in_pcblist,
   in_pcblookup,
   in_pcbnotifyall,
   in_sockaddr,
@@ -235,6 +240,19 @@ function global_int(name: string, field: keyof UdpGlobals, descr: string): void 
 }
 global_int('net.inet.udp.maxdgram', 'sendspace', 'Maximum outgoing UDP datagram size');
 global_int('net.inet.udp.recvspace', 'recvspace', 'Maximum space for incoming UDP datagrams');
+
+SYSCTL_PROC(
+  K,
+  'net.inet.udp.pcblist',
+  CTLTYPE_OPAQUE | CTLFLAG_RD | CTLFLAG_VNET,
+  (_o, req) =>
+    SYSCTL_OUT(
+      req,
+      in_pcblist(V_udbinfo.get(), () => -1),
+    ),
+  'S,xinpcb',
+  'List of active UDP sockets',
+);
 
 /** The vnet's UDP pcbs (V_udbinfo). */
 export const V_udbinfo = VNET_OBJ<InpcbInfo>(K, 'udbinfo');

@@ -134,6 +134,8 @@ export class Socket {
   so_freed = false;
   /** Descriptor references (struct file) and queue references. */
   so_count = 0;
+  /** Generation number (so_gencnt): set by soalloc, unique in the kernel. */
+  so_gencnt = 0;
 
   constructor(
     readonly so_proto: Protosw,

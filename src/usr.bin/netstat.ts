@@ -27,7 +27,17 @@
  *
  * There is no resolver: -r prints numbers with or without -n.
  *
- * XXX: -i and -an come with the protocol control blocks.
+ * `netstat [-a] [-n] [-p tcp|udp] [-j jail]` lists the vnet's Internet sockets
+ * (inet.c protopr) from the protocols' pcblist sysctls (net.inet.udp.pcblist, and
+ * net.inet.tcp.pcblist once TCP is there), newest first, in FreeBSD's columns:
+ *
+ *   Active Internet connections (including servers)
+ *   Proto Recv-Q Send-Q Local Address          Foreign Address        (state)
+ *   udp4       0      0 192.0.2.1.5000         192.0.2.2.9
+ *   udp4       0      0 *.5353                 *.*
+ *
+ * There is no resolver, so addresses and ports are numeric with or without -n.
+ * XXX: -i is not there yet.
  */
 
 import type { Program, ProcCtx } from '../lib/process.js';
@@ -38,9 +48,11 @@ import { RTAX_DST, RTAX_GATEWAY, RTAX_IFP, RTAX_NETMASK, type RtSockaddr } from 
 import { rt_flags_letters } from '../net/route/route_var.js';
 import { ether_sprintf } from '../net/ethernet.js';
 import { in_mask2len, inet_ntoa, type in_addr_t } from '../netinet/in.js';
+import { xinpcb_decode } from '../netinet/in_pcb.js';
 
 const USAGE =
-  'usage: netstat -s [-s] [-p protocol] [-j jail]\n' +
+  'usage: netstat [-an] [-p protocol] [-j jail]\n' +
+  '       netstat -s [-s] [-p protocol] [-j jail]\n' +
   '       netstat -r [-n] [-f address_family] [-j jail]\n';
 
 /** One statistics structure: its symbol, its sysctl, and how each field prints. */
@@ -53,6 +65,8 @@ interface StatDef {
   /** [field, format] with %ju for the value and %s for the plural "s"; a line starting
    * with '+' continues the previous line. */
   readonly lines: readonly (readonly [string, string])[];
+  /** Counters netstat computes from the others (udp's "delivered"). */
+  readonly derive?: (vals: Map<string, number>) => void;
 }
 
 const IPSTAT: StatDef = {
@@ -186,10 +200,61 @@ const ICMPSTAT: StatDef = {
   ],
 };
 
+/* udp_stats (inet.c): struct udpstat, FreeBSD 14 field order. */
+const UDPSTAT: StatDef = {
+  proto: 'udp',
+  symbol: '_udpstat',
+  sysctl: 'net.inet.udp.stats',
+  fields: [
+    'udps_ipackets',
+    'udps_hdrops',
+    'udps_badsum',
+    'udps_nosum',
+    'udps_badlen',
+    'udps_noport',
+    'udps_noportbcast',
+    'udps_fullsock',
+    'udpps_pcbcachemiss',
+    'udpps_pcbhashmiss',
+    'udps_opackets',
+    'udps_fastout',
+    'udps_noportmcast',
+    'udps_filtermcast',
+  ],
+  lines: [
+    ['udps_ipackets', '\t%ju datagram%s received'],
+    ['udps_hdrops', '\t%ju with incomplete header'],
+    ['udps_badlen', '\t%ju with bad data length field'],
+    ['udps_badsum', '\t%ju with bad checksum'],
+    ['udps_nosum', '\t%ju with no checksum'],
+    ['udps_noport', '\t%ju dropped due to no socket'],
+    ['udps_noportbcast', '\t%ju broadcast/multicast datagram%s undelivered'],
+    ['udps_fullsock', '\t%ju dropped due to full socket buffers'],
+    ['udpps_pcbhashmiss', '\t%ju not for hashed pcb'],
+    ['udps_delivered', '\t%ju delivered'],
+    ['udps_opackets', '\t%ju datagram%s output'],
+    ['udps_filtermcast', '\t%ju time%s multicast source filter matched'],
+  ],
+  derive: (v) => {
+    const g = (f: string): number => v.get(f) ?? 0;
+    v.set(
+      'udps_delivered',
+      g('udps_ipackets') -
+        g('udps_hdrops') -
+        g('udps_badlen') -
+        g('udps_badsum') -
+        g('udps_noport') -
+        g('udps_noportbcast') -
+        g('udps_fullsock'),
+    );
+  },
+};
+
 /** The statistics netstat knows, by protocol name (others join as protocols land). */
 export const STATS: ReadonlyMap<string, StatDef> = new Map([
   [IPSTAT.proto, IPSTAT],
   [ICMPSTAT.proto, ICMPSTAT],
+  [UDPSTAT.proto, UDPSTAT],
 ]);
 
 /** Read a stats structure through libkvm: counter handles, summed over CPUs. */
@@ -324,9 +389,79 @@ export async function routepr(ctx: ProcCtx): Promise<number> {
   return 0;
 }
 
+/* The protocols netstat -a lists (protox order), each with its pcblist sysctl. */
+const PCBLISTS: readonly (readonly [string, string])[] = [
+  ['tcp', 'net.inet.tcp.pcblist'],
+  ['udp', 'net.inet.udp.pcblist'],
+];
+
+/** TCP states by number (tcp_fsm.h tcpstates[]). */
+export const TCPSTATES: readonly string[] = [
+  'CLOSED',
+  'LISTEN',
+  'SYN_SENT',
+  'SYN_RCVD',
+  'ESTABLISHED',
+  'CLOSE_WAIT',
+  'FIN_WAIT_1',
+  'CLOSING',
+  'LAST_ACK',
+  'FIN_WAIT_2',
+  'TIME_WAIT',
+];
+
+/** inetprint(): "a.b.c.d.port" or "*.port" / "*.*", padded to the column. */
+function inetprint(addr: number, port: number): string {
+  const line = `${addr === 0 ? '*' : inet_ntoa(addr).slice(0, 16)}.${port === 0 ? '*' : port} `;
+  return line.slice(0, 22).padEnd(22) + ' ';
+}
+
+/**
+ * netstat [-a] [-n] [-p proto]: the Internet sockets of the vnet (protopr in inet.c),
+ * from the protocols' pcblist sysctls.  Without -a, servers (sockets bound to
+ * INADDR_ANY, TCP listeners) are left out.
+ */
+export async function protopr(ctx: ProcCtx, aflag: boolean, proto: string | null): Promise<number> {
+  let out = '';
+  let first = true;
+  for (const [name, oid] of PCBLISTS) {
+    if (proto !== null && proto !== name) continue;
+    const b = await ctx.libc.sysctlbyname_bytes(oid);
+    if (b === null) {
+      if (proto !== null) {
+        await ctx.err(`netstat: sysctl: ${oid}: ${ctx.libc.strerror()}\n`);
+        return 1;
+      }
+      continue;
+    }
+    const list = xinpcb_decode(b);
+    if (list === null) {
+      await ctx.err(`netstat: ${oid}: bad xinpcb list\n`);
+      return 1;
+    }
+    for (const x of list) {
+      const istcp = name === 'tcp';
+      if (!aflag && ((istcp && x.t_state === 1) || x.inp_laddr === 0)) continue;
+      if (first) {
+        out += `Active Internet connections${aflag ? ' (including servers)' : ''}\n`;
+        out += `${'Proto'.padEnd(5)} ${'Recv-Q'.padEnd(6)} ${'Send-Q'.padEnd(6)} `;
+        out += `${'Local Address'.padEnd(22)} ${'Foreign Address'.padEnd(22)} ${'(state)'.padEnd(11)}\n`;
+        first = false;
+      }
+      let line = `${name}4  ${String(x.so_rcv_cc).padStart(6)} ${String(x.so_snd_cc).padStart(6)} `;
+      line += inetprint(x.inp_laddr, x.inp_lport) + inetprint(x.inp_faddr, x.inp_fport);
+      if (istcp) line += TCPSTATES[x.t_state] ?? String(x.t_state);
+      out += line + '\n';
+    }
+  }
+  await ctx.out(out);
+  return 0;
+}
+
 export const netstat: Program = async (ctx) => {
   const argv = ctx.argv.slice(1);
   let rflag = false;
+  let aflag = false;
   let family: string | null = null;
   let sflag = 0;
   let proto: string | null = null;
@@ -341,6 +476,7 @@ export const netstat: Program = async (ctx) => {
       const c = a[j]!;
       if (c === 's') sflag++;
       else if (c === 'r') rflag = true;
+      else if (c === 'a') aflag = true;
       else if (c === 'n' || c === 'W') continue;
       else if (c === 'p' || c === 'j' || c === 'f') {
         const v = a.slice(j + 1) || argv[++i];
@@ -358,7 +494,7 @@ export const netstat: Program = async (ctx) => {
       }
     }
   }
-  if ((sflag === 0) === !rflag || (sflag > 0 && family !== null)) {
+  if ((sflag > 0 && rflag) || (sflag > 0 && family !== null)) {
     await ctx.err(USAGE);
     return 64;
   }
@@ -374,6 +510,7 @@ export const netstat: Program = async (ctx) => {
     }
   }
   if (rflag) return routepr(ctx);
+  if (sflag === 0) return protopr(ctx, aflag, proto);
   const defs = proto === null ? [...STATS.values()] : [STATS.get(proto)];
   if (defs[0] === undefined) {
     await ctx.err(`netstat: ${proto}: unknown or uninstrumented protocol\n`);
@@ -386,6 +523,7 @@ export const netstat: Program = async (ctx) => {
       await ctx.err(`netstat: ${def.symbol.slice(1)}: cannot read statistics\n`);
       return 1;
     }
+    def.derive?.(vals);
     await ctx.out(stats_text(def, vals, sflag));
   }
   return 0;

@@ -41,7 +41,7 @@ test('netstat -rn lists routes in FreeBSD format', async () => {
       'ill=64\n',
   );
   assert.match(r.err, /netstat: inet6: unknown address family\n/);
-  assert.match(r.err, /netstat: illegal option -- x\nusage: netstat -s/);
+  assert.match(r.err, /netstat: illegal option -- x\nusage: netstat \[-an\]/);
 });
 
 test('netstat -rn -j and inside a jail: the jail vnet table only', async () => {
