@@ -47,7 +47,6 @@
  * k.netglobal['in_ifaddr'].
  */
 
-import { AF_LOCAL } from '../sys/socket.js';
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
 import { SI_ORDER_ANY, SI_SUB_PROTO_DOMAIN, SYSINIT } from '../sys/kernel.js';
 import type { Kernel } from '../kern/kernel.js';
@@ -531,10 +530,7 @@ export function in_ifioctl(
   if (e !== ENOIOCTL) return e;
   const ifp = ifunit(ifr_name_get(data));
   if (ifp === null) return ENXIO;
-  // Deliberate difference: until the inet domain has datagram sockets (UDP), address
-  // ioctls are also accepted on local-domain sockets, which ifconfig falls back to.
-  if (so.so_family === AF_INET || so.so_family === AF_LOCAL)
-    return in_control(so, cmd, data, ifp, td);
+  if (so.so_family === AF_INET) return in_control(so, cmd, data, ifp, td);
   const f = so.so_proto.pr_control;
   if (f === undefined) return EOPNOTSUPP;
   const r = f.call(so.so_proto, so, cmd, data, ifp, td);

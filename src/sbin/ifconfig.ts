@@ -91,7 +91,7 @@ interface IfInfo {
 }
 
 class Ifconfig {
-  /** AF_LOCAL socket for generic ioctls; AF_INET for address ioctls when available. */
+  /** AF_LOCAL socket for generic ioctls, AF_INET for address ioctls (as FreeBSD's). */
   private s = -1;
   private si = -1;
   constructor(
@@ -105,8 +105,11 @@ class Ifconfig {
       await this.ctx.err(`ifconfig: socket: ${this.libc.strerror()}\n`);
       return false;
     }
-    const si = await this.libc.socket(AF_INET, SOCK_DGRAM, 0);
-    this.si = si >= 0 ? si : this.s;
+    this.si = await this.libc.socket(AF_INET, SOCK_DGRAM, 0);
+    if (this.si < 0) {
+      await this.ctx.err(`ifconfig: socket: ${this.libc.strerror()}\n`);
+      return false;
+    }
     return true;
   }
 

@@ -3,9 +3,7 @@
  * jail, build in_aliasreq / ifreq buffers and routing messages, read a routing socket
  * dry.
  *
- * Address ioctls go through an AF_INET socket.  Until UDP is in the kernel image the
- * tests open a raw one, socket(AF_INET, SOCK_RAW, IPPROTO_RAW), which receives nothing
- * but protocol 255.
+ * Address ioctls go through an AF_INET datagram socket, as ifconfig(8)'s do.
  */
 
 import assert from 'node:assert/strict';
@@ -14,19 +12,19 @@ import type { Prison } from '../../src/kern/kern_jail.js';
 import { proc_create } from '../../src/kern/kern_proc.js';
 import { Libc } from '../../src/lib/libc.js';
 import { pffindproto } from '../../src/sys/protosw.js';
-import { SOCK_RAW } from '../../src/sys/socket.js';
-import { IPPROTO_RAW } from '../../src/netinet/in.js';
+import { SOCK_DGRAM } from '../../src/sys/socket.js';
+import { IPPROTO_UDP } from '../../src/netinet/in.js';
 import { ifr_name_set } from '../../src/net/if.js';
 import { AF_INET } from '../../src/net/if_var.js';
 import { rtsock_decode, rtsock_encode, type RtsockMsg } from '../../src/net/route.js';
 import { MSG_DONTWAIT } from '../../src/sys/socket.js';
 
-/** The kernel image has AF_INET sockets: the raw protocol (netinet/raw_ip.ts). */
+/** The kernel image has AF_INET datagram sockets (netinet/udp_usrreq.ts). */
 export async function inetSocketReady(k: Kernel): Promise<void> {
   await Promise.resolve();
   assert.ok(
-    k.enter(() => pffindproto(k, AF_INET, IPPROTO_RAW, SOCK_RAW)) !== null,
-    'socket(AF_INET, SOCK_RAW, IPPROTO_RAW)',
+    k.enter(() => pffindproto(k, AF_INET, IPPROTO_UDP, SOCK_DGRAM)) !== null,
+    'socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP)',
   );
 }
 

@@ -13,8 +13,7 @@ import { kern_jail_set, type Prison } from '../../../src/kern/kern_jail.js';
 import { ifunit } from '../../../src/net/if.js';
 import { with_vnet, type Vnet } from '../../../src/net/vnet.js';
 import { AF_INET, IFF_UP, type Ifnet } from '../../../src/net/if_var.js';
-import { AF_ROUTE, SOCK_RAW } from '../../../src/sys/socket.js';
-import { IPPROTO_RAW } from '../../../src/netinet/in.js';
+import { AF_ROUTE, SOCK_DGRAM, SOCK_RAW } from '../../../src/sys/socket.js';
 import {
   SIOCAIFADDR,
   SIOCDIFADDR,
@@ -95,7 +94,7 @@ test('SIOCAIFADDR in the host: address, netmask, broadcast, interface and loopba
   };
   in_ifaddr_event_register(k, h);
   const r = await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     assert.ok(s >= 0);
     const out: Record<string, number> = {};
     out['create'] = await sys(c, c.ioctl(s, SIOCIFCREATE, ifreq('epair')));
@@ -167,7 +166,7 @@ test('SIOCDIFADDR removes the address and its routes; EADDRNOTAVAIL when absent'
   const k = bootTest(); /* both kernels */
   await inetSocketReady(k);
   const r = await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     const out: number[] = [];
     out.push(await sys(c, c.ioctl(s, SIOCIFCREATE, ifreq('epair'))));
     out.push(await sys(c, c.ioctl(s, SIOCAIFADDR, in_aliasreq('epair0a', ip('203.0.113.1')))));
@@ -198,7 +197,7 @@ test('a second address of the same prefix on another interface does not take the
   const k = bootVimage();
   await inetSocketReady(k);
   await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     assert.equal(await c.ioctl(s, SIOCIFCREATE, ifreq('epair')), 0);
     assert.equal(await c.ioctl(s, SIOCIFCREATE, ifreq('epair')), 0);
     assert.equal(
@@ -220,7 +219,7 @@ test('a second address of the same prefix on another interface does not take the
   ]);
   // Deleting the first address hands the prefix to the second (in_scrubprefix).
   await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     assert.equal(await c.ioctl(s, SIOCDIFADDR, ifreq('epair0a', ip('198.19.0.1'))), 0);
     return 0;
   });
@@ -237,7 +236,7 @@ test('EPERM from a jail without a vnet; a vnet jail configures its own interface
   const vj = mkjail(k, 'vj', true);
   const jv = vj.pr_vnet!;
   await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     assert.equal(await c.ioctl(s, SIOCIFCREATE, ifreq('epair')), 0);
     assert.equal(
       await c.ioctl(
@@ -253,7 +252,7 @@ test('EPERM from a jail without a vnet; a vnet jail configures its own interface
   const pr = await runIn(
     k,
     async (c) => {
-      const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+      const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
       const g = ifreq('epair0a');
       return [
         await sys(
@@ -271,7 +270,7 @@ test('EPERM from a jail without a vnet; a vnet jail configures its own interface
   const jr = await runIn(
     k,
     async (c) => {
-      const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+      const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
       const g = ifreq('epair0b');
       return [
         await sys(
@@ -294,7 +293,7 @@ test('EPERM from a jail without a vnet; a vnet jail configures its own interface
   assert.equal(routes(k, k.vnet0).length, 2, "the host's table is its own");
   // Taking the interface back purges its addresses and routes from the jail's vnet.
   await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     assert.equal(await c.ioctl(s, SIOCSIFRVNET, ifreq('epair0b', undefined, vj.pr_id)), 0);
     return 0;
   });
@@ -307,7 +306,7 @@ test('destroying an interface purges its addresses and every route through it', 
   const k = bootVimage();
   await inetSocketReady(k);
   await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     assert.equal(await c.ioctl(s, SIOCIFCREATE, ifreq('epair')), 0);
     assert.equal(
       await c.ioctl(s, SIOCAIFADDR, in_aliasreq('epair0a', ip('198.18.3.1'), ip('255.255.255.0'))),
@@ -322,7 +321,7 @@ test('destroying an interface purges its addresses and every route through it', 
   assert.equal(routes(k, k.vnet0).length, 4);
   assert.equal(inaddrs(k, k.vnet0).length, 2);
   await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     assert.equal(await c.ioctl(s, SIOCIFDESTROY, ifreq('epair0a')), 0);
     return 0;
   });
@@ -349,7 +348,7 @@ test('lo0 127.0.0.1/8: one host route to the address through lo0 (rtinitflags)',
   const k = bootTest(); /* both kernels */
   await inetSocketReady(k);
   const r = await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     const out: number[] = [];
     out.push(
       await sys(c, c.ioctl(s, SIOCAIFADDR, in_aliasreq('lo0', ip('127.0.0.1'), ip('255.0.0.0')))),
@@ -369,7 +368,7 @@ test('removing a vnet jail with configured addresses: the interface goes home ba
   const vj = mkjail(k, 'vj2', true);
   const jv = vj.pr_vnet!;
   await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     assert.equal(await c.ioctl(s, SIOCIFCREATE, ifreq('epair')), 0);
     assert.equal(await c.ioctl(s, SIOCSIFVNET, ifreq('epair0b', undefined, vj.pr_id)), 0);
     return 0;
@@ -377,7 +376,7 @@ test('removing a vnet jail with configured addresses: the interface goes home ba
   await runIn(
     k,
     async (c) => {
-      const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+      const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
       assert.equal(
         await c.ioctl(
           s,
@@ -409,7 +408,7 @@ test('a static route to a prefix yields to the interface route; the interface ro
   const k = bootVimage();
   await inetSocketReady(k);
   await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     assert.equal(await c.ioctl(s, SIOCIFCREATE, ifreq('epair')), 0);
     assert.equal(await c.ioctl(s, SIOCIFCREATE, ifreq('epair')), 0);
     assert.equal(
@@ -434,7 +433,7 @@ test('a static route to a prefix yields to the interface route; the interface ro
   );
   assert.equal(add, 0);
   await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     assert.equal(
       await c.ioctl(s, SIOCAIFADDR, in_aliasreq('epair0a', ip('198.18.11.1'), ip('255.255.255.0'))),
       0,
@@ -452,7 +451,7 @@ test('SIOCAIFADDR of an existing address changes its netmask, broadcast and rout
   const k = bootTest(); /* both kernels */
   await inetSocketReady(k);
   const r = await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     assert.equal(await c.ioctl(s, SIOCIFCREATE, ifreq('epair')), 0);
     assert.equal(
       await c.ioctl(s, SIOCAIFADDR, in_aliasreq('epair0a', ip('198.18.40.1'), ip('255.255.255.0'))),

@@ -19,7 +19,6 @@ import {
   runIn,
   sys,
 } from '../../lib/inet.js';
-import { IPPROTO_RAW } from '../../../src/netinet/in.js';
 import { Libc } from '../../../src/lib/libc.js';
 import { proc_create } from '../../../src/kern/kern_proc.js';
 import { kern_jail_set } from '../../../src/kern/kern_jail.js';
@@ -27,6 +26,7 @@ import type { Kernel } from '../../../src/kern/kernel.js';
 import { with_vnet } from '../../../src/net/vnet.js';
 import {
   AF_INET,
+  SOCK_DGRAM,
   SOCK_RAW,
   PF_ROUTE,
   MSG_TRUNC,
@@ -107,7 +107,7 @@ function sa_str(m: RtsockMsg, i: number): string {
 async function setup(k: Kernel): Promise<void> {
   await inetSocketReady(k);
   await runIn(k, async (c) => {
-    const s = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
     assert.equal(await c.ioctl(s, SIOCIFCREATE, ifreq('epair')), 0);
     assert.equal(await c.ioctl(s, SIOCIFCREATE, ifreq('epair')), 0);
     assert.equal(
@@ -272,7 +272,7 @@ test('a second routing socket hears RTM_ADD, RTM_NEWADDR, RTM_DELADDR, RTM_IFINF
       sa_str(m, RTAX_DST),
       sa_str(m, RTAX_GATEWAY),
     ]);
-    const ifs = await c.socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    const ifs = await c.socket(AF_INET, SOCK_DGRAM, 0);
     assert.equal(await c.ioctl(ifs, SIOCIFCREATE, ifreq('epair')), 0);
     assert.equal(
       await c.ioctl(
