@@ -3,7 +3,10 @@
  *
  * `show sockets` lists every socket of the kernel (domain, type, protocol, state, the
  * bytes queued in each buffer, the vnet); `show route` dumps the IPv4 routing table of
- * $db_vnet (or curvnet, or vnet0) in netstat -rn order.  Interfaces are listed by
+ * $db_vnet (or curvnet, or vnet0) in netstat -rn order.  `show inpcb` lists the
+ * Internet pcbs of that vnet; `show inpcb N` prints the pcb of the socket whose
+ * so_gencnt is N (the number `show inpcb` and sockstat's pcblists give) field by field,
+ * as FreeBSD's db_print_inpcb does.  Interfaces are listed by
  * `show all ifnets` (net/if.ts).
  */
 
@@ -14,7 +17,25 @@ import { so_globals } from '../kern/uipc_sockbuf.js';
 import { V_rib } from '../netinet/in_var.js';
 import { rt_flags_letters, type Rtentry } from '../net/route/route_var.js';
 import { inet_ntoa, type in_addr_t } from '../netinet/in.js';
-import { with_vnet } from '../net/vnet.js';
+import { with_vnet, type Vnet } from '../net/vnet.js';
+import { V_udbinfo } from '../netinet/udp_usrreq.js';
+import type { Inpcb, InpcbInfo } from '../netinet/in_pcb.js';
+import {
+  INP_ANONPORT,
+  INP_BINDANY,
+  INP_DONTFRAG,
+  INP_DROPPED,
+  INP_HDRINCL,
+  INP_HIGHPORT,
+  INP_IMPLICITLADDR,
+  INP_INHASHLIST,
+  INP_LOWPORT,
+  INP_ONESBCAST,
+  INP_RECVDSTADDR,
+  INP_RECVTOS,
+  INP_RECVTTL,
+} from '../netinet/in_pcb.js';
+import { DbError, db_decimal, type DbSession } from './ddb.js';
 
 export const K = new ObjFile('ddb/db_net.ts', VIMAGEID('src/ddb/db_net.ts'));
 
@@ -73,4 +94,86 @@ DB_SHOW_COMMAND(
     );
   },
   'dump the IPv4 routing table of $db_vnet',
+);
+
+const INP_FLAG_NAMES: readonly (readonly [number, string])[] = [
+  [INP_RECVDSTADDR, 'INP_RECVDSTADDR'],
+  [INP_HDRINCL, 'INP_HDRINCL'],
+  [INP_HIGHPORT, 'INP_HIGHPORT'],
+  [INP_LOWPORT, 'INP_LOWPORT'],
+  [INP_ANONPORT, 'INP_ANONPORT'],
+  [INP_RECVTTL, 'INP_RECVTTL'],
+  [INP_DONTFRAG, 'INP_DONTFRAG'],
+  [INP_BINDANY, 'INP_BINDANY'],
+  [INP_INHASHLIST, 'INP_INHASHLIST'],
+  [INP_RECVTOS, 'INP_RECVTOS'],
+  [INP_ONESBCAST, 'INP_ONESBCAST'],
+  [INP_DROPPED, 'INP_DROPPED'],
+  [INP_IMPLICITLADDR, 'INP_IMPLICITLADDR'],
+];
+
+function inp_flags_string(f: number): string {
+  return INP_FLAG_NAMES.filter(([b]) => f & b)
+    .map(([, n]) => n)
+    .join('|');
+}
+
+/** The pcb tables of a vnet, by protocol name (TCP joins when it lands). */
+function pcbinfos(v: Vnet): InpcbInfo[] {
+  const out: InpcbInfo[] = [];
+  const u = v.kernel.vimage ? V_udbinfo.on(v) : V_udbinfo.get();
+  if (u) out.push(u);
+  return out;
+}
+
+function ipport(a: number, p: number): string {
+  return `${inet_ntoa(a as in_addr_t)}:${p}`;
+}
+
+function db_print_inpcb(db: DbSession, inp: Inpcb): void {
+  const so = inp.inp_socket;
+  db.printf(`inpcb ${inp.inp_gencnt} (${inp.inp_pcbinfo.ipi_name})\n`);
+  db.printf(`    inp_socket: ${so ? so.so_gencnt : 'NULL'}   inp_gencnt: ${inp.inp_gencnt}\n`);
+  db.printf(`    inp_laddr: ${inet_ntoa(inp.inp_laddr)}   inp_lport: ${inp.inp_lport}\n`);
+  db.printf(`    inp_faddr: ${inet_ntoa(inp.inp_faddr)}   inp_fport: ${inp.inp_fport}\n`);
+  db.printf(
+    `    inp_flags: 0x${inp.inp_flags.toString(16)} (${inp_flags_string(inp.inp_flags)})\n`,
+  );
+  db.printf(`    inp_vflag: 0x1 (INP_IPV4)\n`);
+  db.printf(
+    `    inp_ip_ttl: ${inp.inp_ip_ttl}   inp_ip_p: ${inp.inp_ip_p}   inp_ip_minttl: ${inp.inp_ip_minttl}   inp_ip_tos: ${inp.inp_ip_tos}\n`,
+  );
+  if (so)
+    db.printf(
+      `    so_rcv: ${so.so_rcv.sb_ccc}/${so.so_rcv.sb_hiwat}   so_snd: ${so.so_snd.sb_ccc}/${so.so_snd.sb_hiwat}   so_options: 0x${so.so_options.toString(16)}   so_state: 0x${so.so_state.toString(16)}\n`,
+    );
+}
+
+DB_SHOW_COMMAND(
+  K,
+  'inpcb',
+  (db, a) => {
+    const v = db_selected_vnet(db) ?? db.k.vnet0;
+    const infos = pcbinfos(v);
+    if (a.have_addr) {
+      const n = db_decimal(a.rest) ?? a.addr;
+      for (const pi of infos)
+        for (const inp of pi.ipi_listhead)
+          if (inp.inp_socket?.so_gencnt === n) {
+            db_print_inpcb(db, inp);
+            return;
+          }
+      throw new DbError(`no inpcb for socket ${a.rest} in vnet ${v.vnet_id}`);
+    }
+    db.printf(`Internet pcbs of vnet ${v.vnet_id}\n`);
+    db.printf('Proto  Socket  Local Address          Foreign Address        Flags\n');
+    for (const pi of infos)
+      for (const inp of pi.ipi_listhead)
+        db.printf(
+          `${pi.ipi_name.padEnd(5)}  ${String(inp.inp_socket?.so_gencnt ?? '-').padStart(6)}  ` +
+            `${ipport(inp.inp_laddr, inp.inp_lport).padEnd(22)} ${ipport(inp.inp_faddr, inp.inp_fport).padEnd(22)} ` +
+            `0x${inp.inp_flags.toString(16)}\n`,
+        );
+  },
+  'list the Internet pcbs of $db_vnet (show inpcb N: the pcb of socket N)',
 );
