@@ -9,10 +9,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
 import { runIn, sys } from '../../lib/inet.js';
-import { delta, icmpstat, inv, ip, lab2, type Counters } from '../../lib/inet_lab.js';
+import { delta, icmpstat, inv, ip, lab2, route_add, type Counters } from '../../lib/inet_lab.js';
+import { Libc } from '../../../src/lib/libc.js';
+import { proc_create } from '../../../src/kern/kern_proc.js';
+import { PRS_NORMAL } from '../../../src/sys/proc.js';
+import { so_globals } from '../../../src/kern/uipc_sockbuf.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
-import type { Vnet } from '../../../src/net/vnet.js';
-import type { Libc } from '../../../src/lib/libc.js';
+import { VNET_MAGIC_DEAD, type Vnet } from '../../../src/net/vnet.js';
 import {
   AF_INET,
   MSG_DONTWAIT,
@@ -31,15 +34,32 @@ import {
   sockaddr_in_decode,
   sockaddr_in_encode,
 } from '../../../src/netinet/in.js';
-import { V_maxfragsperpacket } from '../../../src/netinet/ip_var.js';
+import { V_ipforwarding, V_maxfragsperpacket } from '../../../src/netinet/ip_var.js';
 import { in_cksum_l4 } from '../../../src/netinet/in_cksum.js';
-import { V_udpstat, V_udp_blackhole, V_udp_cksum } from '../../../src/netinet/udp_usrreq.js';
-import { IP_HDRINCL, IP_RECVDSTADDR, IP_TOS, IP_TTL } from '../../../src/netinet/ip_ctloutput.js';
-import { EACCES, ECONNREFUSED, EMSGSIZE, EWOULDBLOCK } from '../../../src/sys/errno.js';
+import {
+  V_udbinfo,
+  V_udpstat,
+  V_udp_blackhole,
+  V_udp_cksum,
+} from '../../../src/netinet/udp_usrreq.js';
+import {
+  IP_DONTFRAG,
+  IP_HDRINCL,
+  IP_RECVDSTADDR,
+  IP_TOS,
+  IP_TTL,
+} from '../../../src/netinet/ip_ctloutput.js';
+import {
+  EACCES,
+  ECONNREFUSED,
+  EHOSTUNREACH,
+  EMSGSIZE,
+  EWOULDBLOCK,
+} from '../../../src/sys/errno.js';
 import { CMSG_DATA_OFF } from '../../../src/sys/socket.js';
 import { bpf_capture_set } from '../../../src/net/bpf.js';
 import { nanosleep } from '../../../src/lib/process.js';
-import { prison_find_name, type Prison } from '../../../src/kern/kern_jail.js';
+import { kern_jail_remove, prison_find_name, type Prison } from '../../../src/kern/kern_jail.js';
 
 function pr(k: Kernel, name: string): Prison {
   const p = prison_find_name(k, k.prison0, name);
@@ -344,4 +364,53 @@ test('IP_RECVDSTADDR gives the destination; IP_TTL and IP_TOS reach the wire', a
   assert.equal(udpf.length, 1);
   assert.equal(udpf[0]![14 + 8], 7, 'ip_ttl');
   assert.equal(udpf[0]![14 + 1], 0x20, 'ip_tos');
+});
+
+test('ICMP net unreachable from a router is EHOSTUNREACH; IP_DONTFRAG beyond the MTU is EMSGSIZE', async () => {
+  const L = lab2(bootVimage());
+  const { k, va, vb } = L;
+  // b forwards but has no route to 203.0.113.0/24: it answers net unreachable.
+  inv(k, vb, () => V_ipforwarding.set(1));
+  inv(k, va, () => route_add('203.0.113.0/24', '192.0.2.2'));
+  const r = await runIn(
+    k,
+    async (c) => {
+      const s = await udp(c);
+      assert.equal(await sys(c, c.connect(s, sin(ip('203.0.113.5'), 53))), 0);
+      const out = [await sys(c, c.send(s, Uint8Array.of(1)))];
+      out.push(await sys(c, c.recv(s, new Uint8Array(4))));
+      assert.equal(await sys(c, c.setsockopt(s, IPPROTO_IP, IP_DONTFRAG, 1)), 0);
+      out.push(await sys(c, c.send(s, new Uint8Array(1473))));
+      out.push(await sys(c, c.send(s, new Uint8Array(1472))));
+      return out;
+    },
+    pr(k, 'a'),
+  );
+  assert.deepEqual(r, [1, -EHOSTUNREACH, -EMSGSIZE, 1472]);
+});
+
+test('jail removal closes the UDP sockets of its processes before the vnet goes', async () => {
+  const L = lab2(bootVimage());
+  const { k, vb } = L;
+  const pb = pr(k, 'b');
+  let result: number | null = null;
+  proc_create(k, 'server', { cr_uid: 0, cr_prison: pb }, async (td) => {
+    const c = new Libc(k, td);
+    const s = await udp(c, 0, 5353);
+    result = await sys(c, c.recv(s, new Uint8Array(4)));
+    return 0;
+  });
+  await k.run_until_idle();
+  const sockets = so_globals(k).numopensockets;
+  assert.equal(vb.vnet_sockcnt, 1);
+  assert.equal(V_udbinfo.on(vb).ipi_count, 1);
+  assert.equal(
+    k.enter(() => kern_jail_remove(k, k.prison0, pb.pr_id)),
+    0,
+  );
+  await k.run_until_idle();
+  assert.equal(result, null, 'killed in recv: it never returned to the program');
+  assert.ok(!k.allproc.some((p) => p.p_comm === 'server' && p.p_state === PRS_NORMAL));
+  assert.equal(so_globals(k).numopensockets, sockets - 1);
+  assert.equal(vb.vnet_magic_n, VNET_MAGIC_DEAD, 'the vnet is destroyed');
 });
