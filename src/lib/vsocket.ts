@@ -5,7 +5,10 @@
  * layer over exactly the same system calls: every failure is a SocketError whose `code`
  * is the errno name (ECONNREFUSED, EADDRINUSE, ...) and whose `syscall` names the call,
  * as Node's own errors do.  Addresses are objects ({ family: 'inet', address, port } or
- * { family: 'local', path }); data is a Uint8Array or a string (UTF-8).
+ * { family: 'local', path }); data is a Uint8Array or a string (UTF-8).  An inet address
+ * that is not numeric is a host name: bind, connect and sendto resolve it with
+ * getaddrinfo (lib/netdb.ts: the jail's /etc/hosts), and a failed lookup is a
+ * ResolveError (a SocketError whose code is the EAI_* name); resolve() does it alone.
  *
  *   const s = await VSocket.create(libc, 'inet', 'dgram');
  *   await s.bind({ family: 'inet', address: '0.0.0.0', port: 5353 });
@@ -35,6 +38,7 @@ import {
   sockaddr_in_encode,
   type in_addr_t,
 } from '../netinet/in.js';
+import { EAI_SYSTEM, eai_name, gai_strerror, getaddrinfo } from './netdb.js';
 
 export type VAddr =
   { family: 'inet'; address: string; port: number } | { family: 'local'; path: string };
@@ -63,7 +67,38 @@ const TYPES: Readonly<Record<VType, number>> = {
   raw: SOCK_RAW,
 };
 
-/** Encode an address object as sockaddr bytes. */
+/** A failed name lookup: eai is the EAI_* code, code its name (errno only for EAI_SYSTEM). */
+export class ResolveError extends SocketError {
+  constructor(
+    readonly eai: number,
+    readonly host: string,
+    errno = 0,
+  ) {
+    super(errno, 'getaddrinfo');
+    this.name = 'ResolveError';
+    this.message = `getaddrinfo ${host}: ${gai_strerror(eai)}`;
+  }
+  override get code(): string {
+    return eai_name(this.eai);
+  }
+}
+
+/**
+ * The inet address object for host (dotted, or a name from the jail's /etc/hosts) and
+ * port: the first IPv4 answer of getaddrinfo.  Throws ResolveError.
+ */
+export async function resolve(
+  libc: Libc,
+  host: string,
+  port: number,
+): Promise<{ family: 'inet'; address: string; port: number }> {
+  const r = await getaddrinfo(libc, host, null, { ai_family: AF_INET });
+  if ('error' in r) throw new ResolveError(r.error, host, r.error === EAI_SYSTEM ? libc.errno : 0);
+  const sin = sockaddr_in_decode(r.res[0]!.ai_addr)!;
+  return { family: 'inet', address: inet_ntoa(sin.sin_addr), port };
+}
+
+/** Encode an address object as sockaddr bytes (numeric inet addresses only). */
 export function vaddr_encode(a: VAddr): Uint8Array {
   if (a.family === 'local') return sockaddr_un_encode(a.path);
   const ip = inet_aton(a.address);
@@ -102,6 +137,13 @@ export class VSocket {
   private check(r: number, call: string): number {
     if (r < 0) throw new SocketError(this.libc.errno, call);
     return r;
+  }
+
+  /** vaddr_encode, resolving an inet host name first. */
+  private async sockaddr(a: VAddr): Promise<Uint8Array> {
+    if (a.family === 'inet' && inet_aton(a.address) === null)
+      return vaddr_encode(await resolve(this.libc, a.address, a.port));
+    return vaddr_encode(a);
   }
 
   /** socket(2) */
@@ -145,11 +187,11 @@ export class VSocket {
   }
 
   async bind(at: VAddr): Promise<void> {
-    this.check(await this.libc.bind(this.fd, vaddr_encode(at)), 'bind');
+    this.check(await this.libc.bind(this.fd, await this.sockaddr(at)), 'bind');
   }
 
   async connect(to: VAddr): Promise<void> {
-    this.check(await this.libc.connect(this.fd, vaddr_encode(to)), 'connect');
+    this.check(await this.libc.connect(this.fd, await this.sockaddr(to)), 'connect');
   }
 
   /** accept(2): the new connection and the peer's address. */
@@ -174,10 +216,8 @@ export class VSocket {
 
   async sendto(data: Uint8Array | string, to: VAddr, flags = 0): Promise<number> {
     const b = bytesOf(data);
-    return this.check(
-      await this.libc.sendto(this.fd, b, b.length, flags, vaddr_encode(to)),
-      'sendto',
-    );
+    const sa = await this.sockaddr(to);
+    return this.check(await this.libc.sendto(this.fd, b, b.length, flags, sa), 'sendto');
   }
 
   /** recv(2): up to max bytes (an empty result is end of file on a stream). */
