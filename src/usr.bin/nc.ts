@@ -12,8 +12,8 @@
  * the peer closes (TCP) or, with -w, nothing has moved for that many seconds.  At the
  * end of standard input -N shuts the socket down for writing; -d does not read it at
  * all.  -z only connects (TCP) and reports.  -v reports on standard error in OpenBSD's
- * words ("Connection to 192.0.2.2 5000 port [udp/*] succeeded!").  -n is accepted: there
- * is no name resolution beyond numeric addresses.
+ * words ("Connection to 192.0.2.2 5000 port [udp/*] succeeded!").  Host names are
+ * looked up with getaddrinfo (lib/netdb.ts: the jail's /etc/hosts); -n is accepted.
  *
  * Errors are OpenBSD's: "nc: connect to 192.0.2.2 port 80 (tcp) failed: Connection
  * refused" and exit status 1.
@@ -21,6 +21,7 @@
 
 import type { Program, ProcCtx } from '../lib/process.js';
 import { writeAll } from '../lib/process.js';
+import { gai_strerror, getaddrinfo } from '../lib/netdb.js';
 import {
   AF_INET,
   POLLHUP,
@@ -33,7 +34,6 @@ import {
 } from '../sys/socket.js';
 import {
   INADDR_ANY,
-  inet_pton4,
   sockaddr_in,
   sockaddr_in_decode,
   sockaddr_in_encode,
@@ -47,6 +47,16 @@ function sin(a: number, port: number): Uint8Array {
   const b = new Uint8Array(16);
   sockaddr_in_encode(sockaddr_in(a, port), b);
   return b;
+}
+
+/** The first IPv4 address of host (numeric, or a name in the jail's /etc/hosts). */
+async function host_addr(ctx: ProcCtx, host: string, what: string): Promise<number | null> {
+  const r = await getaddrinfo(ctx.libc, host, null, { ai_family: AF_INET });
+  if ('error' in r) {
+    await ctx.err(`nc: getaddrinfo${what}: ${gai_strerror(r.error)}\n`);
+    return null;
+  }
+  return sockaddr_in_decode(r.res[0]!.ai_addr)!.sin_addr;
 }
 
 function parse_port(s: string): number | null {
@@ -153,11 +163,8 @@ export const nc: Program = async (ctx) => {
           }
           sport = p;
         } else if (ch === 's') {
-          const x = inet_pton4(v);
-          if (x === null) {
-            await ctx.err(`nc: getaddrinfo: ${v}: Name does not resolve\n`);
-            return 1;
-          }
+          const x = await host_addr(ctx, v, '');
+          if (x === null) return 1;
           saddr = x;
         } else {
           const w = Number(v);
@@ -184,11 +191,8 @@ export const nc: Program = async (ctx) => {
     const port = parse_port(args[args.length - 1]!);
     let addr = saddr;
     if (args.length === 2) {
-      const x = inet_pton4(args[0]!);
-      if (x === null) {
-        await ctx.err(`nc: getaddrinfo: ${args[0]}: Name does not resolve\n`);
-        return 1;
-      }
+      const x = await host_addr(ctx, args[0]!, '');
+      if (x === null) return 1;
       addr = x;
     }
     if (port === null) {
@@ -247,11 +251,8 @@ export const nc: Program = async (ctx) => {
     await ctx.err(USAGE);
     return 1;
   }
-  const dst = inet_pton4(args[0]!);
-  if (dst === null) {
-    await ctx.err(`nc: getaddrinfo for host "${args[0]}" port ${args[1]}: Name does not resolve\n`);
-    return 1;
-  }
+  const dst = await host_addr(ctx, args[0]!, ` for host "${args[0]}" port ${args[1]}`);
+  if (dst === null) return 1;
   const port = parse_port(args[1]!);
   if (port === null) {
     await ctx.err(`nc: port number invalid: ${args[1]}\n`);

@@ -3,7 +3,7 @@
 // errors and usage.  VIMAGE_ONLY: the lab needs jails with their own vnets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sh, tempRoot } from '../lib/sh.js';
 import { bootVimage } from '../lib/kernel.js';
@@ -18,16 +18,19 @@ test('nc -u: a file crosses two vnets; sockstat and netstat -an show the listene
   try {
     const data = Array.from({ length: 40 }, (_, i) => `line ${i} of the message\n`).join('');
     writeFileSync(join(root.dir, 'in.txt'), data);
+    mkdirSync(join(root.dir, 'etc'));
+    writeFileSync(join(root.dir, 'etc/hosts'), '127.0.0.1 localhost\n192.0.2.2 b.example b\n');
     const k = bootVimage({ root: root.dir });
     const r = await sh(
       LAB +
         'jexec b nc -u -l -w 2 5000 > out.txt & ' +
         'sleep 1; jexec b sockstat -4; netstat -an -j b; netstat -n -j b; ' +
-        'jexec a nc -u -w 1 192.0.2.2 5000 < in.txt; echo client=$?; wait; echo server=$?; ' +
+        'jexec a nc -u -w 1 b.example 5000 < in.txt; echo client=$?; wait; echo server=$?; ' +
+        'jexec a nc -u nosuch 5000; ' +
         'netstat -s -p udp -j b | head -3; jexec b sockstat -4 | wc -l',
       { kernel: k },
     );
-    assert.equal(r.err, '');
+    assert.equal(r.err, 'nc: getaddrinfo for host "nosuch" port 5000: Name does not resolve\n');
     const lines = r.out.split('\n');
     assert.equal(
       lines[0],
