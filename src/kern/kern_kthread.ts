@@ -28,7 +28,16 @@ import {
   SI_SUB_SOFTINTR,
   SYSINIT,
 } from '../sys/kernel.js';
-import { P_KPROC, P_SYSTEM, PI_NET, PI_SOFT, PVM, type Proc, type Thread } from '../sys/proc.js';
+import {
+  P_KPROC,
+  P_SYSTEM,
+  PI_NET,
+  PI_SOFT,
+  PVM,
+  TDF_NEEDRESCHED,
+  type Proc,
+  type Thread,
+} from '../sys/proc.js';
 import { curkernel } from './kern_cur.js';
 import type { Kernel } from './kernel.js';
 import { proc_alloc, thread_alloc, thread_start, type ThreadMain } from './kern_proc.js';
@@ -100,12 +109,23 @@ export class NetisrWorkstream {
 /**
  * Give the netisr thread of a CPU a function to run (the hook the network stack's
  * netisr_queue will use).  Returns 0, or ENXIO (6) for a CPU without a workstream.
+ *
+ * Interrupt coalescing: work queued by a user thread does not preempt it.  The netisr
+ * thread takes the work when that thread blocks or yields (at the latest when its
+ * SCHED_SLICE of system calls is used up), as another CPU would have taken it
+ * meanwhile on FreeBSD; a sender of many datagrams thus hands them over in batches
+ * instead of switching twice per packet.  Work queued by kernel threads (a netisr
+ * feeding another vnet, callouts) wakes the netisr with its usual priority.
  */
 export function netisr_queue_work(k: Kernel, cpuid: number, fn: NetisrWork): number {
   const nws = k.kthr.nws[cpuid];
   if (!nws) return 6;
   nws.nws_work.push(fn);
+  const cur = k.sched.running;
+  const had = cur === null ? 0 : cur.td_flags & TDF_NEEDRESCHED;
   wakeup_k(k, nws);
+  if (cur !== null && had === 0 && !(cur.td_proc.p_flag & P_KPROC))
+    cur.td_flags &= ~TDF_NEEDRESCHED;
   return 0;
 }
 

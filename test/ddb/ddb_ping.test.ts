@@ -74,11 +74,12 @@ test('break ip_input, ping between two vnets: threads, traces, continue, all rep
   assert.notEqual(pingTid, '0', 'show threads lists the ping thread');
   const tr = out.split(`db> trace ${pingTid}\n`)[1]!.split('db> ')[0]!;
   assert.match(tr, new RegExp(`^Tracing pid \\d+ tid ${pingTid} td ping\\n`));
-  // The request was handed to the epair as ping's sendto(2) returned: ping waits on the
-  // run queue at the syscall's exit, below it the system call and the program.
-  assert.match(tr, /sched_userret\(\) at src\/kern\/sched\.ts:\d+/);
+  // ping sent the request and sleeps in poll(2) for the reply (the netisr thread took
+  // the epair's frame once ping blocked): the sleep, the system call, the program.
+  assert.match(tr, /tsleep_sbt\(\) at src\/kern\/kern_synch\.ts:\d+/);
+  assert.match(tr, /sys_poll\(\) at src\/kern\/uipc_syscalls\.ts:\d+/);
   assert.match(tr, /syscallenter\(\) at src\/kern\/kern_syscall\.ts:\d+/);
-  assert.match(tr, /Libc\.sendto\(\) at src\/lib\/libc\.ts:\d+/);
+  assert.match(tr, /Libc\.poll\(\) at src\/lib\/libc\.ts:\d+/);
   assert.match(tr, /\(\) at src\/sbin\/ping\.ts:\d+/);
   assert.ok(
     tr.indexOf('kern_syscall.ts') < tr.indexOf('sbin/ping.ts'),

@@ -12,6 +12,7 @@ import { addaddr, inv, ip } from '../../lib/inet_lab.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Libc } from '../../../src/lib/libc.js';
 import { kern_jail_set } from '../../../src/kern/kern_jail.js';
+import { nanosleep } from '../../../src/lib/process.js';
 import { V_loif } from '../../../src/net/if_loop.js';
 import {
   AF_INET,
@@ -222,6 +223,7 @@ test('udp_bindings: connected beats bound-to-address beats wildcard', async () =
     await c.sendto(p9000, Uint8Array.of(1), 1, 0, sin(ip('127.0.0.1'), 7000));
     await c.sendto(other, Uint8Array.of(2), 1, 0, sin(ip('127.0.0.1'), 7000));
     await c.sendto(other, Uint8Array.of(3), 1, 0, sin(ip('198.18.0.1'), 7000));
+    await nanosleep(c, 1e6); /* the loopback's netisr delivers meanwhile */
     const buf = new Uint8Array(4);
     const got: Record<string, number[]> = { w: [], b: [], cn: [] };
     for (const [n, s] of [
@@ -343,7 +345,9 @@ test('poll, MSG_PEEK and MSG_TRUNC on a datagram socket', async () => {
     const before = fds[0]!.revents;
     const t = await dgram(c);
     await c.sendto(t, Uint8Array.of(1, 2, 3, 4, 5, 6), 6, 0, sin(ip('127.0.0.1'), 6100));
-    await c.poll(fds, -1);
+    const rd = [{ fd: s, events: POLLIN, revents: 0 }];
+    assert.equal(await c.poll(rd, -1), 1, 'poll sleeps until the datagram is there');
+    await c.poll(fds, 0);
     const after = fds[0]!.revents;
     const buf = new Uint8Array(4);
     const peek = await sys(c, c.recv(s, buf, 4, MSG_PEEK));
