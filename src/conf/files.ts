@@ -39,6 +39,14 @@ import { K as icmp } from '../netinet/icmp.js';
 import { K as raw_ip } from '../netinet/raw_ip.js';
 import { K as in_pcb } from '../netinet/in_pcb.js';
 import { K as udp_usrreq } from '../netinet/udp_usrreq.js';
+import { K as tcp_var } from '../netinet/tcp_var.js';
+import { K as cc } from '../netinet/cc/cc.js';
+import { K as cc_newreno } from '../netinet/cc/cc_newreno.js';
+import { K as tcp_subr } from '../netinet/tcp_subr.js';
+import { K as tcp_output } from '../netinet/tcp_output.js';
+import { K as tcp_input } from '../netinet/tcp_input.js';
+import { K as tcp_syncache } from '../netinet/tcp_syncache.js';
+import { K as tcp_usrreq } from '../netinet/tcp_usrreq.js';
 import { K as in_proto } from '../netinet/in_proto.js';
 import { K as rtsock } from '../net/rtsock.js';
 import { K as in_control } from '../netinet/in_control.js';
@@ -84,6 +92,14 @@ export const FILES = [
   raw_ip,
   in_pcb,
   udp_usrreq,
+  tcp_var,
+  cc,
+  cc_newreno,
+  tcp_subr,
+  tcp_output,
+  tcp_input,
+  tcp_syncache,
+  tcp_usrreq,
   in_proto,
   rtsock,
   in_control,

@@ -224,6 +224,8 @@ export function soalloc(pr: Protosw, vnet: Vnet | null, cred: Ucred, type: numbe
 /** sofree(): the last of a socket; its vnet count drops. */
 export function sofree(so: Socket): void {
   if (so.so_freed) return;
+  /* The protocol still needs it (TCP sending what was written before close). */
+  if (so.so_protoref) return;
   so.so_freed = true;
   sbflush(so.so_rcv);
   sbflush(so.so_snd);

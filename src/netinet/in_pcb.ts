@@ -243,6 +243,24 @@ export function in_pcbfree(inp: Inpcb): void {
   inp.inp_socket = null;
 }
 
+/**
+ * in_pcbdrop: the pcb leaves the lookup tables (a closed TCP connection whose socket
+ * is still open); it stays on the list until in_pcbfree.
+ */
+export function in_pcbdrop(inp: Inpcb): void {
+  in_pcbremhash(inp);
+  inp.inp_flags |= INP_DROPPED;
+}
+
+/**
+ * in_pcbdetach: the socket is gone but the pcb lives on (TCP's TIME_WAIT and closing
+ * states); it stays in the tables until the protocol frees it.
+ */
+export function in_pcbdetach(inp: Inpcb): void {
+  if (inp.inp_socket !== null) inp.inp_socket.so_pcb = null;
+  inp.inp_socket = null;
+}
+
 function so_options(inp: Inpcb): number {
   return inp.inp_socket?.so_options ?? 0;
 }
@@ -669,35 +687,40 @@ function xgen(dv: DataView, off: number, count: number, gen: number): void {
 
 /**
  * in_pcblist(pi, t_state): the pcblist sysctl's bytes — xinpgen, one xinpcb per pcb
- * with a socket, newest first, xinpgen again.
+ * (with its socket, or alive without one: TCP's TIME_WAIT), newest first, xinpgen
+ * again.  A socketless pcb has xso_so 0.
  */
 export function in_pcblist(pi: InpcbInfo, t_state: (inp: Inpcb) => number): Uint8Array {
   /* Newest first, as FreeBSD's ipi_listhead (LIST_INSERT_HEAD) is walked. */
-  const list = [...pi.ipi_listhead].filter((inp) => inp.inp_socket !== null).reverse();
+  const list = [...pi.ipi_listhead]
+    .filter((inp) => inp.inp_socket !== null || !(inp.inp_flags & INP_DROPPED))
+    .reverse();
   const out = new Uint8Array(2 * xinpgen.size + list.length * xinpcb.size);
   const dv = new DataView(out.buffer);
   xgen(dv, 0, list.length, pi.ipi_gencnt);
   let off = xinpgen.size;
   const f = (n: string): number => xinpcb.byName.get(n)!.offset;
   for (const inp of list) {
-    const so = inp.inp_socket!;
+    const so = inp.inp_socket;
     const w = (n: string, v: number): void =>
       writeScalar(dv, off + f(n), xinpcb.byName.get(n)!.type, v);
     w('xi_len', xinpcb.size);
-    w('xso_so', so.so_gencnt);
+    w('xso_so', so?.so_gencnt ?? 0);
     w('inp_gencnt', inp.inp_gencnt);
     w('xso_protocol', inp.inp_ip_p);
     w('xso_family', AF_INET);
-    w('so_rcv_cc', so.so_rcv.sb_ccc);
-    w('so_snd_cc', so.so_snd.sb_ccc);
-    w('so_rcv_hiwat', so.so_rcv.sb_hiwat);
-    w('so_snd_hiwat', so.so_snd.sb_hiwat);
-    w('so_options', so.so_options);
-    w('so_state', so.so_state);
-    w('so_uid', so.so_cred.cr_uid);
-    w('so_qlen', so.sol_comp.length);
-    w('so_incqlen', so.sol_incomp.length);
-    w('so_qlimit', so.sol_qlimit);
+    if (so !== null) {
+      w('so_rcv_cc', so.so_rcv.sb_ccc);
+      w('so_snd_cc', so.so_snd.sb_ccc);
+      w('so_rcv_hiwat', so.so_rcv.sb_hiwat);
+      w('so_snd_hiwat', so.so_snd.sb_hiwat);
+      w('so_options', so.so_options);
+      w('so_state', so.so_state);
+      w('so_qlen', so.sol_comp.length);
+      w('so_incqlen', so.sol_incomp.length);
+      w('so_qlimit', so.sol_qlimit);
+    }
+    w('so_uid', inp.inp_cred.cr_uid);
     w('inp_flags', inp.inp_flags);
     w('t_state', t_state(inp));
     w('inp_vflag', INP_IPV4);

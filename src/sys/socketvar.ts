@@ -136,6 +136,12 @@ export class Socket {
   so_count = 0;
   /** Generation number (so_gencnt): set by soalloc, unique in the kernel. */
   so_gencnt = 0;
+  /**
+   * The protocol holds the socket after its last descriptor closed (FreeBSD's
+   * INP_SOCKREF/SS_PROTOREF): sofree waits until the protocol clears this and calls
+   * it again.
+   */
+  so_protoref = false;
 
   constructor(
     readonly so_proto: Protosw,

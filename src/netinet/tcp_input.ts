@@ -1,0 +1,1048 @@
+/*
+ * netinet/tcp_input.ts — receiving segments (FreeBSD sys/netinet/tcp_input.c and
+ * tcp_reass.c).
+ *
+ * tcp_input (IPPROTO_TCP): length, checksum (tcps_rcvbadsum) and data offset
+ * (tcps_rcvbadoff) checks, option parsing (tcp_dooptions), the pcb lookup; no pcb, or
+ * a CLOSED one, is answered with RST (tcp_dropwithreset) unless net.inet.tcp.blackhole;
+ * a LISTEN pcb hands SYNs, ACKs and RSTs to the syncache (tcp_syncache.ts); everything
+ * else goes to tcp_do_segment, the state machine of RFC 9293 §3.10.7 in FreeBSD's
+ * order:
+ *
+ *   SYN_SENT: an unacceptable ACK gets RST; RST with an acceptable ACK is "connection
+ *   refused"; SYN+ACK establishes (window scale and timestamps take effect only when
+ *   both sides offered them), a bare SYN is a simultaneous open (SYN_RECEIVED).
+ *   Synchronized states: RST and SYN per RFC 5961 (an RST exactly at rcv_nxt resets,
+ *   one elsewhere in the window gets a challenge ACK — or resets, with
+ *   net.inet.tcp.insecure_rst; a SYN gets a challenge ACK), PAWS (RFC 7323 §5), trimming
+ *   to the receive window (duplicates counted, a zero-window probe ACKed), the ACK
+ *   (duplicate ACKs, fast retransmit and NewReno recovery with partial ACKs, RFC 6582;
+ *   limited transmit, RFC 3042; RTT from timestamps or the timed segment, RFC 6298),
+ *   FIN_WAIT_1→FIN_WAIT_2, CLOSING→TIME_WAIT, LAST_ACK→CLOSED, the send window update,
+ *   then data: in order to the socket (delayed ACK: every second full segment is
+ *   ACKed at once, otherwise net.inet.tcp.delacktime later), out of order into the
+ *   reassembly queue (at most net.inet.tcp.reass.maxqueuelen segments), and FIN.
+ *   The urgent pointer is accepted and its data delivered in line.
+ *
+ * Deliberate differences: no header prediction fast path, no SACK scoreboard or
+ * SACK-based recovery yet (SACK-permitted is negotiated and blocks are parsed and
+ * counted), no ECN, no TCP Fast Open, no MD5 signatures.
+ */
+
+import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
+import { SYSINIT, SI_ORDER_ANY, SI_SUB_PROTO_DOMAIN } from '../sys/kernel.js';
+import { M_BCAST, M_MCAST, m_adj, m_freem, mtod, type Mbuf } from '../sys/mbuf.js';
+import { ECONNREFUSED, ECONNRESET } from '../sys/errno.js';
+import { curkernel } from '../kern/kern_cur.js';
+import { get_ticks } from '../kern/kern_clock.js';
+import { BKPT } from '../kern/subr_kdb.js';
+import {
+  sbappendstream,
+  sbavail,
+  sbdrop,
+  sbspace,
+  socantrcvmore,
+  soisconnected,
+  soisdisconnected,
+  sorwakeup,
+  sowwakeup,
+} from '../kern/uipc_sockbuf.js';
+import { SBS_CANTRCVMORE } from '../sys/socketvar.js';
+import { IN_MULTICAST, IPPROTO_TCP, in_addr_read, type in_addr_t } from './in.js';
+import { in_cksum_l4 } from './in_cksum.js';
+import { in_broadcast } from './in_var.js';
+import type { Ifnet } from '../net/if_var.js';
+import { INPLOOKUP_WILDCARD, in_pcblookup } from './in_pcb.js';
+import { ip_protox_register } from './ip_input.js';
+import { ip_ctlinput_register } from './icmp.js';
+import { cc_ack_received, cc_cong_signal, cc_conn_init, cc_post_recovery } from './cc/cc.js';
+import {
+  CC_ACK,
+  CC_DUPACK,
+  CC_NDUPACK,
+  CC_PARTIALACK,
+  IN_FASTRECOVERY,
+  SEQ_GEQ,
+  SEQ_GT,
+  SEQ_LEQ,
+  SEQ_LT,
+  TCPOPT_EOL,
+  TCPOPT_MAXSEG,
+  TCPOPT_NOP,
+  TCPOPT_SACK,
+  TCPOPT_SACK_PERMITTED,
+  TCPOPT_TIMESTAMP,
+  TCPOPT_WINDOW,
+  TCPS_CLOSED,
+  TCPS_CLOSE_WAIT,
+  TCPS_CLOSING,
+  TCPS_ESTABLISHED,
+  TCPS_FIN_WAIT_1,
+  TCPS_FIN_WAIT_2,
+  TCPS_LAST_ACK,
+  TCPS_LISTEN,
+  TCPS_SYN_RECEIVED,
+  TCPS_SYN_SENT,
+  TCPS_TIME_WAIT,
+  TCPS_HAVERCVDFIN,
+  TCPSTAT_ADD,
+  TCPSTAT_INC,
+  TCPS_,
+  TCPTV_REXMTMAX,
+  TCP_DELTA_SHIFT,
+  TCP_MAX_WINSHIFT,
+  TCP_REXMTVAL,
+  TCP_RTTVAR_SHIFT,
+  TCP_RTT_SHIFT,
+  TCPT_RANGESET,
+  TF_ACKNOW,
+  TF_CONGRECOVERY,
+  TF_DELACK,
+  TF_FASTRECOVERY,
+  TF_NEEDFIN,
+  TF_NEEDSYN,
+  TF_PREVVALID,
+  TF_RCVD_SCALE,
+  TF_RCVD_TSTMP,
+  TF_REQ_SCALE,
+  TF_REQ_TSTMP,
+  TF_RXWIN0SENT,
+  TF_SACK_PERMIT,
+  TF_SENTFIN,
+  TH_ACK,
+  TH_FIN,
+  TH_PUSH,
+  TH_RST,
+  TH_SYN,
+  TT_2MSL,
+  TT_DELACK,
+  TT_KEEP,
+  TT_PERSIST,
+  TT_REXMT,
+  V_tcp_ack_war_cnt,
+  V_tcp_ack_war_timewindow,
+  V_tcp_blackhole,
+  V_tcp_delacktime,
+  V_tcp_delack_enabled,
+  V_tcp_do_autorcvbuf,
+  V_tcp_autorcvbuf_max,
+  V_tcp_do_rfc3042,
+  V_tcp_finwait2_timeout,
+  V_tcp_insecure_rst,
+  V_tcp_reass_maxqueuelen,
+  intotcpcb,
+  seq_add,
+  seq_sub,
+  tcp_maxseg,
+  type Tcpcb,
+} from './tcp_var.js';
+import {
+  V_tcbinfo,
+  V_tcp,
+  rd32,
+  tcp_close,
+  tcp_ctlinput,
+  tcp_drop,
+  tcp_mss,
+  tcp_respond,
+  tcp_respond_tp,
+  tcp_state_change,
+  tcp_twstart,
+} from './tcp_subr.js';
+import { tcp_output } from './tcp_output.js';
+import { tcp_timer_activate, tcp_timer_active, TP_KEEPIDLE } from './tcp_timer.js';
+import { syncache_add, syncache_chkrst, syncache_expand } from './tcp_syncache.js';
+import { sbreserve } from '../kern/uipc_sockbuf.js';
+import { SB_AUTOSIZE } from '../sys/socketvar.js';
+
+export const K = new ObjFile('netinet/tcp_input.ts', VIMAGEID('src/netinet/tcp_input.ts'));
+const S_tcp_input = K.TEXT('tcp_input');
+const S_tcp_do_segment = K.TEXT('tcp_do_segment');
+
+SYSINIT(K, 'tcp_register', SI_SUB_PROTO_DOMAIN, SI_ORDER_ANY, () => {
+  const k = curkernel();
+  ip_protox_register(k, IPPROTO_TCP, tcp_input);
+  ip_ctlinput_register(k, IPPROTO_TCP, tcp_ctlinput);
+});
+
+/* struct tcpopt (to_flags) */
+export const TOF_MSS = 0x0001;
+export const TOF_SCALE = 0x0002;
+export const TOF_SACKPERM = 0x0004;
+export const TOF_TS = 0x0010;
+export const TOF_SACK = 0x0080;
+
+export interface TcpOpt {
+  to_flags: number;
+  to_mss: number;
+  to_wscale: number;
+  to_tsval: number;
+  to_tsecr: number;
+  to_nsacks: number;
+}
+
+/** A parsed segment: addresses and header fields in host order. */
+export interface TcpSeg {
+  src: number;
+  dst: number;
+  sport: number;
+  dport: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  win: number;
+  /** Data bytes (after the TCP header). */
+  tlen: number;
+  /** Offset of the data in the mbuf. */
+  doff: number;
+  ttl: number;
+}
+
+/** tcp_dooptions: parse cnt option bytes at b[off]; MSS, WS and SACK-permitted only on a SYN. */
+export function tcp_dooptions(b: Uint8Array, off: number, cnt: number, syn: boolean): TcpOpt {
+  const to: TcpOpt = {
+    to_flags: 0,
+    to_mss: 0,
+    to_wscale: 0,
+    to_tsval: 0,
+    to_tsecr: 0,
+    to_nsacks: 0,
+  };
+  let i = 0;
+  while (i < cnt) {
+    const opt = b[off + i]!;
+    if (opt === TCPOPT_EOL) break;
+    if (opt === TCPOPT_NOP) {
+      i++;
+      continue;
+    }
+    if (cnt - i < 2) break;
+    const optlen = b[off + i + 1]!;
+    if (optlen < 2 || optlen > cnt - i) break;
+    const p = off + i;
+    switch (opt) {
+      case TCPOPT_MAXSEG:
+        if (optlen === 4 && syn) {
+          to.to_flags |= TOF_MSS;
+          to.to_mss = (b[p + 2]! << 8) | b[p + 3]!;
+        }
+        break;
+      case TCPOPT_WINDOW:
+        if (optlen === 3 && syn) {
+          to.to_flags |= TOF_SCALE;
+          to.to_wscale = Math.min(b[p + 2]!, TCP_MAX_WINSHIFT);
+        }
+        break;
+      case TCPOPT_TIMESTAMP:
+        if (optlen === 10) {
+          to.to_flags |= TOF_TS;
+          to.to_tsval = rd32(b, p + 2);
+          to.to_tsecr = rd32(b, p + 6);
+        }
+        break;
+      case TCPOPT_SACK_PERMITTED:
+        if (optlen === 2 && syn) to.to_flags |= TOF_SACKPERM;
+        break;
+      case TCPOPT_SACK:
+        if (optlen > 2 && (optlen - 2) % 8 === 0 && !syn) {
+          to.to_flags |= TOF_SACK;
+          to.to_nsacks = (optlen - 2) / 8;
+          TCPSTAT_INC(TCPS_.tcps_sack_rcv_blocks);
+        }
+        break;
+    }
+    i += optlen;
+  }
+  return to;
+}
+
+/**
+ * tcp_dropwithreset: answer a segment with RST (never a RST, nor a broadcast or
+ * multicast).  With an ACK the RST takes its number; otherwise it acknowledges the
+ * segment.  Consumes m.
+ */
+export function tcp_dropwithreset(m: Mbuf, th: TcpSeg, tp: Tcpcb | null): void {
+  m_freem(m);
+  if (th.flags & TH_RST) return;
+  if (m.m_flags & (M_BCAST | M_MCAST) || IN_MULTICAST(th.dst)) return;
+  const ttl = tp !== null ? tp.t_inpcb.inp_ip_ttl : 64;
+  if (th.flags & TH_ACK)
+    tcp_respond(th.dst, th.dport, th.src, th.sport, 0, th.ack, TH_RST, 0, ttl, null);
+  else {
+    let ack = seq_add(th.seq, th.tlen);
+    if (th.flags & TH_SYN) ack = seq_add(ack, 1);
+    if (th.flags & TH_FIN) ack = seq_add(ack, 1);
+    tcp_respond(th.dst, th.dport, th.src, th.sport, ack, 0, TH_RST | TH_ACK, 0, ttl, null);
+  }
+}
+
+/** tcp_input(m, hlen): a TCP segment for us.  Consumes m. */
+export function tcp_input(m: Mbuf, hlen: number): void {
+  BKPT(S_tcp_input);
+  TCPSTAT_INC(TCPS_.tcps_rcvtotal);
+  const b = mtod(m);
+  const iplen = m.len;
+  if (iplen < hlen + 20) {
+    TCPSTAT_INC(TCPS_.tcps_rcvshort);
+    m_freem(m);
+    return;
+  }
+  const src = in_addr_read(b, 12);
+  const dst = in_addr_read(b, 16);
+  const tcplen = iplen - hlen;
+  if (in_cksum_l4(b, hlen, tcplen, src, dst, IPPROTO_TCP) !== 0) {
+    TCPSTAT_INC(TCPS_.tcps_rcvbadsum);
+    m_freem(m);
+    return;
+  }
+  const thoff = (b[hlen + 12]! >>> 4) << 2;
+  if (thoff < 20 || thoff > tcplen) {
+    TCPSTAT_INC(TCPS_.tcps_rcvbadoff);
+    m_freem(m);
+    return;
+  }
+  const th: TcpSeg = {
+    src,
+    dst,
+    sport: (b[hlen]! << 8) | b[hlen + 1]!,
+    dport: (b[hlen + 2]! << 8) | b[hlen + 3]!,
+    seq: rd32(b, hlen + 4),
+    ack: rd32(b, hlen + 8),
+    flags: b[hlen + 13]!,
+    win: (b[hlen + 14]! << 8) | b[hlen + 15]!,
+    tlen: tcplen - thoff,
+    doff: hlen + thoff,
+    ttl: b[8]!,
+  };
+  const to = tcp_dooptions(b, hlen + 20, thoff - 20, (th.flags & TH_SYN) !== 0);
+  /* Segments to or from broadcast or multicast addresses are dropped (RFC 1122). */
+  if (
+    IN_MULTICAST(dst) ||
+    IN_MULTICAST(src) ||
+    in_broadcast(dst as in_addr_t, m.rcvif as Ifnet | null) ||
+    m.m_flags & (M_BCAST | M_MCAST)
+  ) {
+    m_freem(m);
+    return;
+  }
+  const inp = in_pcblookup(V_tcbinfo(), src, th.sport, dst, th.dport, INPLOOKUP_WILDCARD);
+  const tp = inp !== null ? intotcpcb(inp) : null;
+  if (inp === null || tp === null || tp.t_state === TCPS_CLOSED) {
+    if (V_tcp_blackhole.get() !== 0 && (th.flags & TH_SYN || V_tcp_blackhole.get() >= 2)) {
+      m_freem(m);
+      return;
+    }
+    tcp_dropwithreset(m, th, null);
+    return;
+  }
+  if (inp.inp_ip_minttl !== 0 && inp.inp_ip_minttl > th.ttl) {
+    m_freem(m);
+    return;
+  }
+  if (tp.t_state === TCPS_LISTEN) {
+    tcp_listen_input(tp, m, th, to);
+    return;
+  }
+  tcp_do_segment(tp, m, th, to);
+}
+
+/** A segment for a listening socket: the syncache's business (FreeBSD's LISTEN case). */
+function tcp_listen_input(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void {
+  const so = tp.t_inpcb.inp_socket;
+  if (so === null) {
+    m_freem(m);
+    return;
+  }
+  const f = th.flags & (TH_SYN | TH_ACK | TH_RST | TH_FIN);
+  if (f & TH_RST) {
+    syncache_chkrst(th);
+    m_freem(m);
+    return;
+  }
+  if (f & TH_ACK) {
+    if (f & TH_SYN) {
+      /* SYN+ACK to a listener: reset (tcps_badsyn). */
+      TCPSTAT_INC(TCPS_.tcps_badsyn);
+      tcp_dropwithreset(m, th, tp);
+      return;
+    }
+    const ntp = syncache_expand(tp, th, to);
+    if (ntp === null) {
+      /* Not one of ours (or the listen queue is full): reset, as FreeBSD does. */
+      tcp_dropwithreset(m, th, tp);
+      return;
+    }
+    tcp_do_segment(ntp, m, th, to);
+    return;
+  }
+  if (!(f & TH_SYN) || f & TH_FIN) {
+    if (f & TH_SYN) TCPSTAT_INC(TCPS_.tcps_badsyn);
+    m_freem(m);
+    return;
+  }
+  syncache_add(tp, th, to);
+  m_freem(m);
+}
+
+/* ------------------------------------------------------------------------------ */
+/* RTT                                                                              */
+
+/** tcp_xmit_timer(tp, rtt): a new RTT sample in ticks (RFC 6298). */
+export function tcp_xmit_timer(tp: Tcpcb, rtt: number): void {
+  TCPSTAT_INC(TCPS_.tcps_rttupdated);
+  tp.t_rttupdated++;
+  if (tp.t_srtt !== 0) {
+    let delta = ((rtt - 1) << TCP_DELTA_SHIFT) - (tp.t_srtt >> (TCP_RTT_SHIFT - TCP_DELTA_SHIFT));
+    if ((tp.t_srtt += delta) <= 0) tp.t_srtt = 1;
+    if (delta < 0) delta = -delta;
+    delta -= tp.t_rttvar >> (TCP_RTTVAR_SHIFT - TCP_DELTA_SHIFT);
+    if ((tp.t_rttvar += delta) <= 0) tp.t_rttvar = 1;
+  } else {
+    tp.t_srtt = rtt << TCP_RTT_SHIFT;
+    tp.t_rttvar = rtt << (TCP_RTTVAR_SHIFT - 1);
+  }
+  tp.t_rtttime = 0;
+  tp.t_rxtshift = 0;
+  tp.t_rxtcur = TCPT_RANGESET(TCP_REXMTVAL(tp), Math.max(tp.t_rttmin, rtt + 2), TCPTV_REXMTMAX);
+  tp.t_softerror = 0;
+}
+
+/* ------------------------------------------------------------------------------ */
+/* Reassembly (tcp_reass.c)                                                         */
+
+/**
+ * tcp_reass(tp, seq, m, len, fin): queue an out-of-order segment (m holds just its
+ * data), then deliver whatever is now in order.  Returns TH_FIN when the FIN was
+ * reached.  m null: only deliver.
+ */
+function tcp_reass(tp: Tcpcb, seq: number, m: Mbuf | null, len: number, fin: boolean): number {
+  const so = tp.t_inpcb.inp_socket!;
+  if (m !== null) {
+    if (tp.t_segqlen >= V_tcp_reass_maxqueuelen.get() && seq !== tp.rcv_nxt) {
+      TCPSTAT_INC(TCPS_.tcps_rcvreassfull);
+      m_freem(m);
+      return 0;
+    }
+    /* Trim what the queue already has, then insert in order. */
+    const q = tp.t_segq;
+    let i = 0;
+    while (i < q.length && SEQ_LT(q[i]!.seq, seq)) i++;
+    const prev = q[i - 1];
+    if (prev !== undefined) {
+      const over = seq_sub(seq_add(prev.seq, prev.len), seq);
+      if (over > 0) {
+        if (over >= len) {
+          TCPSTAT_INC(TCPS_.tcps_rcvduppack);
+          TCPSTAT_ADD(TCPS_.tcps_rcvdupbyte, len);
+          m_freem(m);
+          if (!fin) return 0;
+          m = null;
+          len = 0;
+        } else {
+          m_adj(m, over);
+          seq = seq_add(seq, over);
+          len -= over;
+        }
+      }
+    }
+    if (m !== null) {
+      while (i < q.length) {
+        const nx = q[i]!;
+        const over = seq_sub(seq_add(seq, len), nx.seq);
+        if (over <= 0) break;
+        if (over < nx.len) {
+          m_adj(nx.m, over);
+          nx.seq = seq_add(nx.seq, over);
+          nx.len -= over;
+          break;
+        }
+        m_freem(nx.m);
+        q.splice(i, 1);
+        tp.t_segqlen--;
+      }
+      TCPSTAT_INC(TCPS_.tcps_rcvoopack);
+      TCPSTAT_ADD(TCPS_.tcps_rcvoobyte, len);
+      q.splice(i, 0, { seq, len, fin, m });
+      tp.t_segqlen++;
+    }
+  }
+  if (tp.t_state < TCPS_ESTABLISHED) return 0;
+  let flags = 0;
+  const q = tp.t_segq;
+  let delivered = false;
+  while (q.length > 0 && q[0]!.seq === tp.rcv_nxt) {
+    const e = q.shift()!;
+    tp.t_segqlen--;
+    tp.rcv_nxt = seq_add(tp.rcv_nxt, e.len);
+    if (so.so_rcv.sb_state & SBS_CANTRCVMORE) m_freem(e.m);
+    else if (e.len > 0) {
+      sbappendstream(so.so_rcv, e.m);
+      delivered = true;
+    } else m_freem(e.m);
+    if (e.fin) {
+      flags = TH_FIN;
+      break;
+    }
+  }
+  if (delivered) sorwakeup(so);
+  return flags;
+}
+
+/* ------------------------------------------------------------------------------ */
+/* The state machine                                                                */
+
+/** Challenge ACK (RFC 5961 §3.2, §4.2), rate limited per vnet (tcp_ack_war_*). */
+function tcp_send_challenge_ack(tp: Tcpcb): void {
+  const st = V_tcp.get();
+  const now = get_ticks();
+  if (now - st.ack_war_start >= V_tcp_ack_war_timewindow.get()) {
+    st.ack_war_start = now;
+    st.ack_war_cnt = 0;
+  }
+  if (st.ack_war_cnt >= V_tcp_ack_war_cnt.get()) return;
+  st.ack_war_cnt++;
+  TCPSTAT_INC(TCPS_.tcps_challenge_acks);
+  tcp_respond_tp(tp, tp.rcv_nxt, tp.snd_nxt, TH_ACK);
+}
+
+/** Receive buffer autotuning (FreeBSD's tcp_autorcvbuf): grow when a window's worth arrived. */
+function tcp_autorcvbuf(tp: Tcpcb, tlen: number): void {
+  const so = tp.t_inpcb.inp_socket!;
+  const sb = so.so_rcv;
+  if (V_tcp_do_autorcvbuf.get() === 0 || !(sb.sb_flags & SB_AUTOSIZE)) return;
+  if (sbavail(sb) + tlen >= (sb.sb_hiwat / 8) * 7 && sb.sb_hiwat < V_tcp_autorcvbuf_max.get())
+    sbreserve(sb, Math.min(sb.sb_hiwat * 2, V_tcp_autorcvbuf_max.get()));
+}
+
+/** DELAY_ACK(tp, tlen): may this segment's ACK wait? */
+function DELAY_ACK(tp: Tcpcb, tlen: number): boolean {
+  return (
+    !tcp_timer_active(tp, TT_DELACK) &&
+    !(tp.t_flags & TF_RXWIN0SENT) &&
+    tlen <= tp.t_maxseg &&
+    (V_tcp_delack_enabled.get() !== 0 || (tp.t_flags & TF_NEEDSYN) !== 0)
+  );
+}
+
+/** The connection is up: from SYN_SENT (SYN+ACK) or SYN_RECEIVED (the ACK). */
+function tcp_established(tp: Tcpcb): void {
+  const so = tp.t_inpcb.inp_socket;
+  TCPSTAT_INC(TCPS_.tcps_connects);
+  if (tp.t_flags & TF_NEEDFIN) {
+    tcp_state_change(tp, TCPS_FIN_WAIT_1);
+    tp.t_flags &= ~TF_NEEDFIN;
+  } else {
+    tcp_state_change(tp, TCPS_ESTABLISHED);
+    tcp_timer_activate(tp, TT_KEEP, TP_KEEPIDLE(tp));
+  }
+  cc_conn_init(tp);
+  if (so !== null) soisconnected(so);
+}
+
+/** tcp_do_segment(tp, m, th, to): the segment for a synchronized or connecting pcb. */
+export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void {
+  BKPT(S_tcp_do_segment);
+  const inp = tp.t_inpcb;
+  const so = inp.inp_socket;
+  let thflags = th.flags;
+  let tlen = th.tlen;
+  let needoutput = false;
+  const now = get_ticks();
+
+  tp.t_rcvtime = now;
+  /* The receive window: the buffer's room, never less than what we advertised. */
+  tp.rcv_wnd = Math.max(so !== null ? sbspace(so.so_rcv) : 0, seq_sub(tp.rcv_adv, tp.rcv_nxt), 0);
+  if (tp.t_state >= TCPS_ESTABLISHED && tp.t_state !== TCPS_TIME_WAIT)
+    tcp_timer_activate(tp, TT_KEEP, TP_KEEPIDLE(tp));
+  /* The window in the header is scaled except on a SYN. */
+  const tiwin = thflags & TH_SYN ? th.win : th.win << tp.snd_scale;
+
+  /* Strip the headers: m holds the data from here on. */
+  m_adj(m, th.doff);
+
+  /* Timestamps: our clock's echo is relative to ts_offset. */
+  if (to.to_flags & TOF_TS && to.to_tsecr !== 0) to.to_tsecr = (to.to_tsecr - tp.ts_offset) >>> 0;
+
+  if (tp.t_state === TCPS_SYN_SENT) {
+    if (thflags & TH_ACK && (SEQ_LEQ(th.ack, tp.iss) || SEQ_GT(th.ack, tp.snd_max))) {
+      tcp_dropwithreset(m, th, tp);
+      return;
+    }
+    if (thflags & TH_RST) {
+      if (thflags & TH_ACK) tcp_drop(tp, ECONNREFUSED);
+      m_freem(m);
+      return;
+    }
+    if (!(thflags & TH_SYN)) {
+      m_freem(m);
+      return;
+    }
+    /* Negotiate the options of the SYN(+ACK). */
+    if (to.to_flags & TOF_SCALE && tp.t_flags & TF_REQ_SCALE) {
+      tp.t_flags |= TF_RCVD_SCALE;
+      tp.snd_scale = to.to_wscale;
+      tp.rcv_scale = tp.request_r_scale;
+    }
+    if (to.to_flags & TOF_TS && tp.t_flags & TF_REQ_TSTMP) {
+      tp.t_flags |= TF_RCVD_TSTMP;
+      tp.ts_recent = to.to_tsval;
+      tp.ts_recent_age = now;
+    }
+    if (to.to_flags & TOF_SACKPERM) tp.t_flags |= TF_SACK_PERMIT;
+    tcp_mss(tp, to.to_flags & TOF_MSS ? to.to_mss : 0);
+    tp.irs = th.seq;
+    tp.rcv_nxt = tp.rcv_adv = seq_add(th.seq, 1);
+    if (thflags & TH_ACK) {
+      tp.snd_una = th.ack;
+      tp.snd_wnd = th.win << tp.snd_scale;
+      tp.snd_wl1 = th.seq;
+      tp.snd_wl2 = th.ack;
+      tp.max_sndwnd = tp.snd_wnd;
+      if (SEQ_LT(tp.snd_nxt, tp.snd_una)) tp.snd_nxt = tp.snd_una;
+      if (tp.t_rtttime !== 0) tcp_xmit_timer(tp, now - tp.t_rtttime);
+      tcp_timer_activate(tp, TT_REXMT, 0);
+      if (to.to_flags & TOF_TS && to.to_tsecr !== 0)
+        tcp_xmit_timer(tp, ((now - to.to_tsecr) | 0) + 1);
+      tp.t_flags |= TF_ACKNOW;
+      tcp_established(tp);
+    } else {
+      /* Simultaneous open (RFC 9293 §3.5 figure 7): SYN_RECEIVED, SYN+ACK goes out. */
+      tp.t_flags |= TF_ACKNOW;
+      tcp_timer_activate(tp, TT_REXMT, 0);
+      tcp_state_change(tp, TCPS_SYN_RECEIVED);
+      tp.snd_nxt = tp.snd_una;
+    }
+    /* Data on the SYN is trimmed to the window and kept (RFC 9293 allows it). */
+    th.seq = seq_add(th.seq, 1);
+    if (tlen > tp.rcv_wnd) {
+      m_adj(m, tp.rcv_wnd - tlen);
+      tlen = tp.rcv_wnd;
+      thflags &= ~TH_FIN;
+      TCPSTAT_INC(TCPS_.tcps_rcvpackafterwin);
+    }
+    tp.snd_wl1 = seq_add(th.seq, -1);
+    tp.rcv_up = th.seq;
+    if (!(thflags & TH_ACK)) {
+      m_freem(m);
+      tcp_output(tp);
+      return;
+    }
+    thflags &= ~TH_SYN;
+    /* Fall into the data processing (step 6). */
+    return tcp_step6(tp, m, th, to, thflags, tlen, tiwin, true);
+  }
+
+  /* RST (RFC 5961 §3.2). */
+  if (thflags & TH_RST) {
+    const inwin =
+      (SEQ_GEQ(th.seq, tp.last_ack_sent) &&
+        SEQ_LT(th.seq, seq_add(tp.last_ack_sent, tp.rcv_wnd))) ||
+      (tp.rcv_wnd === 0 && th.seq === tp.last_ack_sent);
+    if (inwin) {
+      if (V_tcp_insecure_rst.get() !== 0 || tp.last_ack_sent === th.seq || tp.rcv_nxt === th.seq) {
+        TCPSTAT_INC(TCPS_.tcps_drops);
+        switch (tp.t_state) {
+          case TCPS_SYN_RECEIVED:
+            if (so !== null) so.so_error = ECONNREFUSED;
+            tcp_close(tp);
+            break;
+          case TCPS_ESTABLISHED:
+          case TCPS_FIN_WAIT_1:
+          case TCPS_FIN_WAIT_2:
+          case TCPS_CLOSE_WAIT:
+            if (so !== null) so.so_error = ECONNRESET;
+            tcp_close(tp);
+            break;
+          default:
+            tcp_close(tp);
+        }
+      } else {
+        TCPSTAT_INC(TCPS_.tcps_badrst);
+        tcp_send_challenge_ack(tp);
+      }
+    } else TCPSTAT_INC(TCPS_.tcps_badrst);
+    m_freem(m);
+    return;
+  }
+
+  /* SYN in a synchronized state (RFC 5961 §4.2): challenge ACK. */
+  if (thflags & TH_SYN && tp.t_state !== TCPS_SYN_RECEIVED) {
+    TCPSTAT_INC(TCPS_.tcps_badsyn);
+    tcp_send_challenge_ack(tp);
+    m_freem(m);
+    return;
+  }
+  if (thflags & TH_SYN && tp.t_state === TCPS_SYN_RECEIVED && th.seq !== tp.irs) {
+    TCPSTAT_INC(TCPS_.tcps_badsyn);
+    tcp_send_challenge_ack(tp);
+    m_freem(m);
+    return;
+  }
+
+  /* PAWS (RFC 7323 §5). */
+  if (to.to_flags & TOF_TS && tp.ts_recent !== 0 && SEQ_LT(to.to_tsval, tp.ts_recent)) {
+    if (now - tp.ts_recent_age > 24 * 24 * 60 * 60 * 1000) tp.ts_recent = 0;
+    else {
+      TCPSTAT_INC(TCPS_.tcps_rcvduppack);
+      TCPSTAT_ADD(TCPS_.tcps_rcvdupbyte, tlen);
+      TCPSTAT_INC(TCPS_.tcps_pawsdrop);
+      if (tlen > 0) return dropafterack(tp, m, th, thflags);
+      m_freem(m);
+      return;
+    }
+  }
+
+  /* Trim what we already have. */
+  let todrop = seq_sub(tp.rcv_nxt, th.seq);
+  if (todrop > 0) {
+    if (thflags & TH_SYN) {
+      thflags &= ~TH_SYN;
+      th.seq = seq_add(th.seq, 1);
+      todrop--;
+    }
+    if (todrop > tlen || (todrop === tlen && !(thflags & TH_FIN))) {
+      /* A complete duplicate: ACK it now. */
+      thflags &= ~TH_FIN;
+      tp.t_flags |= TF_ACKNOW;
+      todrop = tlen;
+      TCPSTAT_INC(TCPS_.tcps_rcvduppack);
+      TCPSTAT_ADD(TCPS_.tcps_rcvdupbyte, todrop);
+    } else {
+      TCPSTAT_INC(TCPS_.tcps_rcvpartduppack);
+      TCPSTAT_ADD(TCPS_.tcps_rcvpartdupbyte, todrop);
+    }
+    m_adj(m, todrop);
+    th.seq = seq_add(th.seq, todrop);
+    tlen -= todrop;
+  }
+
+  /* Data after the user closed: reset (RFC 9293 §3.10.7.4). */
+  if (so === null && tp.t_state > TCPS_CLOSE_WAIT && tlen > 0) {
+    tcp_close(tp);
+    TCPSTAT_INC(TCPS_.tcps_rcvafterclose);
+    tcp_dropwithreset(m, { ...th, tlen }, null);
+    return;
+  }
+
+  /* Trim what is beyond the window. */
+  todrop = seq_sub(seq_add(th.seq, tlen), seq_add(tp.rcv_nxt, tp.rcv_wnd));
+  if (todrop > 0) {
+    TCPSTAT_INC(TCPS_.tcps_rcvpackafterwin);
+    if (todrop >= tlen) {
+      TCPSTAT_ADD(TCPS_.tcps_rcvbyteafterwin, tlen);
+      if (tp.rcv_wnd === 0 && th.seq === tp.rcv_nxt) {
+        tp.t_flags |= TF_ACKNOW;
+        TCPSTAT_INC(TCPS_.tcps_rcvwinprobe);
+      } else return dropafterack(tp, m, th, thflags);
+    } else TCPSTAT_ADD(TCPS_.tcps_rcvbyteafterwin, todrop);
+    m_adj(m, -todrop);
+    tlen -= todrop;
+    thflags &= ~(TH_PUSH | TH_FIN);
+  }
+
+  /* Remember the timestamp to echo (RFC 7323 §4.3). */
+  if (
+    to.to_flags & TOF_TS &&
+    SEQ_LEQ(th.seq, tp.last_ack_sent) &&
+    SEQ_LEQ(tp.last_ack_sent, seq_add(th.seq, tlen + (thflags & (TH_SYN | TH_FIN) ? 1 : 0)))
+  ) {
+    tp.ts_recent_age = now;
+    tp.ts_recent = to.to_tsval;
+  }
+
+  if (!(thflags & TH_ACK)) {
+    if (tp.t_state === TCPS_SYN_RECEIVED || tp.t_flags & TF_NEEDSYN)
+      return tcp_step6(tp, m, th, to, thflags, tlen, tiwin, false);
+    if (tp.t_flags & TF_ACKNOW) return dropafterack(tp, m, th, thflags);
+    m_freem(m);
+    return;
+  }
+
+  /* The ACK. */
+  if (tp.t_state === TCPS_SYN_RECEIVED) {
+    if (SEQ_GT(tp.snd_una, th.ack) || SEQ_GT(th.ack, tp.snd_max)) {
+      tcp_dropwithreset(m, th, tp);
+      return;
+    }
+    tcp_established(tp);
+    /* The ACK of our SYN. */
+    tp.snd_wl1 = seq_add(th.seq, -1);
+  }
+
+  if (SEQ_LEQ(th.ack, tp.snd_una)) {
+    /* Duplicate ACK (RFC 5681 §2 definition). */
+    if (
+      tlen === 0 &&
+      tiwin === tp.snd_wnd &&
+      !(thflags & TH_FIN) &&
+      tp.snd_max !== tp.snd_una &&
+      th.ack === tp.snd_una
+    ) {
+      TCPSTAT_INC(TCPS_.tcps_rcvdupack);
+      if (!tcp_timer_active(tp, TT_REXMT)) tp.t_dupacks = 0;
+      else if (++tp.t_dupacks > 3 && IN_FASTRECOVERY(tp.t_flags)) {
+        /* Each further duplicate means a segment left the network: inflate. */
+        cc_ack_received(tp, 1, CC_DUPACK, 0);
+        tp.snd_cwnd += tcp_maxseg(tp);
+        tcp_output(tp);
+        m_freem(m);
+        return;
+      } else if (tp.t_dupacks === 3) {
+        if (IN_FASTRECOVERY(tp.t_flags) || SEQ_LEQ(th.ack, tp.snd_recover)) {
+          /* A new loss inside the same window: no new recovery (RFC 6582 §3.2). */
+          tp.t_dupacks = 0;
+        } else {
+          cc_cong_signal(tp, CC_NDUPACK);
+          tcp_timer_activate(tp, TT_REXMT, 0);
+          tp.t_rtttime = 0;
+          const onxt = tp.snd_nxt;
+          tp.snd_nxt = th.ack;
+          tp.snd_cwnd = tcp_maxseg(tp);
+          tcp_output(tp);
+          tp.snd_cwnd = tp.snd_ssthresh + tcp_maxseg(tp) * tp.t_dupacks;
+          if (SEQ_GT(onxt, tp.snd_nxt)) tp.snd_nxt = onxt;
+          m_freem(m);
+          return;
+        }
+      } else if (V_tcp_do_rfc3042.get() !== 0 && tp.t_dupacks <= 2) {
+        /* Limited transmit (RFC 3042): one new segment per duplicate. */
+        const oldcwnd = tp.snd_cwnd;
+        tp.snd_cwnd = seq_sub(tp.snd_nxt, tp.snd_una) + tp.t_dupacks * tcp_maxseg(tp);
+        tcp_output(tp);
+        tp.snd_cwnd = oldcwnd;
+        m_freem(m);
+        return;
+      }
+    } else if (th.ack === tp.snd_una && tlen === 0 && tiwin !== tp.snd_wnd) {
+      /* A window update only. */
+    } else tp.t_dupacks = 0;
+    return tcp_step6(tp, m, th, to, thflags, tlen, tiwin, false);
+  }
+
+  /* New data acknowledged. */
+  if (IN_FASTRECOVERY(tp.t_flags)) {
+    if (SEQ_LT(th.ack, tp.snd_recover)) {
+      tcp_newreno_partial_ack(tp, th);
+    } else {
+      cc_post_recovery(tp);
+      tp.t_flags &= ~(TF_FASTRECOVERY | TF_CONGRECOVERY);
+    }
+  } else if (tp.t_flags & TF_CONGRECOVERY && SEQ_GEQ(th.ack, tp.snd_recover))
+    tp.t_flags &= ~TF_CONGRECOVERY;
+  tp.t_dupacks = 0;
+
+  if (SEQ_GT(th.ack, tp.snd_max)) {
+    TCPSTAT_INC(TCPS_.tcps_rcvacktoomuch);
+    return dropafterack(tp, m, th, thflags);
+  }
+  const acked = seq_sub(th.ack, tp.snd_una);
+  TCPSTAT_INC(TCPS_.tcps_rcvackpack);
+  TCPSTAT_ADD(TCPS_.tcps_rcvackbyte, acked);
+
+  /* A spurious retransmission timeout (the ACK came within the bad-rxt window): undo. */
+  if (tp.t_rxtshift === 1 && tp.t_flags & TF_PREVVALID && now - tp.t_badrxtwin < 0) {
+    TCPSTAT_INC(TCPS_.tcps_sndrexmitbad);
+    tp.snd_cwnd = tp.snd_cwnd_prev;
+    tp.snd_ssthresh = tp.snd_ssthresh_prev;
+    tp.snd_recover = tp.snd_recover_prev;
+    tp.snd_nxt = tp.snd_max;
+    tp.t_badrxtwin = 0;
+  }
+  tp.t_flags &= ~TF_PREVVALID;
+
+  /* RTT sample: timestamps, else the timed segment (Karn: not a retransmission). */
+  if (to.to_flags & TOF_TS && to.to_tsecr !== 0) tcp_xmit_timer(tp, ((now - to.to_tsecr) | 0) + 1);
+  else if (tp.t_rtttime !== 0 && SEQ_GT(th.ack, tp.t_rtseq)) tcp_xmit_timer(tp, now - tp.t_rtttime);
+
+  if (th.ack === tp.snd_max) {
+    tcp_timer_activate(tp, TT_REXMT, 0);
+    needoutput = true;
+  } else if (!tcp_timer_active(tp, TT_PERSIST)) tcp_timer_activate(tp, TT_REXMT, tp.t_rxtcur);
+
+  if (acked > 0 && !IN_FASTRECOVERY(tp.t_flags))
+    cc_ack_received(tp, Math.max(1, Math.ceil(acked / tcp_maxseg(tp))), CC_ACK, acked);
+
+  let ourfinisacked = false;
+  if (so !== null) {
+    const avail = sbavail(so.so_snd);
+    if (acked > avail) {
+      tp.snd_wnd -= avail;
+      sbdrop(so.so_snd, avail);
+      ourfinisacked = true;
+    } else {
+      sbdrop(so.so_snd, acked);
+      tp.snd_wnd -= acked;
+    }
+    sowwakeup(so);
+  } else ourfinisacked = th.ack === tp.snd_max && (tp.t_flags & TF_SENTFIN) !== 0;
+  tp.snd_una = th.ack;
+  if (SEQ_LT(tp.snd_nxt, tp.snd_una)) tp.snd_nxt = tp.snd_una;
+
+  switch (tp.t_state) {
+    case TCPS_FIN_WAIT_1:
+      if (ourfinisacked) {
+        /* The user will not read any more: don't wait forever for the peer's FIN. */
+        if (so === null || so.so_rcv.sb_state & SBS_CANTRCVMORE) {
+          if (so !== null) soisdisconnected(so);
+          tcp_timer_activate(tp, TT_2MSL, V_tcp_finwait2_timeout.get());
+        }
+        tcp_state_change(tp, TCPS_FIN_WAIT_2);
+      }
+      break;
+    case TCPS_CLOSING:
+      if (ourfinisacked) {
+        tcp_twstart(tp);
+        m_freem(m);
+        return;
+      }
+      break;
+    case TCPS_LAST_ACK:
+      if (ourfinisacked) {
+        tcp_close(tp);
+        m_freem(m);
+        return;
+      }
+      break;
+  }
+  return tcp_step6(tp, m, th, to, thflags, tlen, tiwin, needoutput);
+}
+
+/** NewReno partial ACK (RFC 6582 §3.2 step 5): retransmit the next hole, deflate. */
+function tcp_newreno_partial_ack(tp: Tcpcb, th: TcpSeg): void {
+  const onxt = tp.snd_nxt;
+  const ocwnd = tp.snd_cwnd;
+  const maxseg = tcp_maxseg(tp);
+  cc_ack_received(tp, 1, CC_PARTIALACK, seq_sub(th.ack, tp.snd_una));
+  tcp_timer_activate(tp, TT_REXMT, 0);
+  tp.t_rtttime = 0;
+  tp.snd_nxt = th.ack;
+  tp.snd_cwnd = maxseg + seq_sub(th.ack, tp.snd_una);
+  tp.t_flags |= TF_ACKNOW;
+  tcp_output(tp);
+  tp.snd_cwnd = ocwnd;
+  if (SEQ_GT(onxt, tp.snd_nxt)) tp.snd_nxt = onxt;
+  const acked = seq_sub(th.ack, tp.snd_una);
+  tp.snd_cwnd = tp.snd_cwnd > acked ? tp.snd_cwnd - acked : 0;
+  tp.snd_cwnd += maxseg;
+}
+
+/**
+ * Step 6 onwards: the send window, the data and FIN, then output.  Consumes m.
+ */
+function tcp_step6(
+  tp: Tcpcb,
+  m: Mbuf,
+  th: TcpSeg,
+  _to: TcpOpt,
+  thflags: number,
+  tlen: number,
+  tiwin: number,
+  needoutput: boolean,
+): void {
+  const so = tp.t_inpcb.inp_socket;
+  /* The send window (RFC 9293 §3.10.7.4 "fifth, check the ACK field"). */
+  if (
+    thflags & TH_ACK &&
+    (SEQ_LT(tp.snd_wl1, th.seq) ||
+      (tp.snd_wl1 === th.seq &&
+        (SEQ_LT(tp.snd_wl2, th.ack) || (tp.snd_wl2 === th.ack && tiwin > tp.snd_wnd))))
+  ) {
+    if (tlen === 0 && tp.snd_wl2 === th.ack && tiwin > tp.snd_wnd)
+      TCPSTAT_INC(TCPS_.tcps_rcvwinupd);
+    tp.snd_wnd = tiwin;
+    tp.snd_wl1 = th.seq;
+    tp.snd_wl2 = th.ack;
+    if (tp.snd_wnd > tp.max_sndwnd) tp.max_sndwnd = tp.snd_wnd;
+    needoutput = true;
+  }
+
+  /* Data and FIN. */
+  if ((tlen > 0 || thflags & TH_FIN) && !TCPS_HAVERCVDFIN(tp.t_state) && so !== null) {
+    if (th.seq === tp.rcv_nxt && tp.t_segq.length === 0 && tp.t_state >= TCPS_ESTABLISHED) {
+      if (DELAY_ACK(tp, tlen) && tlen > 0) tp.t_flags |= TF_DELACK;
+      else tp.t_flags |= TF_ACKNOW;
+      tp.rcv_nxt = seq_add(tp.rcv_nxt, tlen);
+      if (tlen > 0) {
+        TCPSTAT_INC(TCPS_.tcps_rcvpack);
+        TCPSTAT_ADD(TCPS_.tcps_rcvbyte, tlen);
+        tcp_autorcvbuf(tp, tlen);
+        if (so.so_rcv.sb_state & SBS_CANTRCVMORE) m_freem(m);
+        else {
+          sbappendstream(so.so_rcv, m);
+          sorwakeup(so);
+        }
+      } else m_freem(m);
+    } else if (tlen > 0 || thflags & TH_FIN) {
+      /* Out of order (or before the handshake finished): the reassembly queue. */
+      const fin = (thflags & TH_FIN) !== 0;
+      thflags = (thflags & ~TH_FIN) | tcp_reass(tp, th.seq, m, tlen, fin);
+      tp.t_flags |= TF_ACKNOW;
+    } else m_freem(m);
+  } else {
+    m_freem(m);
+    thflags &= ~TH_FIN;
+  }
+  /* In-order data may have filled a hole: deliver what is now contiguous. */
+  if (tp.t_segq.length > 0 && tp.t_state >= TCPS_ESTABLISHED && so !== null) {
+    thflags |= tcp_reass(tp, 0, null, 0, false);
+  }
+
+  if (thflags & TH_FIN && so !== null) {
+    if (!TCPS_HAVERCVDFIN(tp.t_state)) {
+      socantrcvmore(so);
+      tp.t_flags |= TF_ACKNOW;
+      tp.rcv_nxt = seq_add(tp.rcv_nxt, 1);
+    }
+    switch (tp.t_state) {
+      case TCPS_SYN_RECEIVED:
+      case TCPS_ESTABLISHED:
+        tcp_state_change(tp, TCPS_CLOSE_WAIT);
+        break;
+      case TCPS_FIN_WAIT_1:
+        tcp_state_change(tp, TCPS_CLOSING);
+        break;
+      case TCPS_FIN_WAIT_2:
+        tcp_twstart(tp);
+        break;
+    }
+  } else if (thflags & TH_FIN && so === null && tp.t_state === TCPS_FIN_WAIT_2) {
+    tp.rcv_nxt = seq_add(tp.rcv_nxt, 1);
+    tp.t_flags |= TF_ACKNOW;
+    tcp_twstart(tp);
+  } else if (thflags & TH_FIN && tp.t_state === TCPS_TIME_WAIT) {
+    /* A retransmitted FIN: ACK it and restart the 2MSL wait. */
+    tp.t_flags |= TF_ACKNOW;
+    tcp_twstart(tp);
+  }
+
+  if (needoutput || tp.t_flags & TF_ACKNOW) {
+    if (tp.t_state === TCPS_TIME_WAIT) {
+      tcp_respond_tp(tp, tp.rcv_nxt, tp.snd_max, TH_ACK);
+      tp.t_flags &= ~TF_ACKNOW;
+    } else if (tp.t_state !== TCPS_CLOSED) tcp_output(tp);
+  }
+  if (tp.t_flags & TF_DELACK) {
+    tp.t_flags &= ~TF_DELACK;
+    tcp_timer_activate(tp, TT_DELACK, V_tcp_delacktime.get());
+  }
+}
+
+/** dropafterack: drop the segment but ACK (or reset a bogus ACK in SYN_RECEIVED). */
+function dropafterack(tp: Tcpcb, m: Mbuf, th: TcpSeg, thflags: number): void {
+  if (
+    tp.t_state === TCPS_SYN_RECEIVED &&
+    thflags & TH_ACK &&
+    (SEQ_GT(tp.snd_una, th.ack) || SEQ_GT(th.ack, tp.snd_max))
+  ) {
+    tcp_dropwithreset(m, th, tp);
+    return;
+  }
+  m_freem(m);
+  tp.t_flags |= TF_ACKNOW;
+  if (tp.t_state === TCPS_TIME_WAIT) {
+    tcp_respond_tp(tp, tp.rcv_nxt, tp.snd_max, TH_ACK);
+    tp.t_flags &= ~TF_ACKNOW;
+    return;
+  }
+  tcp_output(tp);
+}
