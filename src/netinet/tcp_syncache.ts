@@ -498,6 +498,7 @@ function syncache_socket(sc: Syncache): Tcpcb | null {
   }
   if (sc.flags & SCF_SACK) tp.t_flags |= TF_SACK_PERMIT;
   tp.rcv_adv = seq_add(tp.rcv_nxt, Math.min(sbspace(so.so_rcv), TCP_MAXWIN << tp.rcv_scale));
+  tp.last_ack_sent = tp.rcv_nxt;
   tcp_state_change(tp, TCPS_SYN_RECEIVED);
   tcp_mss(tp, sc.peer_mss);
   tp.t_rcvtime = get_ticks();

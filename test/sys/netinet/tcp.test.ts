@@ -9,9 +9,23 @@ import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Vnet } from '../../../src/net/vnet.js';
 import type { Libc } from '../../../src/lib/libc.js';
 import { prison_find_name, type Prison } from '../../../src/kern/kern_jail.js';
-import { AF_INET, SOCK_STREAM } from '../../../src/sys/socket.js';
-import { sockaddr_in, sockaddr_in_encode } from '../../../src/netinet/in.js';
-import { V_tcpstat } from '../../../src/netinet/tcp_var.js';
+import { AF_INET, SOCK_RAW, SOCK_STREAM, SOL_SOCKET, SO_LINGER } from '../../../src/sys/socket.js';
+import {
+  IPPROTO_IP,
+  IPPROTO_TCP,
+  sockaddr_in,
+  sockaddr_in_encode,
+} from '../../../src/netinet/in.js';
+import { V_tcpstat, intotcpcb, tcpstates } from '../../../src/netinet/tcp_var.js';
+import { V_tcbinfo } from '../../../src/netinet/tcp_subr.js';
+import { IP_HDRINCL } from '../../../src/netinet/ip_ctloutput.js';
+import { in_cksum_l4 } from '../../../src/netinet/in_cksum.js';
+import { ECONNREFUSED, ECONNRESET } from '../../../src/sys/errno.js';
+import { bpf_capture_pcapng, bpf_capture_set } from '../../../src/net/bpf.js';
+import { ether_sprintf } from '../../../src/net/ethernet.js';
+import { eth_src_filter, tshark_lint } from '../../lib/tshark.js';
+import { nanosleep } from '../../../src/lib/process.js';
+import { so_globals } from '../../../src/kern/uipc_sockbuf.js';
 
 function sin(a: number, port: number): Uint8Array {
   const b = new Uint8Array(16);
@@ -92,3 +106,200 @@ test('a connection, 100 kB each way, orderly close', async () => {
   assert.equal(d['tcps_connects'], 1);
   void vb;
 });
+
+/** The TCP pcbs of vnet v: "lport>fport STATE", oldest first. */
+function states(k: Kernel, v: Vnet): string[] {
+  return inv(k, v, () =>
+    [...V_tcbinfo().ipi_listhead].map((inp) => {
+      const tp = intotcpcb(inp);
+      return `${inp.inp_lport}>${inp.inp_fport} ${tp === null ? '-' : tcpstates[tp.t_state]}`;
+    }),
+  );
+}
+
+test('the handshake on the wire: FreeBSD option order, tshark-clean, no retransmissions', async () => {
+  const L = lab2(bootVimage());
+  const { k } = L;
+  const cap = bpf_capture_pcapng(k);
+  const frames: Uint8Array[] = [];
+  // One side of the link only: each frame once.
+  bpf_capture_set(k, (ifp, dlt, data, wirelen) => {
+    if (ifp !== L.a) return;
+    cap.tap(ifp, dlt, data, wirelen);
+    frames.push(data.slice());
+  });
+  const data = new Uint8Array(1 << 20).map((_, i) => i & 0xff);
+  const server = runIn(
+    k,
+    async (c) => {
+      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await c.bind(l, sin(0, 47001));
+      await c.listen(l, 1);
+      const s = await c.accept(l, null, null);
+      assert.equal((await readAll(c, s)).length, data.length);
+      await c.close(s);
+    },
+    pr(k, 'b'),
+  );
+  const client = runIn(
+    k,
+    async (c) => {
+      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+      assert.equal(await c.connect(s, sin(ip('192.0.2.2'), 47001)), 0);
+      let off = 0;
+      while (off < data.length) off += await c.write(s, data.subarray(off));
+      await c.close(s);
+    },
+    pr(k, 'a'),
+  );
+  await Promise.all([server, client]);
+  const pcap = cap.stop();
+  // The SYN: MSS 1460, NOP, WS 6, SACK permitted, timestamps (FreeBSD's tcp_addoptions).
+  const syn = frames.find((f) => f[12] === 0x08 && f[23] === 6 && f[14 + 20 + 13] === 0x02)!;
+  assert.ok(syn, 'a SYN went out');
+  const th = 14 + 20;
+  assert.equal(syn[th + 12]! >> 4, 10, '40 bytes of header');
+  assert.deepEqual([...syn.subarray(th + 20, th + 32)], [2, 4, 5, 180, 1, 3, 3, 6, 4, 2, 8, 10]);
+  const macs = [L.a, L.b].map((i) => ether_sprintf(i.if_lladdr!));
+  tshark_lint(pcap, eth_src_filter(macs), 'ip.src==192.0.2.1 || ip.src==192.0.2.2');
+});
+
+test('states: FIN_WAIT_2/CLOSE_WAIT, LAST_ACK, TIME_WAIT for 2*MSL, then gone', async () => {
+  const L = lab2(bootVimage());
+  const { k, va, vb } = L;
+  const seen: Record<string, string[]> = {};
+  let srvSock = -1;
+  let srvLibc: Libc | null = null;
+  const server = runIn(
+    k,
+    async (c) => {
+      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await c.bind(l, sin(0, 7001));
+      await c.listen(l, 1);
+      srvSock = await c.accept(l, null, null);
+      srvLibc = c;
+      await c.close(l);
+      // Wait for the client's FIN (read returns 0), then look.
+      assert.equal(await c.read(srvSock, new Uint8Array(8)), 0);
+      seen['after-client-fin'] = [...states(k, va), ...states(k, vb)];
+      await nanosleep(c, 1e9);
+      await c.close(srvSock);
+    },
+    pr(k, 'b'),
+  );
+  const client = runIn(
+    k,
+    async (c) => {
+      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await c.bind(s, sin(0, 40000));
+      assert.equal(await c.connect(s, sin(ip('192.0.2.2'), 7001)), 0);
+      seen['established'] = [...states(k, va), ...states(k, vb)];
+      await c.close(s);
+      await nanosleep(c, 2e9);
+      seen['after-server-close'] = [...states(k, va), ...states(k, vb)];
+    },
+    pr(k, 'a'),
+  );
+  await Promise.all([server, client]);
+  void srvLibc;
+  assert.deepEqual(seen['established'], [
+    '40000>7001 ESTABLISHED',
+    '7001>0 LISTEN',
+    '7001>40000 ESTABLISHED',
+  ]);
+  assert.deepEqual(seen['after-client-fin'], ['40000>7001 FIN_WAIT_2', '7001>40000 CLOSE_WAIT']);
+  assert.deepEqual(seen['after-server-close'], ['40000>7001 TIME_WAIT']);
+  // run_until_idle ran the 2*MSL timer: nothing is left.
+  assert.deepEqual([...states(k, va), ...states(k, vb)], []);
+  assert.equal(so_globals(k).numopensockets, 0);
+});
+
+test('connection refused, reset by SO_LINGER 0, and RST rules (RFC 5961 challenge ACK)', async () => {
+  const L = lab2(bootVimage());
+  const { k, va, vb } = L;
+  const b0 = tcpstat(k, vb);
+  const r = await runIn(
+    k,
+    async (c) => {
+      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+      return sys(c, c.connect(s, sin(ip('192.0.2.2'), 9)));
+    },
+    pr(k, 'a'),
+  );
+  assert.equal(r, -ECONNREFUSED);
+  // The server aborts with SO_LINGER {1, 0}: the client's read sees ECONNRESET.  Before
+  // that, an RST inside the window but not at rcv_nxt only gets a challenge ACK.
+  let clientRead = 0;
+  let stateAfterRst = '';
+  const server = runIn(
+    k,
+    async (c) => {
+      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await c.bind(l, sin(0, 7002));
+      await c.listen(l, 1);
+      const s = await c.accept(l, null, null);
+      await nanosleep(c, 1e9);
+      stateAfterRst = states(k, vb).join(',');
+      const lg = new Uint8Array(8);
+      lg[0] = 1;
+      assert.equal(await c.setsockopt(s, SOL_SOCKET, SO_LINGER, lg), 0);
+      await c.close(s);
+    },
+    pr(k, 'b'),
+  );
+  const client = runIn(
+    k,
+    async (c) => {
+      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await c.bind(s, sin(0, 7003));
+      assert.equal(await c.connect(s, sin(ip('192.0.2.2'), 7002)), 0);
+      clientRead = await sys(c, c.read(s, new Uint8Array(8)));
+    },
+    pr(k, 'a'),
+  );
+  const injector = runIn(
+    k,
+    async (c) => {
+      await nanosleep(c, 5e8);
+      const inp = [...inv(k, vb, () => V_tcbinfo().ipi_listhead)].find(
+        (i) => i.inp_lport === 7002 && i.inp_fport === 7003,
+      )!;
+      await inject_rst(c, 7003, intotcpcb(inp)!.rcv_nxt + 100);
+    },
+    pr(k, 'a'),
+  );
+  await Promise.all([server, client, injector]);
+  assert.equal(stateAfterRst, '7002>0 LISTEN,7002>7003 ESTABLISHED', 'no reset');
+  assert.equal(clientRead, -ECONNRESET);
+  const d = delta(b0, tcpstat(k, vb));
+  assert.equal(d['tcps_challenge_acks'], 1);
+  assert.equal(d['tcps_badrst'], 1);
+  assert.equal(d['tcps_drops'], 1);
+  void va;
+});
+
+/** An RST from 192.0.2.1:sport to 192.0.2.2:7002 with sequence number seq (raw socket in va). */
+async function inject_rst(c: Libc, sport: number, seq: number): Promise<void> {
+  {
+    {
+      const r = await c.socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
+      assert.equal(await c.setsockopt(r, IPPROTO_IP, IP_HDRINCL, 1), 0);
+      const d = new Uint8Array(40);
+      const dv = new DataView(d.buffer);
+      d[0] = 0x45;
+      dv.setUint16(2, 40);
+      d[8] = 64;
+      d[9] = IPPROTO_TCP;
+      dv.setUint32(12, ip('192.0.2.1'));
+      dv.setUint32(16, ip('192.0.2.2'));
+      dv.setUint16(20, sport);
+      dv.setUint16(22, 7002);
+      dv.setUint32(24, seq >>> 0);
+      d[32] = 5 << 4;
+      d[33] = 0x04;
+      const s = in_cksum_l4(d, 20, 20, ip('192.0.2.1'), ip('192.0.2.2'), IPPROTO_TCP);
+      dv.setUint16(36, s);
+      assert.equal(await c.sendto(r, d, d.length, 0, sin(ip('192.0.2.2'), 0)), 40);
+    }
+  }
+}
