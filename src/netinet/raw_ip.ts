@@ -17,7 +17,8 @@
  *   - rip_output: ip_output with flags from SO_DONTROUTE (IP_ROUTETOIF) and
  *     SO_BROADCAST (IP_ALLOWBROADCAST); IP_HDRINCL adds IP_RAWOUTPUT after checking
  *     the caller's header (ip_hl, ip_len matching what was written: EINVAL otherwise)
- *     and counts ips_rawout.
+ *     and counts ips_rawout; the source address is the caller's to choose (spoofing
+ *     is allowed, as in FreeBSD).
  *   - Options at IPPROTO_IP: IP_HDRINCL, IP_TTL, IP_TOS.
  *
  * XXX: FreeBSD refuses raw sockets in a jail without allow.raw_sockets; every jail may
@@ -187,11 +188,7 @@ function rip_output(so: Socket, cb: RipCb, m: Mbuf, dst: number): number {
     m_freem(m);
     return EINVAL;
   }
-  const src = in_addr_read(b, 12);
-  if (src !== INADDR_ANY && !in_localip(src)) {
-    m_freem(m);
-    return EADDRNOTAVAIL;
-  }
+  /* Any source address, as FreeBSD allows root outside address-restricted jails. */
   IPSTAT_INC(IPS.ips_rawout);
   return ip_output(m, null, null, flags | IP_RAWOUTPUT, null, cb);
 }

@@ -43,6 +43,7 @@ import { get_ticks } from '../kern/kern_clock.js';
 import { arc4random } from '../kern/subr_random.js';
 import { sbspace, so_globals, sonewconn } from '../kern/uipc_sockbuf.js';
 import { in_pcbrehash, type Inpcb } from './in_pcb.js';
+import { SB_AUTOSIZE } from '../sys/socketvar.js';
 import {
   SEQ_LEQ,
   TCPS_SYN_RECEIVED,
@@ -460,6 +461,9 @@ function syncache_socket(sc: Syncache): Tcpcb | null {
   const inp = so.so_pcb as Inpcb;
   const tp = intotcpcb(inp)!;
   const ltp = sc.ltp;
+  /* Buffer autosizing as the listener has it (SO_SNDBUF/SO_RCVBUF turned it off). */
+  so.so_snd.sb_flags = (so.so_snd.sb_flags & ~SB_AUTOSIZE) | (lso.so_snd.sb_flags & SB_AUTOSIZE);
+  so.so_rcv.sb_flags = (so.so_rcv.sb_flags & ~SB_AUTOSIZE) | (lso.so_rcv.sb_flags & SB_AUTOSIZE);
   inp.inp_laddr = sc.laddr as typeof inp.inp_laddr;
   inp.inp_lport = sc.lport;
   inp.inp_faddr = sc.faddr as typeof inp.inp_faddr;

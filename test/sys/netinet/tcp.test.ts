@@ -9,18 +9,38 @@ import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Vnet } from '../../../src/net/vnet.js';
 import type { Libc } from '../../../src/lib/libc.js';
 import { prison_find_name, type Prison } from '../../../src/kern/kern_jail.js';
-import { AF_INET, SOCK_RAW, SOCK_STREAM, SOL_SOCKET, SO_LINGER } from '../../../src/sys/socket.js';
+import {
+  AF_INET,
+  SOCK_RAW,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_KEEPALIVE,
+  SO_LINGER,
+  SO_RCVBUF,
+} from '../../../src/sys/socket.js';
 import {
   IPPROTO_IP,
   IPPROTO_TCP,
   sockaddr_in,
   sockaddr_in_encode,
 } from '../../../src/netinet/in.js';
-import { V_tcpstat, intotcpcb, tcpstates } from '../../../src/netinet/tcp_var.js';
+import {
+  TCP_KEEPCNT,
+  TCP_KEEPIDLE,
+  TCP_KEEPINTVL,
+  V_tcpstat,
+  intotcpcb,
+  tcpstates,
+} from '../../../src/netinet/tcp_var.js';
+import {
+  V_syncache_bucketlimit,
+  V_syncache_cachelimit,
+} from '../../../src/netinet/tcp_syncache.js';
+import { epair_set_impairment } from '../../../src/net/if_epair.js';
 import { V_tcbinfo } from '../../../src/netinet/tcp_subr.js';
 import { IP_HDRINCL } from '../../../src/netinet/ip_ctloutput.js';
 import { in_cksum_l4 } from '../../../src/netinet/in_cksum.js';
-import { ECONNREFUSED, ECONNRESET } from '../../../src/sys/errno.js';
+import { ECONNREFUSED, ECONNRESET, ETIMEDOUT } from '../../../src/sys/errno.js';
 import { bpf_capture_pcapng, bpf_capture_set } from '../../../src/net/bpf.js';
 import { ether_sprintf } from '../../../src/net/ethernet.js';
 import { eth_src_filter, tshark_lint } from '../../lib/tshark.js';
@@ -280,6 +300,19 @@ test('connection refused, reset by SO_LINGER 0, and RST rules (RFC 5961 challeng
 
 /** An RST from 192.0.2.1:sport to 192.0.2.2:7002 with sequence number seq (raw socket in va). */
 async function inject_rst(c: Libc, sport: number, seq: number): Promise<void> {
+  await inject(c, sport, 7002, seq, 0, 0x04);
+}
+
+/** A bare segment from src:sport (192.0.2.1) to 192.0.2.2:dport through a raw socket. */
+async function inject(
+  c: Libc,
+  sport: number,
+  dport: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  src: number = ip('192.0.2.1'),
+): Promise<void> {
   {
     {
       const r = await c.socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
@@ -290,16 +323,186 @@ async function inject_rst(c: Libc, sport: number, seq: number): Promise<void> {
       dv.setUint16(2, 40);
       d[8] = 64;
       d[9] = IPPROTO_TCP;
-      dv.setUint32(12, ip('192.0.2.1'));
+      dv.setUint32(12, src);
       dv.setUint32(16, ip('192.0.2.2'));
       dv.setUint16(20, sport);
-      dv.setUint16(22, 7002);
+      dv.setUint16(22, dport);
       dv.setUint32(24, seq >>> 0);
+      dv.setUint32(28, ack >>> 0);
       d[32] = 5 << 4;
-      d[33] = 0x04;
-      const s = in_cksum_l4(d, 20, 20, ip('192.0.2.1'), ip('192.0.2.2'), IPPROTO_TCP);
+      d[33] = flags;
+      dv.setUint16(34, 65535);
+      const s = in_cksum_l4(d, 20, 20, src, ip('192.0.2.2'), IPPROTO_TCP);
       dv.setUint16(36, s);
       assert.equal(await c.sendto(r, d, d.length, 0, sin(ip('192.0.2.2'), 0)), 40);
+      await c.close(r);
     }
   }
 }
+
+test('simultaneous open (SYN_SENT -> SYN_RCVD) and simultaneous close (CLOSING)', async () => {
+  const L = lab2(bootVimage());
+  const { k, va, vb } = L;
+  const seen: string[] = [];
+  const side = (me: string, myport: number, peer: string, peerport: number) => async (c: Libc) => {
+    const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+    assert.equal(await c.bind(s, sin(0, myport)), 0);
+    assert.equal(await sys(c, c.connect(s, sin(ip(peer), peerport))), 0, `${me} connect`);
+    assert.equal(await c.write(s, new TextEncoder().encode(me)), me.length);
+    const buf = new Uint8Array(8);
+    const n = await c.read(s, buf);
+    seen.push(`${me} got ${new TextDecoder().decode(buf.subarray(0, n))}`);
+    await nanosleep(c, 1e8);
+    await c.shutdown(s, 1);
+    assert.equal(await c.read(s, buf), 0);
+    await c.close(s);
+  };
+  // 10 ms of delay each way: both connect(2)s run before either SYN arrives.
+  k.enter(() => {
+    epair_set_impairment(L.a, { delay_ns: 10e6 });
+    epair_set_impairment(L.b, { delay_ns: 10e6 });
+  });
+  const b0 = tcpstat(k, vb);
+  await Promise.all([
+    runIn(k, side('a', 6001, '192.0.2.2', 6002), pr(k, 'a')),
+    runIn(k, side('b', 6002, '192.0.2.1', 6001), pr(k, 'b')),
+  ]);
+  assert.deepEqual(seen.sort(), ['a got b', 'b got a']);
+  const d = delta(b0, tcpstat(k, vb));
+  assert.equal(d['tcps_connattempt'], 1);
+  assert.equal(d['tcps_connects'], 1);
+  assert.equal(d['tcps_accepts'] ?? 0, 0, 'no listener was involved');
+  assert.deepEqual([...states(k, va), ...states(k, vb)], [], 'both TIME_WAITs ran out');
+  void va;
+});
+
+test('zero window: persist probes until the reader drains, then the data flows', async () => {
+  const L = lab2(bootVimage());
+  const { k, va } = L;
+  const total = 300000;
+  const a0 = tcpstat(k, va);
+  let got = 0;
+  const server = runIn(
+    k,
+    async (c) => {
+      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await c.setsockopt(l, SOL_SOCKET, SO_RCVBUF, 16384);
+      await c.bind(l, sin(0, 7004));
+      await c.listen(l, 1);
+      const s = await c.accept(l, null, null);
+      await nanosleep(c, 30e9); // do not read for 30 s: the window closes
+      got = (await readAll(c, s)).length;
+    },
+    pr(k, 'b'),
+  );
+  const client = runIn(
+    k,
+    async (c) => {
+      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+      assert.equal(await c.connect(s, sin(ip('192.0.2.2'), 7004)), 0);
+      const d = new Uint8Array(total);
+      let off = 0;
+      while (off < total) off += await c.write(s, d.subarray(off));
+      await c.close(s);
+    },
+    pr(k, 'a'),
+  );
+  await Promise.all([server, client]);
+  assert.equal(got, total);
+  const d = delta(a0, tcpstat(k, va));
+  assert.ok((d['tcps_sndprobe'] ?? 0) >= 2, `window probes: ${d['tcps_sndprobe']}`);
+  assert.ok((d['tcps_persisttimeo'] ?? 0) >= 2);
+});
+
+test('keepalive: an unanswering peer is dropped with ETIMEDOUT after keepidle + keepcnt * keepintvl', async () => {
+  const L = lab2(bootVimage());
+  const { k, va } = L;
+  const a0 = tcpstat(k, va);
+  let err = 0;
+  let at = 0;
+  const server = runIn(
+    k,
+    async (c) => {
+      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await c.bind(l, sin(0, 7005));
+      await c.listen(l, 1);
+      const s = await c.accept(l, null, null);
+      // The peer vanishes: everything b sends from now on is lost.
+      k.enter(() => epair_set_impairment(L.b, { loss: 1 }));
+      await nanosleep(c, 600e9);
+      await c.close(s);
+    },
+    pr(k, 'b'),
+  );
+  const client = runIn(
+    k,
+    async (c) => {
+      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+      assert.equal(await c.setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, 1), 0);
+      assert.equal(await c.setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, 10), 0);
+      assert.equal(await c.setsockopt(s, IPPROTO_TCP, TCP_KEEPINTVL, 2), 0);
+      assert.equal(await c.setsockopt(s, IPPROTO_TCP, TCP_KEEPCNT, 3), 0);
+      assert.equal(await c.connect(s, sin(ip('192.0.2.2'), 7005)), 0);
+      const t0 = k.now();
+      err = await sys(c, c.read(s, new Uint8Array(8)));
+      at = Math.round((k.now() - t0) / 1e9);
+      await c.close(s);
+    },
+    pr(k, 'a'),
+  );
+  await Promise.all([server, client]);
+  assert.equal(err, -ETIMEDOUT);
+  assert.equal(at, 16, 'keepidle 10 s + 3 probes 2 s apart');
+  const d = delta(a0, tcpstat(k, va));
+  assert.equal(d['tcps_keepdrops'], 1);
+  assert.equal(d['tcps_keepprobe'], 3);
+});
+
+test('SYN flood: syncache buckets overflow into SYN cookies; a real client still connects', async () => {
+  const L = lab2(bootVimage());
+  const { k, vb } = L;
+  inv(k, vb, () => {
+    V_syncache_bucketlimit.set(2);
+    V_syncache_cachelimit.set(8);
+  });
+  const b0 = tcpstat(k, vb);
+  let accepted = '';
+  const server = runIn(
+    k,
+    async (c) => {
+      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await c.bind(l, sin(0, 7006));
+      await c.listen(l, 128);
+      const s = await c.accept(l, null, null);
+      const buf = new Uint8Array(16);
+      const n = await c.read(s, buf);
+      accepted = new TextDecoder().decode(buf.subarray(0, n));
+      await c.close(s);
+      await c.close(l);
+    },
+    pr(k, 'b'),
+  );
+  const client = runIn(
+    k,
+    async (c) => {
+      // 200 SYNs spoofed from 192.0.2.100-139, hosts that do not exist: nobody answers
+      // the SYN-ACKs, so the entries stay; once the limits are hit, cookies need none.
+      for (let p = 0; p < 200; p++)
+        await inject(c, 20000 + p, 7006, 1000 + p, 0, 0x02, ip('192.0.2.100') + (p % 40));
+      // Then a real client.
+      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+      assert.equal(await sys(c, c.connect(s, sin(ip('192.0.2.2'), 7006))), 0);
+      assert.equal(await c.write(s, new TextEncoder().encode('hello')), 5);
+      await c.close(s);
+    },
+    pr(k, 'a'),
+  );
+  await Promise.all([server, client]);
+  assert.equal(accepted, 'hello');
+  const d = delta(b0, tcpstat(k, vb));
+  const cookies = d['tcps_sc_sendcookie'] ?? 0;
+  assert.equal((d['tcps_sc_added'] ?? 0) + cookies, 201, 'every SYN got an entry or a cookie');
+  assert.ok(cookies >= 192, `cookies sent: ${cookies}`);
+  assert.equal((d['tcps_sc_bucketoverflow'] ?? 0) + (d['tcps_sc_cacheoverflow'] ?? 0), cookies);
+  assert.equal(d['tcps_accepts'], 1);
+});
