@@ -49,6 +49,7 @@ import { rt_flags_letters } from '../net/route/route_var.js';
 import { ether_sprintf } from '../net/ethernet.js';
 import { in_mask2len, inet_ntoa, type in_addr_t } from '../netinet/in.js';
 import { xinpcb_decode } from '../netinet/in_pcb.js';
+import { TCPSTAT_FIELDS } from '../netinet/tcp_var.js';
 
 const USAGE =
   'usage: netstat [-an] [-p protocol] [-j jail]\n' +
@@ -250,11 +251,94 @@ const UDPSTAT: StatDef = {
   },
 };
 
+/* tcp_stats (inet.c): struct tcpstat, in the order and words of FreeBSD's netstat. */
+const TCPSTAT: StatDef = {
+  proto: 'tcp',
+  symbol: '_tcpstat',
+  sysctl: 'net.inet.tcp.stats',
+  fields: TCPSTAT_FIELDS,
+  lines: [
+    ['tcps_sndtotal', '\t%ju packet%s sent'],
+    ['tcps_sndpack', '\t\t%ju data packet%s'],
+    ['tcps_sndbyte', '+ (%ju byte%s)'],
+    ['tcps_sndrexmitpack', '\t\t%ju data packet%s'],
+    ['tcps_sndrexmitbyte', '+ (%ju byte%s) retransmitted'],
+    ['tcps_sndrexmitbad', '\t\t%ju data packet%s unnecessarily retransmitted'],
+    ['tcps_mturesent', '\t\t%ju resend%s initiated by MTU discovery'],
+    ['tcps_sndacks', '\t\t%ju ack-only packet%s'],
+    ['tcps_delack', '+ (%ju delayed)'],
+    ['tcps_sndurg', '\t\t%ju URG only packet%s'],
+    ['tcps_sndprobe', '\t\t%ju window probe packet%s'],
+    ['tcps_sndwinup', '\t\t%ju window update packet%s'],
+    ['tcps_sndctrl', '\t\t%ju control packet%s'],
+    ['tcps_rcvtotal', '\t%ju packet%s received'],
+    ['tcps_rcvackpack', '\t\t%ju ack%s'],
+    ['tcps_rcvackbyte', '+ (for %ju byte%s)'],
+    ['tcps_rcvdupack', '\t\t%ju duplicate ack%s'],
+    ['tcps_rcvacktoomuch', '\t\t%ju ack%s for unsent data'],
+    ['tcps_rcvpack', '\t\t%ju packet%s'],
+    ['tcps_rcvbyte', '+ (%ju byte%s) received in-sequence'],
+    ['tcps_rcvduppack', '\t\t%ju completely duplicate packet%s'],
+    ['tcps_rcvdupbyte', '+ (%ju byte%s)'],
+    ['tcps_pawsdrop', '\t\t%ju old duplicate packet%s'],
+    ['tcps_rcvpartduppack', '\t\t%ju packet%s with some dup. data'],
+    ['tcps_rcvpartdupbyte', '+ (%ju byte%s duped)'],
+    ['tcps_rcvoopack', '\t\t%ju out-of-order packet%s'],
+    ['tcps_rcvoobyte', '+ (%ju byte%s)'],
+    ['tcps_rcvpackafterwin', '\t\t%ju packet%s'],
+    ['tcps_rcvbyteafterwin', '+ (%ju byte%s) of data after window'],
+    ['tcps_rcvwinprobe', '\t\t%ju window probe%s'],
+    ['tcps_rcvwinupd', '\t\t%ju window update packet%s'],
+    ['tcps_rcvafterclose', '\t\t%ju packet%s received after close'],
+    ['tcps_rcvbadsum', '\t\t%ju discarded for bad checksum%s'],
+    ['tcps_rcvbadoff', '\t\t%ju discarded for bad header offset field%s'],
+    ['tcps_rcvshort', '\t\t%ju discarded because packet too short'],
+    ['tcps_rcvreassfull', '\t\t%ju discarded due to full reassembly queue'],
+    ['tcps_connattempt', '\t%ju connection request%s'],
+    ['tcps_accepts', '\t%ju connection accept%s'],
+    ['tcps_badsyn', '\t%ju bad connection attempt%s'],
+    ['tcps_listendrop', '\t%ju listen queue overflow%s'],
+    ['tcps_badrst', '\t%ju ignored RSTs in the window%s'],
+    ['tcps_connects', '\t%ju connection%s established (including accepts)'],
+    ['tcps_closed', '\t%ju connection%s closed'],
+    ['tcps_drops', '+ (including %ju drop%s)'],
+    ['tcps_conndrops', '\t%ju embryonic connection%s dropped'],
+    ['tcps_rttupdated', '\t%ju segment%s updated rtt'],
+    ['tcps_segstimed', '+ (of %ju attempt%s)'],
+    ['tcps_rexmttimeo', '\t%ju retransmit timeout%s'],
+    ['tcps_timeoutdrop', '\t\t%ju connection%s dropped by rexmit timeout'],
+    ['tcps_persisttimeo', '\t%ju persist timeout%s'],
+    ['tcps_persistdrop', '\t\t%ju connection%s dropped by persist timeout'],
+    ['tcps_finwait2_drops', '\t%ju Connections (fin_wait_2) dropped because of timeout'],
+    ['tcps_keeptimeo', '\t%ju keepalive timeout%s'],
+    ['tcps_keepprobe', '\t\t%ju keepalive probe%s sent'],
+    ['tcps_keepdrops', '\t\t%ju connection%s dropped by keepalive'],
+    ['tcps_sc_added', '\t%ju syncache entries added'],
+    ['tcps_sc_retransmitted', '\t\t%ju retransmitted'],
+    ['tcps_sc_dupsyn', '\t\t%ju dupsyn'],
+    ['tcps_sc_dropped', '\t\t%ju dropped'],
+    ['tcps_sc_completed', '\t\t%ju completed'],
+    ['tcps_sc_bucketoverflow', '\t\t%ju bucket overflow'],
+    ['tcps_sc_cacheoverflow', '\t\t%ju cache overflow'],
+    ['tcps_sc_reset', '\t\t%ju reset'],
+    ['tcps_sc_stale', '\t\t%ju stale'],
+    ['tcps_sc_aborted', '\t\t%ju aborted'],
+    ['tcps_sc_badack', '\t\t%ju badack'],
+    ['tcps_sc_unreach', '\t\t%ju unreach'],
+    ['tcps_sc_zonefail', '\t\t%ju zone failures'],
+    ['tcps_sc_sendcookie', '\t%ju cookie%s sent'],
+    ['tcps_sc_recvcookie', '\t%ju cookie%s received'],
+    ['tcps_sack_recovery_episode', '\t%ju SACK recovery episode%s'],
+    ['tcps_challenge_acks', '\t%ju challenge ACK%s sent'],
+  ],
+};
+
 /** The statistics netstat knows, by protocol name (others join as protocols land). */
 export const STATS: ReadonlyMap<string, StatDef> = new Map([
   [IPSTAT.proto, IPSTAT],
   [ICMPSTAT.proto, ICMPSTAT],
   [UDPSTAT.proto, UDPSTAT],
+  [TCPSTAT.proto, TCPSTAT],
 ]);
 
 /** Read a stats structure through libkvm: counter handles, summed over CPUs. */

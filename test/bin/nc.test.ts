@@ -73,3 +73,38 @@ test('nc: usage, bad port, and ECONNREFUSED-free UDP; connected sockets in netst
   assert.equal(out[4], 'udp4       0      0 192.0.2.1.4000         192.0.2.2.9            ');
   assert.equal(out[5], 'st=0');
 });
+
+test('nc over TCP: a file crosses, netstat -an shows LISTEN then ESTABLISHED and TIME_WAIT', async () => {
+  const root = tempRoot();
+  try {
+    const data = Array.from({ length: 5000 }, (_, i) => `tcp line ${i}\n`).join('');
+    writeFileSync(join(root.dir, 'in.txt'), data);
+    const k = bootVimage({ root: root.dir });
+    const r = await sh(
+      LAB +
+        'jexec b nc -l 5001 > out.txt & sleep 1; netstat -an -j b; ' +
+        'jexec a nc -N 192.0.2.2 5001 < in.txt; echo client=$?; wait; echo server=$?; ' +
+        'netstat -an -j a; netstat -s -p tcp -j b | grep -E "connection (accept|request)|established"',
+      { kernel: k },
+    );
+    assert.equal(r.err, '');
+    const lines = r.out.split('\n');
+    assert.equal(lines[0], 'Active Internet connections (including servers)');
+    assert.equal(
+      lines[2],
+      'tcp4       0      0 *.5001                 *.*                    LISTEN',
+    );
+    assert.equal(lines[3], 'client=0');
+    assert.equal(lines[4], 'server=0');
+    assert.equal(lines[5], 'Active Internet connections (including servers)');
+    assert.match(lines[7]!, /^tcp4 {7}0 {6}0 192\.0\.2\.1\.\d+ +192\.0\.2\.2\.5001 +TIME_WAIT$/);
+    assert.deepEqual(lines.slice(8, 11), [
+      '\t0 connection requests',
+      '\t1 connection accept',
+      '\t1 connection established (including accepts)',
+    ]);
+    assert.equal(readFileSync(join(root.dir, 'out.txt'), 'utf8'), data);
+  } finally {
+    root.cleanup();
+  }
+});
