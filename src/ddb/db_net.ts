@@ -19,6 +19,8 @@ import { rt_flags_letters, type Rtentry } from '../net/route/route_var.js';
 import { inet_ntoa, type in_addr_t } from '../netinet/in.js';
 import { with_vnet, type Vnet } from '../net/vnet.js';
 import { V_udbinfo } from '../netinet/udp_usrreq.js';
+import { V_tcp } from '../netinet/tcp_subr.js';
+import { intotcpcb, tcpstates } from '../netinet/tcp_var.js';
 import type { Inpcb, InpcbInfo } from '../netinet/in_pcb.js';
 import {
   INP_ANONPORT,
@@ -118,9 +120,11 @@ function inp_flags_string(f: number): string {
     .join('|');
 }
 
-/** The pcb tables of a vnet, by protocol name (TCP joins when it lands). */
+/** The pcb tables of a vnet: TCP's and UDP's. */
 function pcbinfos(v: Vnet): InpcbInfo[] {
   const out: InpcbInfo[] = [];
+  const t = v.kernel.vimage ? V_tcp.on(v) : V_tcp.get();
+  if (t) out.push(t.tcbinfo);
   const u = v.kernel.vimage ? V_udbinfo.on(v) : V_udbinfo.get();
   if (u) out.push(u);
   return out;
@@ -140,6 +144,12 @@ function db_print_inpcb(db: DbSession, inp: Inpcb): void {
     `    inp_flags: 0x${inp.inp_flags.toString(16)} (${inp_flags_string(inp.inp_flags)})\n`,
   );
   db.printf(`    inp_vflag: 0x1 (INP_IPV4)\n`);
+  const tp = intotcpcb(inp);
+  if (tp !== null && inp.inp_ip_p === 6)
+    db.printf(
+      `    t_state: ${tcpstates[tp.t_state]}   snd_una: ${tp.snd_una}   snd_nxt: ${tp.snd_nxt}   snd_max: ${tp.snd_max}   rcv_nxt: ${tp.rcv_nxt}\n` +
+        `    snd_wnd: ${tp.snd_wnd}   snd_cwnd: ${tp.snd_cwnd}   snd_ssthresh: ${tp.snd_ssthresh}   t_maxseg: ${tp.t_maxseg}   t_rxtcur: ${tp.t_rxtcur}   cc: ${tp.cc_algo.name}\n`,
+    );
   db.printf(
     `    inp_ip_ttl: ${inp.inp_ip_ttl}   inp_ip_p: ${inp.inp_ip_p}   inp_ip_minttl: ${inp.inp_ip_minttl}   inp_ip_tos: ${inp.inp_ip_tos}\n`,
   );
@@ -166,14 +176,16 @@ DB_SHOW_COMMAND(
       throw new DbError(`no inpcb for socket ${a.rest} in vnet ${v.vnet_id}`);
     }
     db.printf(`Internet pcbs of vnet ${v.vnet_id}\n`);
-    db.printf('Proto  Socket  Local Address          Foreign Address        Flags\n');
+    db.printf('Proto  Socket  Local Address          Foreign Address        Flags       State\n');
     for (const pi of infos)
-      for (const inp of pi.ipi_listhead)
+      for (const inp of pi.ipi_listhead) {
+        const tp = intotcpcb(inp);
         db.printf(
           `${pi.ipi_name.padEnd(5)}  ${String(inp.inp_socket?.so_gencnt ?? '-').padStart(6)}  ` +
             `${ipport(inp.inp_laddr, inp.inp_lport).padEnd(22)} ${ipport(inp.inp_faddr, inp.inp_fport).padEnd(22)} ` +
-            `0x${inp.inp_flags.toString(16)}\n`,
+            `${('0x' + inp.inp_flags.toString(16)).padEnd(10)}  ${tp !== null ? tcpstates[tp.t_state] : ''}\n`,
         );
+      }
   },
   'list the Internet pcbs of $db_vnet (show inpcb N: the pcb of socket N)',
 );

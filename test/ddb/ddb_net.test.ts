@@ -47,10 +47,10 @@ test('show inpcb lists the UDP pcbs of the vnet; show inpcb N prints one', async
   assert.equal(await c.setsockopt(s, IPPROTO_IP, IP_RECVDSTADDR, 1), 0);
   const so = [...so_globals(k).sockets].find((x) => x.so_family === AF_INET)!;
   const out = ddb(k, 'show inpcb', `show inpcb ${so.so_gencnt}`, 'show inpcb 99999');
-  assert.match(out, /Proto +Socket +Local Address +Foreign Address +Flags\n/);
+  assert.match(out, /Proto +Socket +Local Address +Foreign Address +Flags +State\n/);
   assert.match(
     out,
-    new RegExp(`udp +${so.so_gencnt} +0\\.0\\.0\\.0:5353 +0\\.0\\.0\\.0:0 +0x2004\\n`),
+    new RegExp(`udp +${so.so_gencnt} +0\\.0\\.0\\.0:5353 +0\\.0\\.0\\.0:0 +0x2004 +\\n`),
   );
   assert.match(out, /inp_laddr: 0\.0\.0\.0 +inp_lport: 5353\n/);
   assert.match(out, /inp_flags: 0x2004 \(INP_RECVDSTADDR\|INP_INHASHLIST\)\n/);
