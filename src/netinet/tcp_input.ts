@@ -135,6 +135,7 @@ import {
   seq_sub,
   tcp_maxseg,
   type Tcpcb,
+  type TsegQent,
 } from './tcp_var.js';
 import {
   V_tcbinfo,
@@ -152,6 +153,14 @@ import {
 import { tcp_output } from './tcp_output.js';
 import { tcp_timer_activate, tcp_timer_active, TP_KEEPIDLE } from './tcp_timer.js';
 import { syncache_add, syncache_chkrst, syncache_expand } from './tcp_syncache.js';
+import {
+  tcp_clean_sackreport,
+  tcp_free_sackholes,
+  tcp_sack_active,
+  tcp_sack_doack,
+  tcp_sack_pipe,
+  tcp_update_sack_list,
+} from './tcp_sack.js';
 import { sbreserve } from '../kern/uipc_sockbuf.js';
 import { SB_AUTOSIZE } from '../sys/socketvar.js';
 
@@ -179,6 +188,8 @@ export interface TcpOpt {
   to_tsval: number;
   to_tsecr: number;
   to_nsacks: number;
+  /** The SACK blocks, [start, end). */
+  to_sacks: [number, number][];
 }
 
 /** A parsed segment: addresses and header fields in host order. */
@@ -207,6 +218,7 @@ export function tcp_dooptions(b: Uint8Array, off: number, cnt: number, syn: bool
     to_tsval: 0,
     to_tsecr: 0,
     to_nsacks: 0,
+    to_sacks: [],
   };
   let i = 0;
   while (i < cnt) {
@@ -247,7 +259,8 @@ export function tcp_dooptions(b: Uint8Array, off: number, cnt: number, syn: bool
         if (optlen > 2 && (optlen - 2) % 8 === 0 && !syn) {
           to.to_flags |= TOF_SACK;
           to.to_nsacks = (optlen - 2) / 8;
-          TCPSTAT_INC(TCPS_.tcps_sack_rcv_blocks);
+          for (let j = 0; j < to.to_nsacks; j++)
+            to.to_sacks.push([rd32(b, p + 2 + 8 * j), rd32(b, p + 6 + 8 * j)]);
         }
         break;
     }
@@ -410,21 +423,57 @@ export function tcp_xmit_timer(tp: Tcpcb, rtt: number): void {
 /* ------------------------------------------------------------------------------ */
 /* Reassembly (tcp_reass.c)                                                         */
 
+/** Free a queue entry's data. */
+function tseg_free(e: TsegQent): void {
+  for (const m of e.ms) m_freem(m);
+  e.ms.length = 0;
+}
+
+/** Drop n bytes from the front of an entry. */
+function tseg_trim_front(e: TsegQent, n: number): void {
+  while (n > 0 && e.ms.length > 0) {
+    const m = e.ms[0]!;
+    if (m.m_len <= n) {
+      n -= m.m_len;
+      e.len -= m.m_len;
+      e.seq = seq_add(e.seq, m.m_len);
+      e.ms.shift();
+      m_freem(m);
+    } else {
+      m_adj(m, n);
+      e.len -= n;
+      e.seq = seq_add(e.seq, n);
+      n = 0;
+    }
+  }
+}
+
 /**
  * tcp_reass(tp, seq, m, len, fin): queue an out-of-order segment (m holds just its
  * data), then deliver whatever is now in order.  Returns TH_FIN when the FIN was
  * reached.  m null: only deliver.
+ *
+ * As FreeBSD 14's tcp_reass, adjacent data is kept in one queue entry, so
+ * net.inet.tcp.reass.maxqueuelen limits the number of holes, and the bytes queued
+ * (t_segqlen) may not exceed the receive buffer's room or the window we advertised,
+ * whichever is more (tcps_rcvreassfull).
  */
 function tcp_reass(tp: Tcpcb, seq: number, m: Mbuf | null, len: number, fin: boolean): number {
   const so = tp.t_inpcb.inp_socket!;
   if (m !== null) {
-    if (tp.t_segqlen >= V_tcp_reass_maxqueuelen.get() && seq !== tp.rcv_nxt) {
+    const q = tp.t_segq;
+    /* Room: the buffer's, or the window we advertised if that is more (data inside
+     * the advertised window is never refused; the reader may simply not have run). */
+    const room = Math.max(sbspace(so.so_rcv), seq_sub(tp.rcv_adv, tp.rcv_nxt));
+    if (
+      seq !== tp.rcv_nxt &&
+      (tp.t_segqlen + len > room || q.length >= V_tcp_reass_maxqueuelen.get())
+    ) {
       TCPSTAT_INC(TCPS_.tcps_rcvreassfull);
       m_freem(m);
       return 0;
     }
-    /* Trim what the queue already has, then insert in order. */
-    const q = tp.t_segq;
+    /* Trim what the previous entry already covers. */
     let i = 0;
     while (i < q.length && SEQ_LT(q[i]!.seq, seq)) i++;
     const prev = q[i - 1];
@@ -435,35 +484,52 @@ function tcp_reass(tp: Tcpcb, seq: number, m: Mbuf | null, len: number, fin: boo
           TCPSTAT_INC(TCPS_.tcps_rcvduppack);
           TCPSTAT_ADD(TCPS_.tcps_rcvdupbyte, len);
           m_freem(m);
-          if (!fin) return 0;
-          m = null;
-          len = 0;
-        } else {
-          m_adj(m, over);
-          seq = seq_add(seq, over);
-          len -= over;
+          if (fin) prev.fin = true;
+          return tcp_reass(tp, 0, null, 0, false);
         }
+        m_adj(m, over);
+        seq = seq_add(seq, over);
+        len -= over;
       }
     }
-    if (m !== null) {
-      while (i < q.length) {
-        const nx = q[i]!;
-        const over = seq_sub(seq_add(seq, len), nx.seq);
-        if (over <= 0) break;
-        if (over < nx.len) {
-          m_adj(nx.m, over);
-          nx.seq = seq_add(nx.seq, over);
-          nx.len -= over;
-          break;
-        }
-        m_freem(nx.m);
-        q.splice(i, 1);
-        tp.t_segqlen--;
+    /* Later entries the new data covers go; a partly covered one is trimmed. */
+    while (i < q.length) {
+      const nx = q[i]!;
+      const over = seq_sub(seq_add(seq, len), nx.seq);
+      if (over <= 0) break;
+      if (over < nx.len) {
+        tp.t_segqlen -= over;
+        tseg_trim_front(nx, over);
+        break;
       }
-      TCPSTAT_INC(TCPS_.tcps_rcvoopack);
-      TCPSTAT_ADD(TCPS_.tcps_rcvoobyte, len);
-      q.splice(i, 0, { seq, len, fin, m });
-      tp.t_segqlen++;
+      tp.t_segqlen -= nx.len;
+      if (nx.fin) fin = true;
+      tseg_free(nx);
+      q.splice(i, 1);
+    }
+    TCPSTAT_INC(TCPS_.tcps_rcvoopack);
+    TCPSTAT_ADD(TCPS_.tcps_rcvoobyte, len);
+    tp.t_rcvoopack++;
+    tp.t_segqlen += len;
+    /* Join the previous entry, the next one, or stand alone. */
+    const before = q[i - 1];
+    let at: TsegQent;
+    if (before !== undefined && seq_add(before.seq, before.len) === seq && !before.fin) {
+      before.ms.push(m);
+      before.len += len;
+      before.fin = fin;
+      at = before;
+      i--;
+    } else {
+      at = { seq, len, fin, ms: [m] };
+      q.splice(i, 0, at);
+    }
+    const after = q[i + 1];
+    if (after !== undefined && seq_add(at.seq, at.len) === after.seq && !at.fin) {
+      at.ms.push(...after.ms);
+      at.len += after.len;
+      at.fin = after.fin;
+      q.splice(i + 1, 1);
     }
   }
   if (tp.t_state < TCPS_ESTABLISHED) return 0;
@@ -472,13 +538,15 @@ function tcp_reass(tp: Tcpcb, seq: number, m: Mbuf | null, len: number, fin: boo
   let delivered = false;
   while (q.length > 0 && q[0]!.seq === tp.rcv_nxt) {
     const e = q.shift()!;
-    tp.t_segqlen--;
+    tp.t_segqlen -= e.len;
     tp.rcv_nxt = seq_add(tp.rcv_nxt, e.len);
-    if (so.so_rcv.sb_state & SBS_CANTRCVMORE) m_freem(e.m);
-    else if (e.len > 0) {
-      sbappendstream(so.so_rcv, e.m);
-      delivered = true;
-    } else m_freem(e.m);
+    for (const d of e.ms) {
+      if (so.so_rcv.sb_state & SBS_CANTRCVMORE || d.m_len === 0) m_freem(d);
+      else {
+        sbappendstream(so.so_rcv, d);
+        delivered = true;
+      }
+    }
     if (e.fin) {
       flags = TH_FIN;
       break;
@@ -769,6 +837,11 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
     tp.snd_wl1 = seq_add(th.seq, -1);
   }
 
+  /* SACK blocks update the scoreboard (tcp_sack_doack). */
+  const sack = (tp.t_flags & TF_SACK_PERMIT) !== 0;
+  if (sack && (to.to_flags & TOF_SACK || tp.t_sacked.length > 0) && SEQ_GEQ(th.ack, tp.snd_una))
+    tcp_sack_doack(tp, to.to_sacks, th.ack);
+
   if (SEQ_LEQ(th.ack, tp.snd_una)) {
     /* Duplicate ACK (RFC 5681 §2 definition). */
     if (
@@ -781,6 +854,15 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
       TCPSTAT_INC(TCPS_.tcps_rcvdupack);
       if (!tcp_timer_active(tp, TT_REXMT)) tp.t_dupacks = 0;
       else if (++tp.t_dupacks > 3 && IN_FASTRECOVERY(tp.t_flags)) {
+        if (sack && tcp_sack_active(tp)) {
+          /* SACK recovery: grow cwnd towards ssthresh while the pipe is below it. */
+          cc_ack_received(tp, 1, CC_DUPACK, 0);
+          if (tcp_sack_pipe(tp) < tp.snd_ssthresh)
+            tp.snd_cwnd = Math.min(tp.snd_cwnd + tcp_maxseg(tp), tp.snd_ssthresh);
+          tcp_output(tp);
+          m_freem(m);
+          return;
+        }
         /* Each further duplicate means a segment left the network: inflate. */
         cc_ack_received(tp, 1, CC_DUPACK, 0);
         tp.snd_cwnd += tcp_maxseg(tp);
@@ -791,6 +873,19 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
         if (IN_FASTRECOVERY(tp.t_flags) || SEQ_LEQ(th.ack, tp.snd_recover)) {
           /* A new loss inside the same window: no new recovery (RFC 6582 §3.2). */
           tp.t_dupacks = 0;
+        } else if (sack && tcp_sack_active(tp)) {
+          /* SACK-based loss recovery (RFC 6675): cwnd is ssthresh, the holes go first. */
+          cc_cong_signal(tp, CC_NDUPACK);
+          TCPSTAT_INC(TCPS_.tcps_sack_recovery_episode);
+          tcp_timer_activate(tp, TT_REXMT, 0);
+          tp.t_rtttime = 0;
+          tp.sack_rxmit = tp.snd_una;
+          /* The first hole goes out now, whatever the pipe (RFC 6675 §5 step 4.3). */
+          tp.snd_cwnd = tcp_sack_pipe(tp) + tcp_maxseg(tp);
+          tcp_output(tp);
+          tp.snd_cwnd = tp.snd_ssthresh;
+          m_freem(m);
+          return;
         } else {
           cc_cong_signal(tp, CC_NDUPACK);
           tcp_timer_activate(tp, TT_REXMT, 0);
@@ -822,8 +917,18 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
   /* New data acknowledged. */
   if (IN_FASTRECOVERY(tp.t_flags)) {
     if (SEQ_LT(th.ack, tp.snd_recover)) {
-      tcp_newreno_partial_ack(tp, th);
+      if (sack && tcp_sack_active(tp)) {
+        /* Partial ACK in SACK recovery: keep going from the scoreboard, with one or
+         * two more segments of room (FreeBSD's tcp_sack_partialack). */
+        tcp_timer_activate(tp, TT_REXMT, tp.t_rxtcur);
+        tp.t_rtttime = 0;
+        const maxseg = tcp_maxseg(tp);
+        const segs = seq_sub(th.ack, tp.snd_una) >= 2 * maxseg ? 2 : 1;
+        tp.snd_cwnd = Math.max(tp.snd_cwnd, tcp_sack_pipe(tp) + segs * maxseg);
+        needoutput = true;
+      } else tcp_newreno_partial_ack(tp, th);
     } else {
+      if (sack) tcp_free_sackholes(tp);
       cc_post_recovery(tp);
       tp.t_flags &= ~(TF_FASTRECOVERY | TF_CONGRECOVERY);
     }
@@ -975,7 +1080,12 @@ function tcp_step6(
     } else if (tlen > 0 || thflags & TH_FIN) {
       /* Out of order (or before the handshake finished): the reassembly queue. */
       const fin = (thflags & TH_FIN) !== 0;
-      thflags = (thflags & ~TH_FIN) | tcp_reass(tp, th.seq, m, tlen, fin);
+      const seq = th.seq;
+      thflags = (thflags & ~TH_FIN) | tcp_reass(tp, seq, m, tlen, fin);
+      if (tp.t_flags & TF_SACK_PERMIT && tlen > 0) {
+        if (tp.t_segq.length > 0) tcp_update_sack_list(tp, seq);
+        tcp_clean_sackreport(tp);
+      }
       tp.t_flags |= TF_ACKNOW;
     } else m_freem(m);
   } else {
@@ -986,6 +1096,7 @@ function tcp_step6(
   if (tp.t_segq.length > 0 && tp.t_state >= TCPS_ESTABLISHED && so !== null) {
     thflags |= tcp_reass(tp, 0, null, 0, false);
   }
+  if (tp.sackblks.length > 0) tcp_clean_sackreport(tp);
 
   if (thflags & TH_FIN && so !== null) {
     if (!TCPS_HAVERCVDFIN(tp.t_state)) {

@@ -34,6 +34,8 @@ import { IPPROTO_TCP, in_addr_write } from './in.js';
 import { in_cksum_l4 } from './in_cksum.js';
 import { ip_output, IP_ROUTETOIF } from './ip_output.js';
 import {
+  IN_FASTRECOVERY,
+  MAX_TCPOPTLEN,
   SEQ_GT,
   SEQ_LT,
   TCPOLEN_MAXSEG,
@@ -43,6 +45,7 @@ import {
   TCPOPT_EOL,
   TCPOPT_MAXSEG,
   TCPOPT_NOP,
+  TCPOPT_SACK,
   TCPOPT_SACK_PERMITTED,
   TCPOPT_TIMESTAMP,
   TCPOPT_WINDOW,
@@ -88,6 +91,7 @@ import {
 import { tcp_setpersist, tcp_timer_activate, tcp_timer_active } from './tcp_timer.js';
 import { tcp_mssopt, tcp_ts_getticks, wr32 } from './tcp_subr.js';
 import { cc_after_idle } from './cc/cc.js';
+import { tcp_sack_active, tcp_sack_output, tcp_sack_pipe, tcp_sack_sent } from './tcp_sack.js';
 
 export const K = new ObjFile('netinet/tcp_output.ts', VIMAGEID('src/netinet/tcp_output.ts'));
 const S_tcp_output = K.TEXT('tcp_output');
@@ -98,6 +102,7 @@ export interface TcpOpts {
   wscale?: number;
   sackok?: boolean;
   ts?: readonly [number, number];
+  sacks?: readonly (readonly [number, number])[];
 }
 
 /**
@@ -121,6 +126,14 @@ export function tcp_addoptions(o: TcpOpts): Uint8Array {
     out.push(TCPOPT_TIMESTAMP, TCPOLEN_TIMESTAMP);
     for (const v of o.ts)
       out.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+  }
+  if (o.sacks !== undefined && o.sacks.length > 0) {
+    while (out.length % 4 !== 2) out.push(TCPOPT_NOP);
+    const n = Math.min(o.sacks.length, Math.floor((MAX_TCPOPTLEN - out.length - 2) / 8));
+    out.push(TCPOPT_SACK, 2 + 8 * n);
+    for (let i = 0; i < n; i++)
+      for (const v of o.sacks[i]!)
+        out.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
   }
   while (out.length % 4 !== 0) out.push(TCPOPT_EOL);
   return Uint8Array.from(out);
@@ -219,7 +232,20 @@ export function tcp_output(tp: Tcpcb): number {
         tp.t_rxtshift = 0;
       }
     }
-    let len = Math.min(sbavail(snd), sendwin) - off;
+    /* SACK recovery (RFC 6675): holes first while cwnd - pipe allows, then new data. */
+    let sack_rxmit = false;
+    let sack_seq = 0;
+    const in_sack_recovery =
+      (tp.t_flags & TF_SACK_PERMIT) !== 0 && IN_FASTRECOVERY(tp.t_flags) && tcp_sack_active(tp);
+    if (in_sack_recovery) {
+      const avail = tp.snd_cwnd - tcp_sack_pipe(tp);
+      const hole = avail > 0 ? tcp_sack_output(tp, maxseg) : null;
+      if (hole !== null) {
+        sack_rxmit = true;
+        sack_seq = hole[0];
+      } else sendwin = Math.min(tp.snd_wnd, off + Math.max(0, avail));
+    }
+    let len = sack_rxmit ? 0 : Math.min(sbavail(snd), sendwin) - off;
     /* The SYN occupies a sequence number: once sent, it is not sent again except
      * from SYN_RECEIVED (where the SYN-ACK is repeated until acknowledged). */
     if (flags & TH_SYN && SEQ_GT(tp.snd_nxt, tp.snd_una)) {
@@ -237,11 +263,18 @@ export function tcp_output(tp: Tcpcb): number {
         if (!tcp_timer_active(tp, TT_PERSIST)) tcp_setpersist(tp);
       }
     }
+    if (sack_rxmit) {
+      const hole = tcp_sack_output(tp, maxseg)!;
+      off = seq_sub(sack_seq, tp.snd_una);
+      len = Math.min(hole[1], Math.max(0, sbavail(snd) - off));
+      sendalot = true;
+    }
     if (len > maxseg) {
       len = maxseg;
       sendalot = true;
     }
-    if (SEQ_LT(seq_add(tp.snd_nxt, len), seq_add(tp.snd_una, sbavail(snd)))) flags &= ~TH_FIN;
+    if (sack_rxmit || SEQ_LT(seq_add(tp.snd_nxt, len), seq_add(tp.snd_una, sbavail(snd))))
+      flags &= ~TH_FIN;
     /* Send buffer autotuning (FreeBSD's tcp_sndbuf_autoscale). */
     if (
       V_tcp_do_autosndbuf.get() !== 0 &&
@@ -258,8 +291,8 @@ export function tcp_output(tp: Tcpcb): number {
     if (recwin < rcv.sb_hiwat / 4 && recwin < maxseg) recwin = 0;
     if (recwin > TCP_MAXWIN << tp.rcv_scale) recwin = TCP_MAXWIN << tp.rcv_scale;
 
-    let send = false;
-    if (len > 0) {
+    let send = sack_rxmit && len > 0;
+    if (!send && len > 0) {
       if (len >= maxseg) send = true;
       else if (
         (idle || tp.t_flags & TF_NODELAY) &&
@@ -313,6 +346,10 @@ export function tcp_output(tp: Tcpcb): number {
         (flags & TH_SYN && !(flags & TH_ACK) && tp.t_flags & TF_REQ_TSTMP)
       )
         o.ts = [tcp_ts_getticks(tp), tp.ts_recent];
+      if (tp.t_flags & TF_SACK_PERMIT && tp.sackblks.length > 0 && !(flags & TH_SYN)) {
+        o.sacks = tp.sackblks;
+        TCPSTAT_INC(TCPS_.tcps_sack_send_blocks);
+      }
     }
     const opt = tcp_addoptions(o);
     if (len + opt.length > tp.t_maxseg) {
@@ -328,7 +365,7 @@ export function tcp_output(tp: Tcpcb): number {
       data = new Uint8Array(len);
       sbcopy(snd, data, off);
       if (tp.t_flags & TF_FORCEDATA && len === 1) TCPSTAT_INC(TCPS_.tcps_sndprobe);
-      else if (SEQ_LT(tp.snd_nxt, tp.snd_max)) {
+      else if (sack_rxmit || SEQ_LT(tp.snd_nxt, tp.snd_max)) {
         TCPSTAT_INC(TCPS_.tcps_sndrexmitpack);
         TCPSTAT_ADD(TCPS_.tcps_sndrexmitbyte, len);
         tp.t_sndrexmitpack++;
@@ -343,8 +380,9 @@ export function tcp_output(tp: Tcpcb): number {
     /* Sequence number: a repeated FIN reuses its number. */
     if (flags & TH_FIN && tp.t_flags & TF_SENTFIN && tp.snd_nxt === tp.snd_max)
       tp.snd_nxt = seq_add(tp.snd_nxt, -1);
-    const seq =
-      len > 0 || flags & (TH_SYN | TH_FIN) || tcp_timer_active(tp, TT_PERSIST)
+    const seq = sack_rxmit
+      ? sack_seq
+      : len > 0 || flags & (TH_SYN | TH_FIN) || tcp_timer_active(tp, TT_PERSIST)
         ? tp.snd_nxt
         : tp.snd_max;
     const ack = flags & TH_ACK || tp.t_state !== TCPS_SYN_SENT ? tp.rcv_nxt : 0;
@@ -357,7 +395,10 @@ export function tcp_output(tp: Tcpcb): number {
     else tp.t_flags &= ~TF_RXWIN0SENT;
 
     /* Advance the send state. */
-    if (!(tp.t_flags & TF_FORCEDATA) || !tcp_timer_active(tp, TT_PERSIST)) {
+    if (sack_rxmit) {
+      tcp_sack_sent(tp, seq, len);
+      if (!tcp_timer_active(tp, TT_REXMT)) tcp_timer_activate(tp, TT_REXMT, tp.t_rxtcur);
+    } else if (!(tp.t_flags & TF_FORCEDATA) || !tcp_timer_active(tp, TT_PERSIST)) {
       const startseq = tp.snd_nxt;
       if (flags & (TH_SYN | TH_FIN)) {
         if (flags & TH_SYN) tp.snd_nxt = seq_add(tp.snd_nxt, 1);

@@ -32,7 +32,7 @@ import {
   SYSCTL_OUT,
   SYSCTL_PROC,
 } from '../sys/sysctl.js';
-import { M_PREPEND, mtod } from '../sys/mbuf.js';
+import { M_PREPEND, m_freem, mtod } from '../sys/mbuf.js';
 import { ECONNREFUSED, EHOSTDOWN, EHOSTUNREACH, ENETUNREACH, ETIMEDOUT } from '../sys/errno.js';
 import { curkernel } from '../kern/kern_cur.js';
 import { arc4random } from '../kern/subr_random.js';
@@ -154,6 +154,7 @@ export function tcp_newtcpcb(inp: Inpcb): Tcpcb {
 /** tcp_discardcb: stop the timers, free the reassembly queue, leave the algorithm. */
 export function tcp_discardcb(tp: Tcpcb): void {
   tcp_timer_stop_all(tp);
+  for (const e of tp.t_segq) for (const m of e.ms) m_freem(m);
   tp.t_segq.length = 0;
   tp.t_segqlen = 0;
   cc_detach(tp);
@@ -220,7 +221,9 @@ export function tcp_drop(tp: Tcpcb, errno: number): null {
 export function tcp_twstart(tp: Tcpcb): void {
   tcp_state_change(tp, TCPS_TIME_WAIT);
   tcp_timer_stop_all(tp);
+  for (const e of tp.t_segq) for (const m of e.ms) m_freem(m);
   tp.t_segq.length = 0;
+  tp.t_segqlen = 0;
   tcp_timer_activate(tp, TT_2MSL, 2 * V_tcp_msl.get());
   const so = tp.t_inpcb.inp_socket;
   if (so !== null) soisdisconnected(so);

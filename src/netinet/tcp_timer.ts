@@ -39,6 +39,8 @@ import {
   TCP_RTT_SHIFT,
   TCPT_RANGESET,
   TF_ACKNOW,
+  TF_CONGRECOVERY,
+  TF_FASTRECOVERY,
   TF_FORCEDATA,
   TF_PREVVALID,
   TT_2MSL,
@@ -60,6 +62,7 @@ import {
 import { cc_cong_signal } from './cc/cc.js';
 import { tcp_close, tcp_drop, tcp_respond_keepalive } from './tcp_subr.js';
 import { tcp_output } from './tcp_output.js';
+import { tcp_free_sackholes } from './tcp_sack.js';
 
 type TimerFn = (tp: Tcpcb) => void;
 
@@ -160,7 +163,10 @@ handlers[TT_REXMT] = (tp) => {
   tp.snd_recover = tp.snd_max;
   tp.t_flags |= TF_ACKNOW;
   tp.t_rtttime = 0;
+  /* The scoreboard may be stale (the peer may renege): start over (FreeBSD). */
+  tcp_free_sackholes(tp);
   if (tp.t_state >= TCPS_ESTABLISHED) cc_cong_signal(tp, CC_RTO);
+  tp.t_flags &= ~(TF_FASTRECOVERY | TF_CONGRECOVERY);
   tp.t_dupacks = 0;
   tcp_output(tp);
 };

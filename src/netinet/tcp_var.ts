@@ -283,12 +283,12 @@ export interface CcAlgo {
 /* ------------------------------------------------------------------------------ */
 /* struct tcpcb                                                                    */
 
-/** One segment waiting in the reassembly queue (struct tseg_qent). */
+/** Contiguous data waiting in the reassembly queue (struct tseg_qent). */
 export interface TsegQent {
   seq: number;
   len: number;
   fin: boolean;
-  m: Mbuf;
+  ms: Mbuf[];
 }
 
 export class Tcpcb {
@@ -296,6 +296,7 @@ export class Tcpcb {
   t_flags = 0;
   t_maxseg = TCP_MSS;
   t_segq: TsegQent[] = [];
+  /** Bytes in the reassembly queue. */
   t_segqlen = 0;
   t_dupacks = 0;
   readonly t_timers: Callout[] = Array.from({ length: TT_N }, () => new Callout());
@@ -352,6 +353,13 @@ export class Tcpcb {
   t_sndzerowin = 0;
   /** Bytes acknowledged since cwnd was last grown in congestion avoidance (ABC). */
   t_bytes_acked = 0;
+  /* SACK (netinet/tcp_sack.ts): the blocks we report, most recent first... */
+  sackblks: [number, number][] = [];
+  /* ...and the peer's: SACKed ranges above snd_una, the highest SACKed sequence, and
+   * the retransmission point in the holes during recovery. */
+  t_sacked: [number, number][] = [];
+  snd_fack = 0;
+  sack_rxmit = 0;
   t_sndrexmitpack = 0;
   t_rcvoopack = 0;
   /** The vnet the connection lives in (timers run there). */
