@@ -6,9 +6,9 @@ import { bootVimage } from '../../lib/kernel.js';
 import { runIn, sys } from '../../lib/inet.js';
 import { delta, inv, ip, lab2, type Counters } from '../../lib/inet_lab.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
-import type { Vnet } from '../../../src/net/vnet.js';
+import { VNET_MAGIC_DEAD, type Vnet } from '../../../src/net/vnet.js';
 import type { Libc } from '../../../src/lib/libc.js';
-import { prison_find_name, type Prison } from '../../../src/kern/kern_jail.js';
+import { kern_jail_remove, prison_find_name, type Prison } from '../../../src/kern/kern_jail.js';
 import {
   AF_INET,
   SOCK_RAW,
@@ -555,4 +555,56 @@ test('SACK on the wire: 2 MB with 3% loss, every segment from our stack tshark-c
   assert.ok((delta(a0, tcpstat(k, va))['tcps_sack_recovery_episode'] ?? 0) > 0);
   const macs = [L.a, L.b].map((i) => ether_sprintf(i.if_lladdr!));
   tshark_lint(cap.stop(), eth_src_filter(macs));
+});
+
+test('jail removal: its connections are reset and its vnet goes, TIME_WAIT and all', async () => {
+  const L = lab2(bootVimage());
+  const { k, vb } = L;
+  const pb = pr(k, 'b');
+  let clientRead = 0;
+  const server = runIn(
+    k,
+    async (c) => {
+      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await c.bind(l, sin(0, 7010));
+      await c.listen(l, 4);
+      await c.accept(l, null, null);
+      // A second, closed connection leaves a TIME_WAIT pcb in b's vnet.
+      const t = await c.socket(AF_INET, SOCK_STREAM, 0);
+      assert.equal(await c.connect(t, sin(ip('192.0.2.1'), 7011)), 0);
+      await c.close(t);
+      await nanosleep(c, 3600e9);
+    },
+    pb,
+  );
+  const client = runIn(
+    k,
+    async (c) => {
+      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await c.bind(l, sin(0, 7011));
+      await c.listen(l, 4);
+      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+      assert.equal(await c.connect(s, sin(ip('192.0.2.2'), 7010)), 0);
+      const a = await c.accept(l, null, null);
+      assert.equal(await c.read(a, new Uint8Array(4)), 0, 'b closed it');
+      await c.close(a);
+      await nanosleep(c, 1e9);
+      assert.ok(
+        states(k, vb).some((x) => x.endsWith('TIME_WAIT')),
+        'TIME_WAIT in b',
+      );
+      assert.equal(
+        k.enter(() => kern_jail_remove(k, k.prison0, pb.pr_id)),
+        0,
+      );
+      clientRead = await sys(c, c.read(s, new Uint8Array(4)));
+      await c.close(s);
+      await c.close(l);
+    },
+    pr(k, 'a'),
+  );
+  await client;
+  await server.catch(() => undefined); // killed by the removal
+  assert.equal(clientRead, -ECONNRESET);
+  assert.equal(vb.vnet_magic_n, VNET_MAGIC_DEAD, 'the vnet is destroyed');
 });
