@@ -31,7 +31,16 @@
 
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
 import { SYSINIT, SI_ORDER_ANY, SI_SUB_PROTO_DOMAIN } from '../sys/kernel.js';
-import { M_BCAST, M_MCAST, m_adj, m_freem, mtod, type Mbuf } from '../sys/mbuf.js';
+import {
+  CSUM_DATA_VALID,
+  CSUM_PSEUDO_HDR,
+  M_BCAST,
+  M_MCAST,
+  m_adj,
+  m_freem,
+  mtod,
+  type Mbuf,
+} from '../sys/mbuf.js';
 import { ECONNREFUSED, ECONNRESET } from '../sys/errno.js';
 import { curkernel } from '../kern/kern_cur.js';
 import { get_ticks } from '../kern/kern_clock.js';
@@ -303,7 +312,10 @@ export function tcp_input(m: Mbuf, hlen: number): void {
   const src = in_addr_read(b, 12);
   const dst = in_addr_read(b, 16);
   const tcplen = iplen - hlen;
-  if (in_cksum_l4(b, hlen, tcplen, src, dst, IPPROTO_TCP) !== 0) {
+  /* The interface may have checked it already (lo0: CSUM_DATA_VALID | CSUM_PSEUDO_HDR). */
+  const valid =
+    (m.csum_flags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR);
+  if (!valid && in_cksum_l4(b, hlen, tcplen, src, dst, IPPROTO_TCP) !== 0) {
     TCPSTAT_INC(TCPS_.tcps_rcvbadsum);
     m_freem(m);
     return;

@@ -153,7 +153,8 @@ export function tcp_ip_output(
   flags: number,
   win: number,
   opt: Uint8Array,
-  data: Uint8Array | null,
+  /** Writes the dlen data bytes at dst[at] (straight from the socket buffer). */
+  fill: ((dst: Uint8Array, at: number) => void) | null,
   dlen: number,
   ttl: number,
   tos: number,
@@ -192,7 +193,7 @@ export function tcp_ip_output(
   b[t + 16] = b[t + 17] = 0;
   b[t + 18] = b[t + 19] = 0;
   b.set(opt, t + 20);
-  if (dlen > 0 && data !== null) b.set(data.subarray(0, dlen), t + hlen);
+  if (dlen > 0 && fill !== null) fill(b, t + hlen);
   const s = in_cksum_l4(b, t, hlen + dlen, laddr, faddr, IPPROTO_TCP);
   b[t + 16] = s >>> 8;
   b[t + 17] = s & 0xff;
@@ -360,10 +361,11 @@ export function tcp_output(tp: Tcpcb): number {
     if (len > 0 && off + len === sbavail(snd)) flags |= TH_PUSH;
 
     /* The data. */
-    let data: Uint8Array | null = null;
+    let fill: ((dst: Uint8Array, at: number) => void) | null = null;
     if (len > 0) {
-      data = new Uint8Array(len);
-      sbcopy(snd, data, off);
+      const dlen = len;
+      const doff = off;
+      fill = (dst, at) => void sbcopy(snd, dst.subarray(at, at + dlen), doff);
       if (tp.t_flags & TF_FORCEDATA && len === 1) TCPSTAT_INC(TCPS_.tcps_sndprobe);
       else if (sack_rxmit || SEQ_LT(tp.snd_nxt, tp.snd_max)) {
         TCPSTAT_INC(TCPS_.tcps_sndrexmitpack);
@@ -450,7 +452,7 @@ export function tcp_output(tp: Tcpcb): number {
       flags,
       win,
       opt,
-      data,
+      fill,
       len,
       inp.inp_ip_ttl,
       inp.inp_ip_tos,
