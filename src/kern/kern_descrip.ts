@@ -35,10 +35,25 @@ export interface Uio {
 
 /** uiomove(9): move up to uio_resid bytes between data and the uio; returns the count. */
 export function uiomove(data: Uint8Array, uio: Uio): number {
-  const n = Math.min(data.length, uio.uio_resid);
-  const at = uio.uio_buf.length - uio.uio_resid;
-  if (uio.uio_rw === UIO_READ) uio.uio_buf.set(data.subarray(0, n), at);
-  else data.set(uio.uio_buf.subarray(at, at + n));
+  return uiomove_buf(data, 0, data.length, uio);
+}
+
+/** Moves below this size go byte by byte (cheaper than TypedArray.set and a view). */
+const UIO_SMALL = 16;
+
+/**
+ * uiomove(cp, n, uio) with cp = buf + off: move up to min(n, uio_resid) bytes between
+ * buf[off...] and the uio without making a view of buf; returns the count.
+ */
+export function uiomove_buf(buf: Uint8Array, off: number, n: number, uio: Uio): number {
+  if (n > uio.uio_resid) n = uio.uio_resid;
+  const ub = uio.uio_buf;
+  const at = ub.length - uio.uio_resid;
+  if (n <= UIO_SMALL) {
+    if (uio.uio_rw === UIO_READ) for (let i = 0; i < n; i++) ub[at + i] = buf[off + i]!;
+    else for (let i = 0; i < n; i++) buf[off + i] = ub[at + i]!;
+  } else if (uio.uio_rw === UIO_READ) ub.set(buf.subarray(off, off + n), at);
+  else buf.set(at === 0 && n === ub.length ? ub : ub.subarray(at, at + n), off);
   uio.uio_resid -= n;
   uio.uio_offset += n;
   return n;

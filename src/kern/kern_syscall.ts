@@ -278,7 +278,7 @@ function trapframe(td: Thread, code: number, e: Sysent | undefined, args: readon
   f.tf_code = code;
   f.tf_name = e ? e.sy_name : `#${code}`;
   f.tf_args = args.length <= 6 ? (args as number[]) : args.slice(0, 6);
-  f.tf_rip = e ? `sys_${e.sy_name}` : 'nosys';
+  f.tf_rip = e ? sysent_rip[code]! : 'nosys';
   f.tf_rax = 0;
 }
 
@@ -291,14 +291,30 @@ function syscallret(td: Thread, error: number): number {
   return error;
 }
 
-/** Enter the kernel from user thread td with syscall code and argument registers. */
-export async function syscallenter(
+/** sysent by number, as arrays (the hot path's lookups): entry, rip, breakpoint symbol. */
+const sysent_tab: (Sysent | undefined)[] = [];
+const sysent_rip: string[] = [];
+const sysent_bp: (TextSym | undefined)[] = [];
+for (const e of sysent.values()) {
+  sysent_tab[e.sy_num] = e;
+  sysent_rip[e.sy_num] = `sys_${e.sy_name}`;
+  sysent_bp[e.sy_num] = sysent_syms.get(e.sy_num);
+}
+
+/**
+ * Enter the kernel from user thread td with syscall code and argument registers.
+ *
+ * Fast path: a handler that does not sleep returns a number, and when userret does not
+ * switch either, the result comes back synchronously (no promise at all); otherwise a
+ * promise of it (syscall_sleep, syscall_userret) — the caller awaits only that case.
+ */
+export function syscallenter(
   k: Kernel,
   td: Thread,
   code: number,
   args: readonly number[],
-): Promise<SyscallResult> {
-  const e = sysent.get(code);
+): SyscallResult | Promise<SyscallResult> {
+  const e = code >= 0 && code < sysent_tab.length ? sysent_tab[code] : undefined;
   td.td_nsyscalls++;
   trapframe(td, code, e, args);
   let rv = td.td_retval as number[] | undefined;
@@ -313,20 +329,50 @@ export async function syscallenter(
   let error: number;
   if (e === undefined) error = ENOSYS;
   else {
-    const bp = sysent_syms.get(code);
+    const bp = sysent_bp[code];
     if (bp !== undefined && bp.armed !== 0) kdb_bkpt(bp);
     const r = e.sy_call(td, args);
-    if (typeof r === 'number') error = r;
-    else {
-      error = await r;
-      k.load_registers(td);
-    }
+    if (typeof r !== 'number') return syscall_sleep(k, td, r, rv);
+    error = r;
   }
   error = syscallret(td, error);
   const hook = (k as unknown as UserretHook).userret;
   if (typeof hook === 'function') {
-    await hook.call(k, td);
+    /* A userret that did not switch left td on the processor: its registers stay. */
+    const u = hook.call(k, td);
+    if (u !== undefined) return syscall_userret(k, td, u, error, rv);
+  }
+  return { error, retval: error === 0 ? rv[0]! : -1, retval1: rv[1]! };
+}
+
+/** A handler that returned a promise (it slept, or waited on the host): wait for it. */
+async function syscall_sleep(
+  k: Kernel,
+  td: Thread,
+  r: Promise<number>,
+  rv: number[],
+): Promise<SyscallResult> {
+  let error = await r;
+  k.load_registers(td);
+  error = syscallret(td, error);
+  const hook = (k as unknown as UserretHook).userret;
+  if (typeof hook === 'function') {
+    const u = hook.call(k, td);
+    if (u !== undefined) await u;
     k.load_registers(td);
   }
+  return { error, retval: error === 0 ? rv[0]! : -1, retval1: rv[1]! };
+}
+
+/** userret switched (or the hook is asynchronous): the result once td runs again. */
+async function syscall_userret(
+  k: Kernel,
+  td: Thread,
+  u: Promise<void>,
+  error: number,
+  rv: number[],
+): Promise<SyscallResult> {
+  await u;
+  k.load_registers(td);
   return { error, retval: error === 0 ? rv[0]! : -1, retval1: rv[1]! };
 }

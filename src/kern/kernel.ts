@@ -362,8 +362,8 @@ export class Kernel implements CpuKernel {
   }
 
   /** The syscall layer calls this on the way back to user mode (sched_userret). */
-  userret(td: Thread): Promise<void> {
-    return sched_userret(this, td, (k, t) => thread_exit(k, t, 0));
+  userret(td: Thread): Promise<void> | undefined {
+    return sched_userret(this, td, userret_exit);
   }
 
   /**
@@ -389,4 +389,9 @@ export class Kernel implements CpuKernel {
 
   /** debug.debugger_on_panic */
   debugger_on_panic = 1;
+}
+
+/** What userret does with a thread of an exiting process. */
+function userret_exit(k: Kernel, td: Thread): void {
+  thread_exit(k, td, 0);
 }

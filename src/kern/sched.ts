@@ -412,13 +412,14 @@ export function thread_gone(): Promise<never> {
 /**
  * sched_userret(): on the way back to user mode.  A thread of an exiting process
  * exits here (the promise never settles: its user code never runs again); otherwise it
- * yields if a more urgent thread is waiting or its slice is used up.
+ * yields if a more urgent thread is waiting or its slice is used up.  When it neither
+ * exits nor yields it returns synchronously (undefined): no promise on the way out.
  */
-export async function sched_userret(
+export function sched_userret(
   k: Kernel,
   td: Thread,
   exit: (k: Kernel, td: Thread) => void,
-): Promise<void> {
+): Promise<void> | undefined {
   const p = td.td_proc;
   if (p.p_flag & P_WEXIT && !(p.p_flag & P_KPROC)) {
     exit(k, td);
@@ -427,8 +428,10 @@ export async function sched_userret(
   const s = k.sched;
   if (td.td_flags & TDF_NEEDRESCHED || ++s.nuserret % SCHED_SLICE === 0) {
     td.td_flags &= ~TDF_NEEDRESCHED;
+    /* kern_yield reloads td's registers when td runs again. */
     if (s.running === td && s.runq_len > 0 && s.runq_best_pri() <= td.td_pri)
-      await kern_yield(k, td);
+      return kern_yield(k, td);
   }
   k.load_registers(td);
+  return undefined;
 }

@@ -283,16 +283,34 @@ export function sbappendaddr(
 ): boolean {
   const space = m.m_len + (asa === null ? 0 : asa.length) + (control?.length ?? 0);
   if (space > sbspace(sb)) return false;
+  /* The record is made with its one mbuf (sballoc's accounting, without a push). */
   const r: SbRecord = {
-    addr: asa === null ? null : asa.slice(),
+    addr: asa === null ? null : sbcopyaddr(sb, asa),
     control,
-    data: [],
-    len: 0,
+    data: [m],
+    len: m.m_len,
   };
   sb.sb_records.push(r);
   sb.sb_mbcnt += MSIZE; /* the address mbuf */
-  sballoc(sb, r, m);
+  sb.sb_ccc += m.m_len;
+  sb.sb_mbcnt += mstore(m);
   return true;
+}
+
+/**
+ * The record's copy of a source address.  A record's address is never written once
+ * appended (receivers copy it out), so a datagram from the same source as the last
+ * record shares that record's copy instead of making another.
+ */
+function sbcopyaddr(sb: Sockbuf, asa: Uint8Array): Uint8Array {
+  const last = sb.sb_records[sb.sb_records.length - 1];
+  const a = last === undefined ? null : last.addr;
+  if (a !== null && a.length === asa.length) {
+    let i = 0;
+    while (i < a.length && a[i] === asa[i]) i++;
+    if (i === a.length) return a;
+  }
+  return new Uint8Array(asa);
 }
 
 /** Drop the first record entirely (datagram consumed or discarded). */
@@ -300,7 +318,9 @@ export function sbdroprecord(sb: Sockbuf): void {
   const r = sb.sb_records.shift();
   if (r === undefined) return;
   if (r.addr !== null || r.control !== null) sb.sb_mbcnt -= MSIZE;
-  for (const m of r.data) {
+  const data = r.data;
+  for (let i = 0; i < data.length; i++) {
+    const m = data[i]!;
     sb.sb_ccc -= m.m_len;
     sb.sb_mbcnt -= mstore(m);
     m_freem(m);

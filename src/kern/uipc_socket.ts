@@ -44,12 +44,12 @@
 import type { Kernel } from './kernel.js';
 import { curkernel } from './kern_cur.js';
 import { tsleep_sbt, PCATCH, wakeup_k } from './kern_synch.js';
-import { uiomove, UIO_WRITE, type Uio } from './kern_descrip.js';
+import { uiomove_buf, UIO_WRITE, type Uio } from './kern_descrip.js';
 import { BKPT } from './subr_kdb.js';
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
 import { CURVNET_RESTORE, CURVNET_SET, VNET_MAGIC_N, type Vnet } from '../net/vnet.js';
 import type { Thread, Ucred } from '../sys/proc.js';
-import { MBUF_MAXBUF, mtod } from '../sys/mbuf.js';
+import { MBUF_MAXBUF, type Mbuf } from '../sys/mbuf.js';
 import {
   EAFNOSUPPORT,
   EALREADY,
@@ -497,79 +497,159 @@ export function sosend(
   control: Uint8Array | null,
   flags: number,
   td: Thread | null,
-): Promise<number> {
+): number | Promise<number> {
   BKPT(S_sosend);
   const f = so.so_proto.pr_sosend;
   if (f !== undefined) return f.call(so.so_proto, so, addr, uio, control, flags, td);
   return sosend_generic(so, addr, uio, control, flags, td);
 }
 
-export async function sosend_generic(
+/** sosend_generic_locked's answer when it has to sleep for space (sbwait). */
+const SO_SLEEP = -1;
+
+/**
+ * sosend_generic: the checks that come once, then the loop (sosend_generic_locked).
+ * Nothing blocks on the common path (room in the buffer, a protocol that sends at
+ * once), and then the errno comes back synchronously; the first time the loop has to
+ * sleep or the protocol returns a promise, sosend_generic_sleep carries on.
+ */
+export function sosend_generic(
   so: Socket,
   addr: Uint8Array | null,
   uio: Uio,
   control: Uint8Array | null,
   flags: number,
   td: Thread | null,
-): Promise<number> {
+): number | Promise<number> {
   const pr = so.so_proto;
   const atomic = (pr.pr_flags & PR_ATOMIC) !== 0;
   const snd = so.so_snd;
   const clen = control?.length ?? 0;
   if (uio.uio_resid < 0 || (so.so_type === SOCK_STREAM && flags & MSG_EOR)) return EINVAL;
   if ((atomic && uio.uio_resid > snd.sb_hiwat) || clen > snd.sb_hiwat) return EMSGSIZE;
+  const resid = uio.uio_resid;
+  const r = sosend_generic_locked(so, addr, uio, control, clen, flags, td);
+  if (r === SO_SLEEP || typeof r !== 'number')
+    return sosend_generic_sleep(
+      so,
+      addr,
+      uio,
+      uio.uio_resid < resid ? null : control,
+      clen,
+      flags,
+      td,
+      r,
+    );
+  return r;
+}
+
+/**
+ * The loop of sosend_generic: wait for space (atomic: the whole record), copy a chunk
+ * into an mbuf and hand it to pr_send, until the uio is empty.  Returns 0 or an errno;
+ * SO_SLEEP when it must wait for space (nothing of this round sent); or pr_send's
+ * promise (its chunk is gone: the loop goes on when it settles with 0).  control goes
+ * with the first chunk only; clen stays the original length for the space checks.
+ */
+function sosend_generic_locked(
+  so: Socket,
+  addr: Uint8Array | null,
+  uio: Uio,
+  control: Uint8Array | null,
+  clen: number,
+  flags: number,
+  td: Thread | null,
+): number | Promise<number> {
+  const pr = so.so_proto;
+  const atomic = (pr.pr_flags & PR_ATOMIC) !== 0;
+  const snd = so.so_snd;
   const k = curkernel();
   do {
-    for (;;) {
-      if (snd.sb_state & SBS_CANTSENDMORE) return EPIPE; /* SIGPIPE: there are no signals */
-      if (so.so_error !== 0) {
-        const e = so.so_error;
-        so.so_error = 0;
-        return e;
-      }
-      if (!(so.so_state & SS_ISCONNECTED)) {
-        if (pr.pr_flags & PR_CONNREQUIRED) {
-          if (
-            !(uio.uio_resid === 0 && clen !== 0) &&
-            !(so.so_state & SS_ISCONFIRMING) &&
-            !(addr !== null && pr.pr_flags & PR_IMPLOPCL)
-          )
-            return ENOTCONN;
-        } else if (addr === null) return EDESTADDRREQ;
-      }
-      let space = sbspace(snd);
-      if (flags & MSG_OOB) space += 1024;
-      const resid = uio.uio_resid;
-      if (space < resid + clen && (atomic || space < snd.sb_lowat || space < clen)) {
-        if (nonblocking(so, flags)) return EWOULDBLOCK;
-        const e = await sbwait(so, snd);
-        if (e !== 0) return e;
-        continue;
-      }
-      break;
+    if (snd.sb_state & SBS_CANTSENDMORE) return EPIPE; /* SIGPIPE: there are no signals */
+    if (so.so_error !== 0) {
+      const e = so.so_error;
+      so.so_error = 0;
+      return e;
     }
-    const space = Math.max(0, sbspace(snd) + (flags & MSG_OOB ? 1024 : 0));
+    if (!(so.so_state & SS_ISCONNECTED)) {
+      if (pr.pr_flags & PR_CONNREQUIRED) {
+        if (
+          !(uio.uio_resid === 0 && clen !== 0) &&
+          !(so.so_state & SS_ISCONFIRMING) &&
+          !(addr !== null && pr.pr_flags & PR_IMPLOPCL)
+        )
+          return ENOTCONN;
+      } else if (addr === null) return EDESTADDRREQ;
+    }
+    let space = sbspace(snd);
+    if (flags & MSG_OOB) space += 1024;
+    if (space < uio.uio_resid + clen && (atomic || space < snd.sb_lowat || space < clen)) {
+      if (nonblocking(so, flags)) return EWOULDBLOCK;
+      return SO_SLEEP;
+    }
+    space = Math.max(0, space);
     let len = atomic ? uio.uio_resid : Math.min(uio.uio_resid, space, SOSEND_CHUNK);
     if (!atomic && len === 0 && uio.uio_resid > 0) len = Math.min(uio.uio_resid, SOSEND_CHUNK);
     if (len + k.mbpool.headroom > MBUF_MAXBUF) return ENOBUFS;
-    const m = k.mbpool.m_gethdr(len);
+    /* m_uiotombuf: the chunk goes straight from the uio into the mbuf, every byte. */
+    const m = k.mbpool.m_gethdr(len, k.mbpool.headroom, false);
     if (m === null) return ENOBUFS;
-    if (len > 0) {
-      const at = uio.uio_buf.length - uio.uio_resid;
-      mtod(m).set(uio.uio_buf.subarray(at, at + len));
-      uio.uio_resid -= len;
-      uio.uio_offset += len;
-    }
+    if (len > 0) uiomove_buf(m.m_buf, m.m_data, len, uio);
     let pflags = flags & MSG_OOB ? PRUS_OOB : 0;
     if (flags & MSG_EOF && pr.pr_flags & PR_IMPLOPCL && uio.uio_resid === 0) pflags |= PRUS_EOF;
     const c = control;
     control = null;
-    const e = await await_num(
-      so_vnet_call(so, () => pr.pr_send.call(pr, so, pflags, m, addr, c, td)),
-    );
+    const e = so_pr_send(so, pflags, m, addr, c, td);
+    if (typeof e !== 'number') return e;
     if (e !== 0) return e;
   } while (uio.uio_resid > 0);
   return 0;
+}
+
+/** pr_send with curvnet = so's vnet (so_vnet_call without the closure). */
+function so_pr_send(
+  so: Socket,
+  pflags: number,
+  m: Mbuf,
+  addr: Uint8Array | null,
+  control: Uint8Array | null,
+  td: Thread | null,
+): number | Promise<number> {
+  const pr = so.so_proto;
+  const v = so.so_vnet;
+  if (!vnet_alive(v) || !v.kernel.vimage) return pr.pr_send(so, pflags, m, addr, control, td);
+  const saved = CURVNET_SET(v);
+  try {
+    return pr.pr_send(so, pflags, m, addr, control, td);
+  } finally {
+    CURVNET_RESTORE(saved);
+  }
+}
+
+/** sosend_generic once it has to wait: for space (sbwait) or for pr_send. */
+async function sosend_generic_sleep(
+  so: Socket,
+  addr: Uint8Array | null,
+  uio: Uio,
+  control: Uint8Array | null,
+  clen: number,
+  flags: number,
+  td: Thread | null,
+  r: number | Promise<number>,
+): Promise<number> {
+  for (;;) {
+    if (r === SO_SLEEP) {
+      const e = await sbwait(so, so.so_snd);
+      if (e !== 0) return e;
+    } else if (typeof r !== 'number') {
+      /* A chunk went to a protocol that answered later: the rest, as the loop would. */
+      const e = await r;
+      if (e !== 0 || uio.uio_resid <= 0) return e;
+      control = null;
+    } else return r;
+    const resid = uio.uio_resid;
+    r = sosend_generic_locked(so, addr, uio, control, clen, flags, td);
+    if (uio.uio_resid < resid) control = null;
+  }
 }
 
 /** soreceive(): the protocol's override, else soreceive_generic. */
@@ -578,31 +658,53 @@ export function soreceive(
   uio: Uio,
   flags: number,
   td: Thread | null,
-): Promise<SoRecvResult> {
+): SoRecvResult | Promise<SoRecvResult> {
   BKPT(S_soreceive);
   const f = so.so_proto.pr_soreceive;
   if (f !== undefined) return f.call(so.so_proto, so, uio, flags, td);
   return soreceive_generic(so, uio, flags, td);
 }
 
-export async function soreceive_generic(
+/**
+ * soreceive_generic: synchronous when there is something to return (or an error, EOF,
+ * EWOULDBLOCK); the first time it has to wait, soreceive_generic_sleep carries on.
+ */
+export function soreceive_generic(
   so: Socket,
   uio: Uio,
   flags: number,
   _td: Thread | null,
-): Promise<SoRecvResult> {
+): SoRecvResult | Promise<SoRecvResult> {
   const res: SoRecvResult = { error: 0, addr: null, control: null, flags: 0 };
   if (uio.uio_rw === UIO_WRITE) throw new Error('soreceive: write uio');
   if (flags & MSG_OOB) {
     res.error = EOPNOTSUPP;
     return res;
   }
+  const resid = uio.uio_resid;
+  if (soreceive_generic_locked(so, uio, flags, res, resid) === SO_SLEEP)
+    return soreceive_generic_sleep(so, uio, flags, res, resid);
+  return res;
+}
+
+/**
+ * The loop of soreceive_generic up to its end (0, res filled) or to the point where it
+ * must wait (SO_SLEEP).  What it moved so far is resid0 - uio_resid (resid0: the
+ * uio_resid at the start of the call).
+ */
+function soreceive_generic_locked(
+  so: Socket,
+  uio: Uio,
+  flags: number,
+  res: SoRecvResult,
+  resid0: number,
+): number {
   const pr = so.so_proto;
   const sb = so.so_rcv;
   const atomic = (pr.pr_flags & PR_ATOMIC) !== 0;
   const peek = (flags & MSG_PEEK) !== 0;
-  let moved = 0;
   for (;;) {
+    const moved = resid0 - uio.uio_resid;
     const avail = sbavail(sb);
     if (atomic) {
       const r = sb.sb_records[0];
@@ -610,9 +712,10 @@ export async function soreceive_generic(
         if (pr.pr_flags & PR_ADDR) res.addr = r.addr;
         res.control = r.control;
         const before = uio.uio_resid;
-        for (const m of r.data) {
-          if (uio.uio_resid === 0) break;
-          uiomove(mtod(m), uio);
+        const data = r.data;
+        for (let i = 0; i < data.length && uio.uio_resid !== 0; i++) {
+          const m = data[i]!;
+          uiomove_buf(m.m_buf, m.m_data, m.m_len, uio);
         }
         if (before - uio.uio_resid < r.len) res.flags |= MSG_TRUNC;
         if (!peek) {
@@ -620,7 +723,7 @@ export async function soreceive_generic(
           if (pr.pr_flags & PR_WANTRCVD) so_vnet_call(so, () => pr.pr_rcvd?.call(pr, so, flags));
         }
         if (pr.pr_flags & PR_CONNREQUIRED && !(res.flags & MSG_TRUNC)) res.flags |= MSG_EOR;
-        return res;
+        return 0;
       }
     } else if (
       avail > 0 &&
@@ -635,7 +738,6 @@ export async function soreceive_generic(
       sbcopy(sb, uio.uio_buf.subarray(at, at + n));
       uio.uio_resid -= n;
       uio.uio_offset += n;
-      moved += n;
       if (!peek) {
         sbdrop(sb, n);
         if (pr.pr_flags & PR_WANTRCVD) so_vnet_call(so, () => pr.pr_rcvd?.call(pr, so, flags));
@@ -647,7 +749,7 @@ export async function soreceive_generic(
         sb.sb_state & SBS_CANTRCVMORE ||
         so.so_error !== 0
       )
-        return res;
+        return 0;
       continue;
     }
     /* Nothing (or not enough) to return: error, EOF, or wait. */
@@ -661,24 +763,38 @@ export async function soreceive_generic(
           if (!peek) so.so_rerror = 0;
         }
       }
-      return res;
+      return 0;
     }
-    if (sb.sb_state & SBS_CANTRCVMORE) return res;
+    if (sb.sb_state & SBS_CANTRCVMORE) return 0;
     if (pr.pr_flags & PR_CONNREQUIRED && !(so.so_state & (SS_ISCONNECTED | SS_ISCONNECTING))) {
       if (moved === 0) res.error = ENOTCONN;
-      return res;
+      return 0;
     }
-    if (uio.uio_resid === 0) return res;
+    if (uio.uio_resid === 0) return 0;
     if (nonblocking(so, flags)) {
       if (moved === 0) res.error = EWOULDBLOCK;
-      return res;
+      return 0;
     }
-    const e = await sbwait(so, sb);
+    return SO_SLEEP;
+  }
+}
+
+/** soreceive_generic once it has to wait for data (sbwait). */
+async function soreceive_generic_sleep(
+  so: Socket,
+  uio: Uio,
+  flags: number,
+  res: SoRecvResult,
+  resid0: number,
+): Promise<SoRecvResult> {
+  do {
+    const e = await sbwait(so, so.so_rcv);
     if (e !== 0) {
       res.error = e;
       return res;
     }
-  }
+  } while (soreceive_generic_locked(so, uio, flags, res, resid0) === SO_SLEEP);
+  return res;
 }
 
 /* ------------------------------------------------------------------------------ */

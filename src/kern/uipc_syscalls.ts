@@ -74,6 +74,7 @@ import {
   SS_ISCONNECTING,
   SS_NBIO,
   type Socket,
+  type SoRecvResult,
 } from '../sys/socketvar.js';
 import {
   File,
@@ -156,6 +157,28 @@ export function getsock(td: Thread, fd: number): { fp: File; so: Socket } | numb
   if (fp.f_ops !== socketops) return ENOTSOCK;
   return { fp, so: fp.f_data as Socket };
 }
+
+/** getsock() for the data path: the socket of fd, or EBADF / ENOTSOCK (no wrapper object). */
+function getsock_so(td: Thread, fd: number): Socket | number {
+  const ent = fget(td, fd);
+  if (ent === undefined) return EBADF;
+  const fp = ent.fde_file;
+  if (fp.f_ops !== socketops) return ENOTSOCK;
+  return fp.f_data as Socket;
+}
+
+/**
+ * The user buffer [uaddr, uaddr + len) for a uio over user space (FreeBSD's
+ * UIO_USERSPACE): the range is checked up front as copyin/copyout would check it
+ * (EFAULT), and the socket layer's uiomove then moves the bytes straight between the
+ * mbufs and user memory, with no kernel bounce buffer.
+ */
+function user_buf(td: Thread, uaddr: number, len: number): Uint8Array | number {
+  if (len === 0) return EMPTY;
+  return vmspace(td.td_proc).resolve(uaddr, len) ?? EFAULT;
+}
+
+const EMPTY = new Uint8Array(0);
 
 /** getsockaddr(): copy a sockaddr in; its sa_len becomes len. */
 export function getsockaddr(td: Thread, uaddr: number, len: number): Uint8Array | number {
@@ -431,22 +454,40 @@ export function sys_socketpair(td: Thread, args: readonly number[]): number {
 /* ------------------------------------------------------------------------------ */
 /* Sending and receiving.                                                          */
 
-/** kern_sendit(): one send of kbuf; td_retval[0] = bytes sent. */
-export async function kern_sendit(
+/**
+ * kern_sendit(): one send of buf (a kernel buffer, or the caller's user buffer:
+ * user_buf); td_retval[0] = bytes sent.  Synchronous unless sosend sleeps.
+ */
+export function kern_sendit(
   td: Thread,
   s: number,
   to: Uint8Array | null,
-  kbuf: Uint8Array,
+  buf: Uint8Array,
   control: Uint8Array | null,
   flags: number,
-): Promise<number> {
+): number | Promise<number> {
   BKPT(S_kern_sendit);
-  const g = getsock(td, s);
-  if (typeof g === 'number') return g;
-  const uio: Uio = { uio_buf: kbuf, uio_offset: 0, uio_resid: kbuf.length, uio_rw: UIO_WRITE };
-  let error = await sosend(g.so, to, uio, control, flags, td);
-  if (error === EPIPE && !(flags & MSG_NOSIGNAL)) sigpipe(td, g.so);
-  const done = kbuf.length - uio.uio_resid;
+  const so = getsock_so(td, s);
+  if (typeof so === 'number') return so;
+  const uio: Uio = { uio_buf: buf, uio_offset: 0, uio_resid: buf.length, uio_rw: UIO_WRITE };
+  const error = sosend(so, to, uio, control, flags, td);
+  if (typeof error !== 'number') return kern_sendit_sleep(td, so, uio, error, flags);
+  return kern_sendit_done(td, so, uio, error, flags);
+}
+
+async function kern_sendit_sleep(
+  td: Thread,
+  so: Socket,
+  uio: Uio,
+  error: Promise<number>,
+  flags: number,
+): Promise<number> {
+  return kern_sendit_done(td, so, uio, await error, flags);
+}
+
+function kern_sendit_done(td: Thread, so: Socket, uio: Uio, error: number, flags: number): number {
+  if (error === EPIPE && !(flags & MSG_NOSIGNAL)) sigpipe(td, so);
+  const done = uio.uio_buf.length - uio.uio_resid;
   if (error !== 0 && done > 0 && (error === ERESTART || error === EINTR || error === EWOULDBLOCK))
     error = 0;
   if (error === ERESTART) error = EINTR;
@@ -465,18 +506,20 @@ export function sigpipe(td: Thread, so: Socket): void {
 }
 
 /** sendto(s, buf, len, flags, to, tolen) */
-export async function sys_sendto(td: Thread, args: readonly number[]): Promise<number> {
-  const len = arg(args, 2);
+export function sys_sendto(td: Thread, args: readonly number[]): number | Promise<number> {
+  /* The argument registers read in place (arg() here would box the user addresses). */
+  const len = args[2] ?? 0;
   if (!Number.isSafeInteger(len) || len < 0) return EINVAL;
-  const kbuf = copyin(td.td_proc, arg(args, 1), len);
-  if (typeof kbuf === 'number') return kbuf;
+  const buf = user_buf(td, args[1] ?? 0, len);
+  if (typeof buf === 'number') return buf;
   let to: Uint8Array | null = null;
-  if (arg(args, 4) !== 0) {
-    const sa = getsockaddr(td, arg(args, 4), arg(args, 5));
+  const uto = args[4] ?? 0;
+  if (uto !== 0) {
+    const sa = getsockaddr(td, uto, args[5] ?? 0);
     if (typeof sa === 'number') return sa;
     to = sa;
   }
-  return kern_sendit(td, arg(args, 0), to, kbuf, null, arg(args, 3));
+  return kern_sendit(td, args[0] ?? 0, to, buf, null, args[3] ?? 0);
 }
 
 interface Iov {
@@ -514,7 +557,7 @@ function rd64(dv: DataView, off: number): number {
 }
 
 /** sendmsg(s, msg, flags) */
-export async function sys_sendmsg(td: Thread, args: readonly number[]): Promise<number> {
+export function sys_sendmsg(td: Thread, args: readonly number[]): number | Promise<number> {
   const m = read_msghdr(td, arg(args, 1));
   if (typeof m === 'number') return m;
   const dv = new DataView(m.hdr.buffer, m.hdr.byteOffset, m.hdr.byteLength);
@@ -545,51 +588,54 @@ export async function sys_sendmsg(td: Thread, args: readonly number[]): Promise<
   return kern_sendit(td, arg(args, 0), to, kbuf, control, arg(args, 2));
 }
 
-/** kern_recvit(): one receive into a kernel buffer of len bytes. */
-export async function kern_recvit(
+/**
+ * kern_recvit(): one receive into uio (over a kernel buffer, or the caller's user
+ * buffer: user_buf); the bytes moved are len - uio_resid.  EINTR, ERESTART or
+ * EWOULDBLOCK after moving data become success.  Synchronous unless soreceive sleeps.
+ */
+export function kern_recvit(
   td: Thread,
   s: number,
-  len: number,
+  uio: Uio,
   flags: number,
-): Promise<
-  | {
-      error: 0;
-      data: Uint8Array;
-      addr: Uint8Array | null;
-      control: Uint8Array | null;
-      flags: number;
-    }
-  | { error: number }
-> {
+): SoRecvResult | Promise<SoRecvResult> {
   BKPT(S_kern_recvit);
-  const g = getsock(td, s);
-  if (typeof g === 'number') return { error: g };
-  const kbuf = new Uint8Array(len);
-  const uio: Uio = { uio_buf: kbuf, uio_offset: 0, uio_resid: len, uio_rw: UIO_READ };
-  const r = await soreceive(g.so, uio, flags, td);
-  const done = len - uio.uio_resid;
+  const so = getsock_so(td, s);
+  if (typeof so === 'number') return { error: so, addr: null, control: null, flags: 0 };
+  const resid = uio.uio_resid;
+  const r = soreceive(so, uio, flags, td);
+  if (r instanceof Promise) return kern_recvit_sleep(r, uio, resid);
+  return kern_recvit_done(r, uio, resid);
+}
+
+async function kern_recvit_sleep(
+  r: Promise<SoRecvResult>,
+  uio: Uio,
+  resid: number,
+): Promise<SoRecvResult> {
+  return kern_recvit_done(await r, uio, resid);
+}
+
+function kern_recvit_done(r: SoRecvResult, uio: Uio, resid: number): SoRecvResult {
+  const done = resid - uio.uio_resid;
   let error = r.error;
   if (error !== 0 && done > 0 && (error === ERESTART || error === EINTR || error === EWOULDBLOCK))
     error = 0;
   if (error === ERESTART) error = EINTR;
-  if (error !== 0) return { error };
-  return {
-    error: 0,
-    data: kbuf.subarray(0, done),
-    addr: r.addr,
-    control: r.control,
-    flags: r.flags,
-  };
+  r.error = error;
+  return r;
 }
 
 /** recvfrom(s, buf, len, flags, from, fromlenaddr) */
-export async function sys_recvfrom(td: Thread, args: readonly number[]): Promise<number> {
-  const ubuf = arg(args, 1);
-  const len = arg(args, 2);
+export function sys_recvfrom(td: Thread, args: readonly number[]): number | Promise<number> {
+  /* The argument registers read in place (arg() here would box the user addresses). */
+  const ubuf = args[1] ?? 0;
+  const len = args[2] ?? 0;
   if (!Number.isSafeInteger(len) || len < 0) return EINVAL;
-  if (len > 0 && vmspace(td.td_proc).resolve(ubuf, len) === null) return EFAULT;
-  const from = arg(args, 4);
-  const fromlenaddr = arg(args, 5);
+  const buf = user_buf(td, ubuf, len);
+  if (typeof buf === 'number') return buf;
+  const from = args[4] ?? 0;
+  const fromlenaddr = args[5] ?? 0;
   let fromlen = 0;
   if (from !== 0) {
     const v = read_int(td, fromlenaddr);
@@ -597,15 +643,42 @@ export async function sys_recvfrom(td: Thread, args: readonly number[]): Promise
     if (v < 0) return EINVAL;
     fromlen = v;
   }
-  const r = await kern_recvit(td, arg(args, 0), len, arg(args, 3));
-  if (r.error !== 0 || !('data' in r)) return r.error;
-  const e = copyout(td.td_proc, r.data, ubuf);
-  if (e !== 0) return e;
+  const uio: Uio = { uio_buf: buf, uio_offset: 0, uio_resid: len, uio_rw: UIO_READ };
+  const r = kern_recvit(td, args[0] ?? 0, uio, args[3] ?? 0);
+  if (r instanceof Promise) return sys_recvfrom_sleep(td, r, uio, ubuf, from, fromlenaddr, fromlen);
+  return sys_recvfrom_done(td, r, uio, from, fromlenaddr, fromlen);
+}
+
+async function sys_recvfrom_sleep(
+  td: Thread,
+  rp: Promise<SoRecvResult>,
+  uio: Uio,
+  ubuf: number,
+  from: number,
+  fromlenaddr: number,
+  fromlen: number,
+): Promise<number> {
+  const r = await rp;
+  /* It slept: the buffer must still be mapped, as a copyout now would find it. */
+  const done = uio.uio_buf.length - uio.uio_resid;
+  if (r.error === 0 && done > 0 && vmspace(td.td_proc).entry(ubuf, done) === null) return EFAULT;
+  return sys_recvfrom_done(td, r, uio, from, fromlenaddr, fromlen);
+}
+
+function sys_recvfrom_done(
+  td: Thread,
+  r: SoRecvResult,
+  uio: Uio,
+  from: number,
+  fromlenaddr: number,
+  fromlen: number,
+): number {
+  if (r.error !== 0) return r.error;
   if (from !== 0) {
-    const e2 = sockaddr_out(td, r.addr ?? new Uint8Array(0), from, fromlenaddr, fromlen);
+    const e2 = sockaddr_out(td, r.addr ?? EMPTY, from, fromlenaddr, fromlen);
     if (e2 !== 0) return e2;
   }
-  td.td_retval[0] = r.data.length;
+  td.td_retval[0] = uio.uio_buf.length - uio.uio_resid;
   return 0;
 }
 
@@ -616,13 +689,16 @@ export async function sys_recvmsg(td: Thread, args: readonly number[]): Promise<
   if (typeof m === 'number') return m;
   for (const v of m.iov)
     if (v.len > 0 && vmspace(td.td_proc).resolve(v.base, v.len) === null) return EFAULT;
-  const r = await kern_recvit(td, arg(args, 0), m.total, arg(args, 2));
-  if (r.error !== 0 || !('data' in r)) return r.error;
+  const kbuf = new Uint8Array(m.total);
+  const uio: Uio = { uio_buf: kbuf, uio_offset: 0, uio_resid: m.total, uio_rw: UIO_READ };
+  const r = await kern_recvit(td, arg(args, 0), uio, arg(args, 2));
+  if (r.error !== 0) return r.error;
+  const data = kbuf.subarray(0, m.total - uio.uio_resid);
   let at = 0;
   for (const v of m.iov) {
-    if (at >= r.data.length) break;
-    const n = Math.min(v.len, r.data.length - at);
-    const e = copyout(td.td_proc, r.data.subarray(at, at + n), v.base);
+    if (at >= data.length) break;
+    const n = Math.min(v.len, data.length - at);
+    const e = copyout(td.td_proc, data.subarray(at, at + n), v.base);
     if (e !== 0) return e;
     at += n;
   }
@@ -654,7 +730,7 @@ export async function sys_recvmsg(td: Thread, args: readonly number[]): Promise<
   dv.setInt32(MSG_FLAGS_OFF, oflags, true);
   const e = copyout(td.td_proc, hdr, umsg);
   if (e !== 0) return e;
-  td.td_retval[0] = r.data.length;
+  td.td_retval[0] = data.length;
   return 0;
 }
 

@@ -4,10 +4,11 @@
  * A Libc is bound to one user thread.  Every call goes through syscallenter — the only
  * way into the kernel — with the argument registers a C program would pass: integers
  * and user addresses.  Buffers a TypeScript caller hands over (ioctl structures, sysctl
- * old/new values, path names) are "bounced" through the process's user memory
- * (vm/vm_map.ts): mapped for the call, copied in, and copied back afterwards, so the
- * kernel sees exactly what it would see from C — a pointer it must copyin/copyout, and
- * EFAULT when the buffer is shorter than the length it was told.  Programs that build
+ * old/new values, path names, send and receive buffers) are "bounced" through the
+ * process's user memory (vm/vm_map.ts): copied into a mapping for the call (a reusable
+ * slot, ending where a guard page starts) and copied back afterwards, so the kernel sees
+ * exactly what it would see from C — a pointer it must copyin/copyout, and EFAULT when
+ * the buffer is shorter than the length it was told.  Programs that build
  * structures holding pointers (struct ifconf's ifc_buf) allocate user memory with
  * malloc() and pass addresses.
  *
@@ -24,7 +25,7 @@ import { ENOMEM, strerror as errstr } from '../sys/errno.js';
 import { CTL_MAXNAME } from '../sys/sysctl.js';
 import type { Thread } from '../sys/proc.js';
 import type { Kernel } from '../kern/kernel.js';
-import { syscallenter } from '../kern/kern_syscall.js';
+import { syscallenter, type SyscallResult } from '../kern/kern_syscall.js';
 import {
   SYS___sysctl,
   SYS_close,
@@ -95,8 +96,26 @@ export interface MsgHdr {
   flags?: number;
 }
 
-/** Size of the per-Libc bounce mapping (the largest ioctl argument). */
-const SCRATCH_SIZE = IOCPARM_MAX;
+/** Smallest bounce slot (the largest ioctl argument). */
+const SLOT_MIN = IOCPARM_MAX;
+/** Largest bounce slot; bigger buffers get a mapping of their own for the call. */
+const SLOT_MAX = 1 << 17;
+/** Bounce slots per Libc. */
+const NSLOTS = 6;
+/** Copies below this size go byte by byte (cheaper than TypedArray.set and a view). */
+const SMALL_COPY = 16;
+
+/** One reusable bounce mapping of a Libc. */
+interface BounceSlot {
+  readonly addr: number;
+  readonly size: number;
+  readonly buf: Uint8Array;
+  busy: boolean;
+  /** bounceback's last view of buf (the same range recurs call after call). */
+  voff: number;
+  vlen: number;
+  view: Uint8Array;
+}
 
 /** A decoded struct kld_file_stat. */
 export interface KldFileStat {
@@ -138,12 +157,14 @@ export class Libc {
   private readonly vm: VmMap;
   private kmemfd = -1;
   /**
-   * One reusable bounce mapping for the common small buffer: data is placed flush
-   * against the end of the mapping, so a kernel access past data.length still faults.
-   * Nested or concurrent calls on the same Libc fall back to a fresh mapping.
+   * Reusable bounce mappings (user memory for the buffers a call passes).  A buffer of
+   * n bytes is placed flush against the end of a slot, so a kernel access past n bytes
+   * still faults (the guard page follows every mapping).  Slots are made on first use
+   * and grow to the largest buffer seen (up to SLOT_MAX); a call that finds none free
+   * (nested or concurrent calls on the same Libc, more buffers than slots) or needs a
+   * bigger buffer gets a fresh mapping of its own, unmapped afterwards.
    */
-  private scratch: { addr: number; buf: Uint8Array } | null = null;
-  private scratchBusy = false;
+  private readonly slots: BounceSlot[] = [];
 
   constructor(
     readonly k: Kernel,
@@ -182,30 +203,99 @@ export class Libc {
     if (addr !== 0) this.vm.munmap(addr);
   }
 
+  /**
+   * n bytes of user memory for one call (contents unspecified), with unmapped memory
+   * right after them: a slot when one is free, else a mapping of its own.
+   */
+  private ualloc(n: number): number {
+    if (n > 0 && n <= SLOT_MAX) {
+      const slots = this.slots;
+      let small = -1;
+      for (let i = 0; i < slots.length; i++) {
+        const sl = slots[i]!;
+        if (sl.busy) continue;
+        if (sl.size >= n) {
+          sl.busy = true;
+          return sl.addr + sl.size - n;
+        }
+        small = i;
+      }
+      if (slots.length < NSLOTS || small >= 0) {
+        let size = SLOT_MIN;
+        while (size < n) size *= 2;
+        const m = this.vm.mmap(size) as { addr: number; buf: Uint8Array };
+        const sl: BounceSlot = {
+          addr: m.addr,
+          size,
+          buf: m.buf,
+          busy: true,
+          voff: -1,
+          vlen: -1,
+          view: m.buf,
+        };
+        if (small >= 0) {
+          this.vm.munmap(slots[small]!.addr);
+          slots[small] = sl;
+        } else slots.push(sl);
+        return sl.addr + size - n;
+      }
+    }
+    return (this.vm.mmap(n) as { addr: number; buf: Uint8Array }).addr;
+  }
+
+  /** The slot holding user address addr, or null (a mapping of its own). */
+  private uslot(addr: number): BounceSlot | null {
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const sl = slots[i]!;
+      if (addr >= sl.addr && addr <= sl.addr + sl.size) return sl;
+    }
+    return null;
+  }
+
   /** A user copy of bytes (exactly data.length long, unmapped memory after it). */
   private bounce(data: Uint8Array): number {
     const n = data.length;
-    if (!this.scratchBusy && n <= SCRATCH_SIZE) {
-      if (this.scratch === null)
-        this.scratch = this.vm.mmap(SCRATCH_SIZE) as { addr: number; buf: Uint8Array };
-      this.scratchBusy = true;
-      const addr = this.scratch.addr + SCRATCH_SIZE - n;
+    const addr = this.ualloc(n);
+    if (n === 0) return addr;
+    const sl = this.uslot(addr);
+    if (sl === null) {
       this.vm.write(data, addr);
       return addr;
     }
-    const m = this.vm.mmap(n) as { addr: number; buf: Uint8Array };
-    m.buf.set(data);
-    return m.addr;
+    const m = sl.buf;
+    const off = addr - sl.addr;
+    if (n <= SMALL_COPY) for (let i = 0; i < n; i++) m[off + i] = data[i]!;
+    else m.set(data, off);
+    return addr;
   }
 
-  /** Release a bounce buffer (scratch or its own mapping). */
-  private release(addr: number): void {
-    const sc = this.scratch;
-    if (sc !== null && addr >= sc.addr && addr <= sc.addr + SCRATCH_SIZE) {
-      this.scratchBusy = false;
+  /** Copy n bytes of user memory at addr (a bounce buffer) back into data. */
+  private bounceback(addr: number, data: Uint8Array, n = data.length): void {
+    if (n <= 0) return;
+    const sl = this.uslot(addr);
+    if (sl === null) {
+      this.vm.read(addr, n === data.length ? data : data.subarray(0, n));
       return;
     }
-    this.vm.munmap(addr);
+    const m = sl.buf;
+    const off = addr - sl.addr;
+    if (n <= SMALL_COPY) for (let i = 0; i < n; i++) data[i] = m[off + i]!;
+    else {
+      if (sl.voff !== off || sl.vlen !== n) {
+        sl.view = m.subarray(off, off + n);
+        sl.voff = off;
+        sl.vlen = n;
+      }
+      data.set(sl.view);
+    }
+  }
+
+  /** Release a bounce buffer (a slot, or its own mapping). */
+  private release(addr: number): void {
+    const sl = this.uslot(addr);
+    if (sl !== null) sl.busy = false;
+    else this.vm.munmap(addr);
   }
 
   private bounceStr(s: string): number {
@@ -215,15 +305,16 @@ export class Libc {
     return m.addr;
   }
 
-  /** Copy a bounce buffer back and unmap it. */
+  /** Copy a bounce buffer back and release it. */
   private unbounce(addr: number, data: Uint8Array | null): void {
-    if (data !== null && data.length > 0) this.vm.read(addr, data);
+    if (data !== null) this.bounceback(addr, data);
     this.release(addr);
   }
 
   /** syscall(2): raw entry; returns td_retval[0] or -1 with errno set. */
   async syscall(code: number, ...args: number[]): Promise<number> {
-    const r = await syscallenter(this.k, this.td, code, args);
+    let r = syscallenter(this.k, this.td, code, args);
+    if (r instanceof Promise) r = await r; /* it slept */
     return r.error === 0 ? r.retval : -1;
   }
 
@@ -521,17 +612,14 @@ export class Libc {
   /* ---------------------------------------------------------------------------- */
   /* Sockets (BSD API; kern/uipc_syscalls.ts).                                     */
 
-  /** Map a fresh user copy of b (its own mapping); returns the address. */
+  /** A user copy of b (a bounce buffer); returns the address. */
   private ucopy(b: Uint8Array): number {
-    const m = this.vm.mmap(b.length) as { addr: number; buf: Uint8Array };
-    m.buf.set(b);
-    return m.addr;
+    return this.bounce(b);
   }
 
-  /** Copy a user mapping back into b (when given) and unmap it. */
+  /** Copy a bounce buffer back into b (when given) and release it. */
   private ufree(addr: number, back: Uint8Array | null = null): void {
-    if (back !== null && back.length > 0) this.vm.read(addr, back);
-    this.vm.munmap(addr);
+    this.unbounce(addr, back);
   }
 
   /** A socklen_t in user memory, optionally read back into lenp afterwards. */
@@ -638,25 +726,55 @@ export class Libc {
     return this.getname(SYS_getpeername, s, addr, addrlen);
   }
 
+  /*
+   * send and recv are the data path: when the kernel does not sleep they answer with an
+   * already settled promise (no async function, so nothing more to allocate or await);
+   * when it sleeps, *_sleep waits for it.  An exception (a kernel bug) rejects the
+   * promise, as from an async function.
+   */
+
   /** sendto(2); to (sockaddr bytes) may be null. */
-  async sendto(
+  sendto(
     s: number,
     buf: Uint8Array,
     len: number = buf.length,
     flags = 0,
     to: Uint8Array | null = null,
   ): Promise<number> {
-    const ub = this.ucopy(buf);
-    const ut = to === null ? 0 : this.ucopy(to);
+    let ub = 0;
+    let ut = 0;
     try {
-      return await this.syscall(SYS_sendto, s, ub, len, flags, ut, to?.length ?? 0);
-    } finally {
-      this.ufree(ub);
-      if (ut !== 0) this.ufree(ut);
+      ub = this.bounce(buf);
+      if (to !== null) ut = this.bounce(to);
+      const r = syscallenter(this.k, this.td, SYS_sendto, [s, ub, len, flags, ut, to?.length ?? 0]);
+      if (r instanceof Promise) return this.sendto_sleep(r, ub, ut);
+      const u = ub;
+      ub = 0;
+      this.release(u);
+      if (ut !== 0) {
+        const t = ut;
+        ut = 0;
+        this.release(t);
+      }
+      return Promise.resolve(r.error === 0 ? r.retval : -1);
+    } catch (e) {
+      if (ub !== 0) this.release(ub);
+      if (ut !== 0) this.release(ut);
+      return Promise.reject(e);
     }
   }
 
-  async send(s: number, buf: Uint8Array, len: number = buf.length, flags = 0): Promise<number> {
+  private async sendto_sleep(r: Promise<SyscallResult>, ub: number, ut: number): Promise<number> {
+    try {
+      const x = await r;
+      return x.error === 0 ? x.retval : -1;
+    } finally {
+      this.release(ub);
+      if (ut !== 0) this.release(ut);
+    }
+  }
+
+  send(s: number, buf: Uint8Array, len: number = buf.length, flags = 0): Promise<number> {
     return this.sendto(s, buf, len, flags, null);
   }
 
@@ -664,7 +782,7 @@ export class Libc {
    * recvfrom(2): from (if given) receives the source address truncated to
    * fromlen[0] (default from.length); fromlen[0] gets its length.
    */
-  async recvfrom(
+  recvfrom(
     s: number,
     buf: Uint8Array,
     len: number = buf.length,
@@ -672,19 +790,66 @@ export class Libc {
     from: Uint8Array | null = null,
     fromlen: SockLenP | null = null,
   ): Promise<number> {
+    if (from !== null) return this.recvfrom_addr(s, buf, len, flags, from, fromlen);
+    /*
+     * Without an address the kernel writes buf only when it succeeds, and then exactly
+     * the bytes it returns: the buffer is not copied in, and only those are copied back.
+     */
+    let ub = -1;
+    try {
+      ub = this.ualloc(buf.length);
+      const r = syscallenter(this.k, this.td, SYS_recvfrom, [s, ub, len, flags, 0, 0]);
+      if (r instanceof Promise) return this.recvfrom_sleep(r, ub, buf);
+      const n = r.error === 0 ? r.retval : -1;
+      if (n > 0) this.bounceback(ub, buf, Math.min(n, buf.length));
+      const u = ub;
+      ub = -1;
+      this.release(u);
+      return Promise.resolve(n);
+    } catch (e) {
+      if (ub !== -1) this.release(ub);
+      return Promise.reject(e);
+    }
+  }
+
+  private async recvfrom_sleep(
+    r: Promise<SyscallResult>,
+    ub: number,
+    buf: Uint8Array,
+  ): Promise<number> {
+    let n = -1;
+    try {
+      const x = await r;
+      if (x.error === 0) n = x.retval;
+      return n;
+    } finally {
+      if (n > 0) this.bounceback(ub, buf, Math.min(n, buf.length));
+      this.release(ub);
+    }
+  }
+
+  /** recvfrom(2) with an address: every buffer is copied in and back, as C sees it. */
+  private async recvfrom_addr(
+    s: number,
+    buf: Uint8Array,
+    len: number,
+    flags: number,
+    from: Uint8Array,
+    fromlen: SockLenP | null,
+  ): Promise<number> {
     const ub = this.ucopy(buf);
-    const uf = from === null ? 0 : this.ucopy(from);
-    const ul = from === null ? 0 : this.ulen(fromlen?.[0] ?? from.length);
+    const uf = this.ucopy(from);
+    const ul = this.ulen(fromlen?.[0] ?? from.length);
     try {
       return await this.syscall(SYS_recvfrom, s, ub, len, flags, uf, ul);
     } finally {
       this.ufree(ub, buf);
-      if (uf !== 0) this.ufree(uf, from);
-      if (ul !== 0) this.ulenback(ul, fromlen);
+      this.ufree(uf, from);
+      this.ulenback(ul, fromlen);
     }
   }
 
-  async recv(s: number, buf: Uint8Array, len: number = buf.length, flags = 0): Promise<number> {
+  recv(s: number, buf: Uint8Array, len: number = buf.length, flags = 0): Promise<number> {
     return this.recvfrom(s, buf, len, flags, null, null);
   }
 

@@ -370,8 +370,9 @@ export function arpresolve(ifp: Ifnet, m: Mbuf, dst: IfDst, ro: IfRoute | null) 
   const ip = (dst.sin_addr ?? 0) >>> 0;
   if (m.m_flags & M_BCAST || in_broadcast(ip as in_addr_t, ifp)) return { mac: ETHER_BCAST };
   if (m.m_flags & M_MCAST || IN_MULTICAST(ip)) return { mac: ETHER_MAP_IP_MULTICAST(ip) };
-  for (const ia of in_ifaddrs_of(ifp))
-    if (ia.ia_addr === ip && ifp.if_lladdr !== null) return { mac: ifp.if_lladdr };
+  for (const ia of ifp.if_addrhead)
+    if (ia instanceof InIfaddr && ia.ia_addr === ip && ifp.if_lladdr !== null)
+      return { mac: ifp.if_lladdr };
   const t = lltable(ifp, true);
   if (t === null) return EHOSTDOWN;
   let lle = t.get(ip);

@@ -126,7 +126,8 @@ export function in_localip(addr: in_addr_t): boolean {
 export function in_broadcast(addr: in_addr_t, ifp: Ifnet | null): boolean {
   if (addr === INADDR_BROADCAST || addr === INADDR_ANY) return true;
   if (ifp === null || (ifp.if_flags & IFF_BROADCAST) === 0) return false;
-  for (const ia of in_ifaddrs_of(ifp)) {
+  for (const ia of ifp.if_addrhead) {
+    if (!(ia instanceof InIfaddr)) continue;
     if (ia.ia_broadaddr !== INADDR_ANY && addr === ia.ia_broadaddr) return true;
     if (
       ia.ia_netmask !== 0xffffffff &&

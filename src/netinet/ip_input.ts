@@ -171,20 +171,22 @@ export function ip_input(m: Mbuf): void {
     m_freem(m);
     return;
   }
-  let b = mtod(m);
-  if (b[0]! >>> 4 !== IPVERSION) {
+  /* The header at b[o] (mtod(m, struct ip *) without making a view). */
+  let b = m.m_buf;
+  let o = m.m_data;
+  if (b[o]! >>> 4 !== IPVERSION) {
     IPSTAT_INC(IPS.ips_badvers);
     m_freem(m);
     return;
   }
-  let hlen = (b[0]! & 15) << 2;
+  let hlen = (b[o]! & 15) << 2;
   if (hlen < IP_HDR_LEN || hlen > m.len) {
     IPSTAT_INC(IPS.ips_badhlen);
     m_freem(m);
     return;
   }
-  const src = in_addr_read(b, 12);
-  const dst = in_addr_read(b, 16);
+  const src = in_addr_read(b, o + 12);
+  const dst = in_addr_read(b, o + 16);
   /* RFC 1122 §3.2.1.3: 127/8 must not appear on the wire. */
   if ((IN_LOOPBACK(dst) || IN_LOOPBACK(src)) && (ifp === null || !(ifp.if_flags & IFF_LOOPBACK))) {
     IPSTAT_INC(IPS.ips_badaddr);
@@ -193,12 +195,12 @@ export function ip_input(m: Mbuf): void {
   }
   const checked =
     (m.csum_flags & (CSUM_IP_CHECKED | CSUM_IP_VALID)) === (CSUM_IP_CHECKED | CSUM_IP_VALID);
-  if (!checked && in_cksum(b, 0, hlen) !== 0) {
+  if (!checked && in_cksum(b, o, hlen) !== 0) {
     IPSTAT_INC(IPS.ips_badsum);
     m_freem(m);
     return;
   }
-  const ip_len = (b[2]! << 8) | b[3]!;
+  const ip_len = (b[o + 2]! << 8) | b[o + 3]!;
   if (ip_len < hlen) {
     IPSTAT_INC(IPS.ips_badlen);
     m_freem(m);
@@ -209,10 +211,7 @@ export function ip_input(m: Mbuf): void {
     m_freem(m);
     return;
   }
-  if (m.len > ip_len) {
-    m_adj(m, ip_len - m.len);
-    b = mtod(m);
-  }
+  if (m.len > ip_len) m_adj(m, ip_len - m.len); /* trims the tail: b and o stay */
   /* Options: process them; true when they consumed the packet. */
   if (hlen > IP_HDR_LEN && ip_dooptions(m, hlen)) return;
 
@@ -235,16 +234,17 @@ export function ip_input(m: Mbuf): void {
   if (IN_MULTICAST(dst)) m.m_flags |= M_MCAST;
 
   /* Reassembly. */
-  const off = (b[6]! << 8) | b[7]!;
+  const off = (b[o + 6]! << 8) | b[o + 7]!;
   if (off & (IP_MF | IP_OFFMASK)) {
     const r = ip_reass(m);
     if (r === null) return;
     r.rcvif = ifp;
     m = r;
-    b = mtod(m);
-    hlen = (b[0]! & 15) << 2;
+    b = m.m_buf;
+    o = m.m_data;
+    hlen = (b[o]! & 15) << 2;
   }
-  const p = b[9]!;
+  const p = b[o + 9]!;
   const fn = ip_global(curkernel()).protox[p];
   if (fn === undefined) {
     /* rip_input: a raw socket for the protocol takes it; else protocol unreachable. */

@@ -98,23 +98,24 @@ SYSCTL_INT(
   'Use constant IP ID for atomic datagrams',
 );
 
-/** ip_fillid: the ID of a locally generated datagram (header at b[0]). */
-function ip_fillid(b: Uint8Array): void {
-  const off = (b[6]! << 8) | b[7]!;
+/** ip_fillid: the ID of a locally generated datagram (header at b[o]). */
+function ip_fillid(b: Uint8Array, o: number): void {
+  const off = (b[o + 6]! << 8) | b[o + 7]!;
   let id = 0;
   if (!(V_ip_rfc6864.get() !== 0 && off & IP_DF)) {
     id = (V_ip_id.get() + 1) & 0xffff;
     V_ip_id.set(id);
   }
-  b[4] = id >>> 8;
-  b[5] = id & 0xff;
+  b[o + 4] = id >>> 8;
+  b[o + 5] = id & 0xff;
 }
 
-function ip_setsum(b: Uint8Array, hlen: number): void {
-  b[10] = b[11] = 0;
-  const s = in_cksum(b, 0, hlen);
-  b[10] = s >>> 8;
-  b[11] = s & 0xff;
+/** The header checksum of the hlen-byte header at b[o]. */
+function ip_setsum(b: Uint8Array, o: number, hlen: number): void {
+  b[o + 10] = b[o + 11] = 0;
+  const s = in_cksum(b, o, hlen);
+  b[o + 10] = s >>> 8;
+  b[o + 11] = s & 0xff;
 }
 
 /**
@@ -166,18 +167,21 @@ export function ip_output(
       }
       m = n;
     }
-    const b = mtod(m);
-    b[0] = 0x40 | (b[0]! & 15 || 5);
-    const off = ((b[6]! << 8) | b[7]!) & IP_DF;
-    b[6] = off >>> 8;
-    b[7] = 0;
-    ip_fillid(b);
-    if (b[8] === 0) b[8] = V_ip_defttl.get() & 0xff;
+    const b = m.m_buf;
+    const o = m.m_data;
+    b[o] = 0x40 | (b[o]! & 15 || 5);
+    const off = ((b[o + 6]! << 8) | b[o + 7]!) & IP_DF;
+    b[o + 6] = off >>> 8;
+    b[o + 7] = 0;
+    ip_fillid(b, o);
+    if (b[o + 8] === 0) b[o + 8] = V_ip_defttl.get() & 0xff;
     IPSTAT_INC(IPS.ips_localout);
   }
-  const b = mtod(m);
-  const hlen = (b[0]! & 15) << 2;
-  const dst = in_addr_read(b, 16);
+  /* The header in place: b[o...] (mtod(m, struct ip *) without making a view). */
+  const b = m.m_buf;
+  const o = m.m_data;
+  const hlen = (b[o]! & 15) << 2;
+  const dst = in_addr_read(b, o + 16);
 
   /* Route. */
   let ifp: Ifnet | null = null;
@@ -220,14 +224,14 @@ export function ip_output(
   if (mtu === 0 || mtu > ifp.if_mtu) mtu = ifp.if_mtu;
 
   /* Source address selection. */
-  if (in_addr_read(b, 12) === 0) {
+  if (in_addr_read(b, o + 12) === 0) {
     const src = ifa ?? in_ifaddrs_of(ifp)[0]?.ia_addr ?? null;
     if (src === null) {
       IPSTAT_INC(IPS.ips_noroute);
       m_freem(m);
       return EADDRNOTAVAIL;
     }
-    in_addr_write(b, 12, src);
+    in_addr_write(b, o + 12, src);
   }
 
   /* Broadcasts (RFC 1122 §3.3.6). */
@@ -245,16 +249,16 @@ export function ip_output(
     m.m_flags |= M_BCAST;
   }
 
-  const len = (b[2]! << 8) | b[3]!;
+  const len = (b[o + 2]! << 8) | b[o + 3]!;
   const dstsa: IfDst = { sa_family: AF_INET, sin_addr: gw as in_addr_t };
   const ifro = { ro_mtu: mtu, ro_flags: rtflags };
   if (len <= mtu) {
     if (ifp.if_hwassist & CSUM_IP) m.csum_flags |= CSUM_IP;
-    else ip_setsum(b, hlen);
+    else ip_setsum(b, o, hlen);
     return ifp.if_output(ifp, m, dstsa, ifro);
   }
   /* Too big: fragment unless DF. */
-  const off = (b[6]! << 8) | b[7]!;
+  const off = (b[o + 6]! << 8) | b[o + 7]!;
   if (off & IP_DF || m.m_flags & M_BCAST) {
     IPSTAT_INC(IPS.ips_cantfrag);
     if (ro !== null) ro.ro_mtu = mtu;
@@ -345,7 +349,7 @@ export function ip_fragment(m: Mbuf, ifp: Ifnet, mtu: number): Mbuf[] | number {
     fb[3] = (fh + flen) & 0xff;
     f.m_flags = m.m_flags;
     if (ifp.if_hwassist & CSUM_IP) f.csum_flags |= CSUM_IP;
-    else ip_setsum(fb, fh);
+    else ip_setsum(fb, 0, fh);
     out.push(f);
     doff += flen;
   }

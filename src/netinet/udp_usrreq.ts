@@ -103,8 +103,13 @@ import {
   IN_MULTICAST,
   IPPROTO_IP,
   IPPROTO_UDP,
+  SIN_OFF_ADDR,
+  SIN_OFF_PORT,
+  SOCKADDR_IN_SIZE,
   in_addr_read,
   in_addr_write,
+  sockaddr_in,
+  sockaddr_in_encode,
   type in_addr_t,
 } from './in.js';
 import { in_broadcast, ifa_ifwithaddr } from './in_var.js';
@@ -113,6 +118,9 @@ import { in_cksum_l4 } from './in_cksum.js';
 import {
   INP_BINDANY,
   INP_DONTFRAG,
+  INP_RECVDSTADDR,
+  INP_RECVTOS,
+  INP_RECVTTL,
   INPLOOKUP_WILDCARD,
   Inpcb,
   InpcbInfo,
@@ -128,7 +136,6 @@ import {
   in_pcblist,
   in_pcblookup,
   in_pcbnotifyall,
-  in_sockaddr,
   in_sockaddr_check,
 } from './in_pcb.js';
 import {
@@ -148,6 +155,8 @@ const S_udp_input = K.TEXT('udp_input');
 const S_udp_output = K.TEXT('udp_output');
 
 const IP_MAXPACKET = 65535;
+/** The control messages ip_savecontrol makes (INP_CONTROLOPTS). */
+const INP_CONTROLOPTS = INP_RECVDSTADDR | INP_RECVTTL | INP_RECVTOS;
 const UDPIP_HDR = 28;
 const IP_DF = 0x4000;
 
@@ -216,15 +225,21 @@ SYSCTL_INT(
 interface UdpGlobals {
   sendspace: number;
   recvspace: number;
+  /** udp_input's struct sockaddr_in udp_in: the source address being appended. */
+  readonly udp_in: Uint8Array;
 }
 
 function udp_globals(k: Kernel = curkernel()): UdpGlobals {
   let g = k.netglobal['udp'] as UdpGlobals | undefined;
-  if (g === undefined) k.netglobal['udp'] = g = { sendspace: 9216, recvspace: 40 * (1024 + 16) };
+  if (g === undefined) {
+    const udp_in = new Uint8Array(SOCKADDR_IN_SIZE);
+    sockaddr_in_encode(sockaddr_in(INADDR_ANY, 0), udp_in);
+    k.netglobal['udp'] = g = { sendspace: 9216, recvspace: 40 * (1024 + 16), udp_in };
+  }
   return g;
 }
 
-function global_int(name: string, field: keyof UdpGlobals, descr: string): void {
+function global_int(name: string, field: 'sendspace' | 'recvspace', descr: string): void {
   SYSCTL_INT(
     K,
     name,
@@ -281,9 +296,19 @@ function udp_append(inp: Inpcb, m: Mbuf, off: number, src: number, sport: number
     m_freem(m);
     return;
   }
-  const control = ip_savecontrol(inp, mtod(m));
+  /* FreeBSD's INP_CONTROLOPTS test: the header is looked at only when asked for. */
+  const control = inp.inp_flags & INP_CONTROLOPTS ? ip_savecontrol(inp, mtod(m)) : null;
   m_adj(m, off);
-  if (!sbappendaddr(so.so_rcv, in_sockaddr(src, sport), m, control)) {
+  /*
+   * The source address in udp_input's struct sockaddr_in udp_in, as FreeBSD fills it:
+   * sin_len, sin_family and sin_zero are set once, the port and address per datagram.
+   * sbappendaddr copies it.
+   */
+  const sa = udp_globals().udp_in;
+  sa[SIN_OFF_PORT] = sport >>> 8;
+  sa[SIN_OFF_PORT + 1] = sport & 0xff;
+  in_addr_write(sa, SIN_OFF_ADDR, src);
+  if (!sbappendaddr(so.so_rcv, sa, m, control)) {
     m_freem(m);
     UDPSTAT_INC(UDPS.udps_fullsock);
     return;
@@ -299,19 +324,22 @@ function minttl_drops(inp: Inpcb, ttl: number): boolean {
 export function udp_input(m: Mbuf, hlen: number): void {
   BKPT(S_udp_input);
   UDPSTAT_INC(UDPS.udps_ipackets);
-  let b = mtod(m);
   if (m.len < hlen + 8) {
     UDPSTAT_INC(UDPS.udps_hdrops);
     m_freem(m);
     return;
   }
+  /* The IP and UDP headers at b[o] (mtod without making a view). */
+  const b = m.m_buf;
+  const o = m.m_data;
   const iplen = m.len;
-  const src = in_addr_read(b, 12);
-  const dst = in_addr_read(b, 16);
-  const sport = (b[hlen]! << 8) | b[hlen + 1]!;
-  const dport = (b[hlen + 2]! << 8) | b[hlen + 3]!;
-  const ulen = (b[hlen + 4]! << 8) | b[hlen + 5]!;
-  const sum = (b[hlen + 6]! << 8) | b[hlen + 7]!;
+  const src = in_addr_read(b, o + 12);
+  const dst = in_addr_read(b, o + 16);
+  const uh = o + hlen;
+  const sport = (b[uh]! << 8) | b[uh + 1]!;
+  const dport = (b[uh + 2]! << 8) | b[uh + 3]!;
+  const ulen = (b[uh + 4]! << 8) | b[uh + 5]!;
+  const sum = (b[uh + 6]! << 8) | b[uh + 7]!;
   const len = iplen - hlen;
   if (ulen !== len) {
     if (ulen > len || ulen < 8) {
@@ -319,15 +347,14 @@ export function udp_input(m: Mbuf, hlen: number): void {
       m_freem(m);
       return;
     }
-    m_adj(m, ulen - len);
-    b = mtod(m);
-    b[2] = (hlen + ulen) >>> 8;
-    b[3] = (hlen + ulen) & 0xff;
+    m_adj(m, ulen - len); /* trims the tail: m_buf and m_data stay */
+    b[o + 2] = (hlen + ulen) >>> 8;
+    b[o + 3] = (hlen + ulen) & 0xff;
   }
   if (sum !== 0) {
     const valid =
       (m.csum_flags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR);
-    if (!valid && in_cksum_l4(b, hlen, ulen, src, dst, IPPROTO_UDP) !== 0) {
+    if (!valid && in_cksum_l4(b, uh, ulen, src, dst, IPPROTO_UDP) !== 0) {
       UDPSTAT_INC(UDPS.udps_badsum);
       m_freem(m);
       return;
@@ -335,7 +362,7 @@ export function udp_input(m: Mbuf, hlen: number): void {
   } else UDPSTAT_INC(UDPS.udps_nosum);
 
   const pi = V_udbinfo.get();
-  const ttl = b[8]!;
+  const ttl = b[o + 8]!;
   if (
     IN_MULTICAST(dst) ||
     m.m_flags & (M_BCAST | M_MCAST) ||
@@ -543,33 +570,35 @@ function udp_output(
   const n = M_PREPEND(m, UDPIP_HDR);
   if (n === null) return ENOBUFS;
   m = n;
-  const b = mtod(m);
+  /* struct udpiphdr at b[o] (mtod without making a view). */
+  const b = m.m_buf;
+  const o = m.m_data;
   const total = len + UDPIP_HDR;
-  b[0] = 0x45;
-  b[1] = tos;
-  b[2] = total >>> 8;
-  b[3] = total & 0xff;
-  b[4] = b[5] = 0;
-  b[6] = inp.inp_flags & INP_DONTFRAG ? IP_DF >>> 8 : 0;
-  b[7] = 0;
-  b[8] = inp.inp_ip_ttl;
-  b[9] = IPPROTO_UDP;
-  b[10] = b[11] = 0;
-  in_addr_write(b, 12, laddr);
-  in_addr_write(b, 16, faddr);
+  b[o] = 0x45;
+  b[o + 1] = tos;
+  b[o + 2] = total >>> 8;
+  b[o + 3] = total & 0xff;
+  b[o + 4] = b[o + 5] = 0;
+  b[o + 6] = inp.inp_flags & INP_DONTFRAG ? IP_DF >>> 8 : 0;
+  b[o + 7] = 0;
+  b[o + 8] = inp.inp_ip_ttl;
+  b[o + 9] = IPPROTO_UDP;
+  b[o + 10] = b[o + 11] = 0;
+  in_addr_write(b, o + 12, laddr);
+  in_addr_write(b, o + 16, faddr);
   const ulen = len + 8;
-  b[20] = inp.inp_lport >>> 8;
-  b[21] = inp.inp_lport & 0xff;
-  b[22] = fport >>> 8;
-  b[23] = fport & 0xff;
-  b[24] = ulen >>> 8;
-  b[25] = ulen & 0xff;
-  b[26] = b[27] = 0;
+  b[o + 20] = inp.inp_lport >>> 8;
+  b[o + 21] = inp.inp_lport & 0xff;
+  b[o + 22] = fport >>> 8;
+  b[o + 23] = fport & 0xff;
+  b[o + 24] = ulen >>> 8;
+  b[o + 25] = ulen & 0xff;
+  b[o + 26] = b[o + 27] = 0;
   if (V_udp_cksum.get() !== 0) {
-    let s = in_cksum_l4(b, 20, ulen, laddr, faddr, IPPROTO_UDP);
+    let s = in_cksum_l4(b, o + 20, ulen, laddr, faddr, IPPROTO_UDP);
     if (s === 0) s = 0xffff;
-    b[26] = s >>> 8;
-    b[27] = s & 0xff;
+    b[o + 26] = s >>> 8;
+    b[o + 27] = s & 0xff;
   }
   let ipflags = 0;
   if (so.so_options & SO_DONTROUTE) ipflags |= IP_ROUTETOIF;

@@ -175,6 +175,11 @@ export class Mbuf {
   fibnum = 0;
   /** 802.1Q tag when M_VLANTAG is set. */
   ether_vtag = 0;
+  /** mtod's last view and the (m_buf, m_data, m_len) it was made for. */
+  m_view: Uint8Array = EMPTY;
+  m_vbuf: Uint8Array = EMPTY;
+  m_vdata = 0;
+  m_vlen = 0;
 
   /** @internal use MbufPool.m_gethdr */
   constructor(
@@ -195,9 +200,22 @@ export class Mbuf {
   }
 }
 
-/** mtod(m): a view of the packet's data (a subarray: allocates a view, not bytes). */
+/**
+ * mtod(m): a view of the packet's data (a subarray: a view, not bytes).  The view is
+ * kept and handed out again while m_buf, m_data and m_len are unchanged, so the layers
+ * a packet crosses do not each make one.
+ */
 export function mtod(m: Mbuf): Uint8Array {
-  return m.m_buf.subarray(m.m_data, m.m_data + m.m_len);
+  const buf = m.m_buf;
+  const data = m.m_data;
+  const len = m.m_len;
+  if (m.m_vbuf === buf && m.m_vdata === data && m.m_vlen === len) return m.m_view;
+  const v = buf.subarray(data, data + len);
+  m.m_view = v;
+  m.m_vbuf = buf;
+  m.m_vdata = data;
+  m.m_vlen = len;
+  return v;
 }
 
 /** M_LEADINGSPACE: bytes available before the data. */
@@ -289,13 +307,14 @@ export class MbufPool {
   /**
    * m_gethdr: a new packet of `len` data bytes (zeroed) with `leading` bytes of
    * leading space.  Returns null (ENOBUFS) only when the size is above MBUF_MAXBUF.
-   * The caller owns the result.
+   * The caller owns the result.  zero = false leaves the data bytes as the buffer had
+   * them, for a caller that writes every one of them at once (m_uiotombuf).
    */
-  m_gethdr(len: number, leading: number = this.headroom): Mbuf | null {
+  m_gethdr(len: number, leading: number = this.headroom, zero = true): Mbuf | null {
     if (len < 0 || leading < 0) throw new RangeError(`m_gethdr: bad length ${len}/${leading}`);
     const buf = this.allocBuf(leading + len);
     if (buf === null) return null;
-    buf.fill(0, leading, leading + len);
+    if (zero) buf.fill(0, leading, leading + len);
     return new Mbuf(this, buf, leading, len);
   }
 
@@ -331,6 +350,7 @@ export function m_freem(m: Mbuf): void {
   m.m_flags = M_FREED;
   m.m_nextpkt = null;
   m.rcvif = null;
+  m.m_view = m.m_vbuf = EMPTY;
 }
 
 /** FreeBSD's m_free frees one mbuf of a chain; a packet here is one mbuf. */

@@ -50,6 +50,10 @@ export class VmMap {
   private next = VM_HEAP_START;
   /** The last entry a lookup hit (most copies hit the same buffer twice). */
   private hint: VmEntry | null = null;
+  /** resolve()'s last answer: the view of [rv_addr, rv_addr + rv_len) (a call's buffer recurs). */
+  private rv_addr = -1;
+  private rv_len = -1;
+  private rv_view: Uint8Array | null = null;
 
   /** Number of mapped entries (for tests and ps-like tools). */
   get nentries(): number {
@@ -75,6 +79,8 @@ export class VmMap {
     const i = this.index(addr);
     if (i < 0 || this.entries[i]!.start !== addr) return EFAULT;
     if (this.hint === this.entries[i]) this.hint = null;
+    this.rv_view = null;
+    this.rv_addr = this.rv_len = -1;
     this.entries.splice(i, 1);
     return 0;
   }
@@ -140,6 +146,7 @@ export class VmMap {
 
   /** The bytes of [uaddr, uaddr + len) as a view, or null when any of it is unmapped. */
   resolve(uaddr: number, len: number): Uint8Array | null {
+    if (uaddr === this.rv_addr && len === this.rv_len) return this.rv_view;
     if (!Number.isSafeInteger(uaddr) || !Number.isSafeInteger(len) || len < 0 || uaddr < 0)
       return null;
     let e = this.hint;
@@ -151,7 +158,11 @@ export class VmMap {
     }
     if (uaddr + len > e.end) return null;
     const off = uaddr - e.start;
-    return e.mem.subarray(off, off + len);
+    const v = e.mem.subarray(off, off + len);
+    this.rv_addr = uaddr;
+    this.rv_len = len;
+    this.rv_view = v;
+    return v;
   }
 }
 
