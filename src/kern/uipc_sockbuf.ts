@@ -367,19 +367,27 @@ export function sbflush(sb: Sockbuf): void {
 /** Copy up to dst.length bytes from the front of sb (across records) without removing. */
 export function sbcopy(sb: Sockbuf, dst: Uint8Array, skip = 0): number {
   let at = 0;
-  for (const r of sb.sb_records)
-    for (const m of r.data) {
-      let d = mtod(m);
-      if (skip > 0) {
-        const s = Math.min(skip, d.length);
-        d = d.subarray(s);
-        skip -= s;
-      }
-      const n = Math.min(d.length, dst.length - at);
-      dst.set(d.subarray(0, n), at);
-      at += n;
-      if (at === dst.length) return at;
+  const want = dst.length;
+  for (const r of sb.sb_records) {
+    /* Whole records before the offset are skipped without looking at their mbufs. */
+    if (skip >= r.len) {
+      skip -= r.len;
+      continue;
     }
+    for (const m of r.data) {
+      const len = m.m_len;
+      if (skip >= len) {
+        skip -= len;
+        continue;
+      }
+      const n = Math.min(len - skip, want - at);
+      const from = m.m_data + skip;
+      dst.set(m.m_buf.subarray(from, from + n), at);
+      skip = 0;
+      at += n;
+      if (at === want) return at;
+    }
+  }
   return at;
 }
 
