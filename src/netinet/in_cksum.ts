@@ -4,8 +4,10 @@
  *
  * RFC 1071 §1: the checksum is the 16-bit one's complement of the one's complement sum
  * of the data taken as big-endian 16-bit words; an odd trailing byte is padded with a
- * zero byte on the right (§4.1, the "if (count > 0)" step).  We read byte pairs, so the
- * starting offset may be odd and nothing is ever read past off + len.  The sum is
+ * zero byte on the right (§4.1, the "if (count > 0)" step).  We read byte pairs (long
+ * buffers: big-endian 32-bit words through a DataView, each congruent to the sum of its
+ * two 16-bit halves modulo 0xffff), so the starting offset may be odd and nothing is
+ * ever read past off + len.  The sum is
  * accumulated in a JavaScript number (exact below 2^53) and folded once at the end
  * (§2(C) "deferred carries"), which is why no fold is needed inside the loop for any
  * buffer shorter than 2^37 bytes.
