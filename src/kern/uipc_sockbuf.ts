@@ -133,19 +133,19 @@ export class PollWait {
 
 /** selrecord(): remember a poll waiter's channel on si. */
 export function selrecord(chan: object, si: SelInfo): void {
-  si.si_waiters.add(chan);
+  (si.si_waiters ??= new Set()).add(chan);
   if (chan instanceof PollWait) chan.pw_sels.add(si);
 }
 
 /** seltdclear(): the poll is over; take its channel off every selinfo. */
 export function seltdclear(pw: PollWait): void {
-  for (const si of pw.pw_sels) si.si_waiters.delete(pw);
+  for (const si of pw.pw_sels) si.si_waiters?.delete(pw);
   pw.pw_sels.clear();
 }
 
 /** selwakeup(): wake every poll waiter of si. */
 export function selwakeup(si: SelInfo, k: Kernel = curkernel()): void {
-  if (si.si_waiters.size === 0) return;
+  if (si.si_waiters === null || si.si_waiters.size === 0) return;
   const w = [...si.si_waiters];
   si.si_waiters.clear();
   for (const c of w) wakeup_k(k, c);

@@ -797,7 +797,7 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
   }
 
   /* Data after the user closed: reset (RFC 9293 §3.10.7.4). */
-  if (so === null && tp.t_state > TCPS_CLOSE_WAIT && tlen > 0) {
+  if ((so === null || tp.t_closed) && tp.t_state > TCPS_CLOSE_WAIT && tlen > 0) {
     tcp_close(tp);
     TCPSTAT_INC(TCPS_.tcps_rcvafterclose);
     tcp_dropwithreset(m, { ...th, tlen }, null);

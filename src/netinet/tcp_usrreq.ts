@@ -264,6 +264,7 @@ export const tcp_protosw = {
       return;
     }
     /* Still sending: the connection keeps the socket (INP_SOCKREF). */
+    tp.t_closed = true;
     so.so_protoref = true;
   },
 

@@ -362,6 +362,8 @@ export class Tcpcb {
   sack_rxmit = 0;
   t_sndrexmitpack = 0;
   t_rcvoopack = 0;
+  /** The user closed the socket (FreeBSD's TF_CLOSED): data that still arrives is reset. */
+  t_closed = false;
   /** The vnet the connection lives in (timers run there). */
   t_vnet: Vnet | null = null;
   /** Congestion control. */

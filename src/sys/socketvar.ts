@@ -70,7 +70,8 @@ export const MSIZE = 256;
  * of a thread in poll; selwakeup wakes every one and forgets them.
  */
 export class SelInfo {
-  readonly si_waiters = new Set<object>();
+  /** Made by the first selrecord: an idle socket carries no set. */
+  si_waiters: Set<object> | null = null;
 }
 
 /** One record of a socket buffer. */

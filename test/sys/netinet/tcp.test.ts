@@ -40,7 +40,7 @@ import { epair_set_impairment } from '../../../src/net/if_epair.js';
 import { V_tcbinfo } from '../../../src/netinet/tcp_subr.js';
 import { IP_HDRINCL } from '../../../src/netinet/ip_ctloutput.js';
 import { in_cksum_l4 } from '../../../src/netinet/in_cksum.js';
-import { ECONNREFUSED, ECONNRESET, ETIMEDOUT } from '../../../src/sys/errno.js';
+import { ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT } from '../../../src/sys/errno.js';
 import { bpf_capture_pcapng, bpf_capture_set } from '../../../src/net/bpf.js';
 import { ether_sprintf } from '../../../src/net/ethernet.js';
 import { eth_src_filter, tshark_lint } from '../../lib/tshark.js';
@@ -607,4 +607,43 @@ test('jail removal: its connections are reset and its vnet goes, TIME_WAIT and a
   await server.catch(() => undefined); // killed by the removal
   assert.equal(clientRead, -ECONNRESET);
   assert.equal(vb.vnet_magic_n, VNET_MAGIC_DEAD, 'the vnet is destroyed');
+});
+
+test('data for a socket its user closed is answered with RST; writes then fail with EPIPE', async () => {
+  const L = lab2(bootVimage());
+  const { k, vb } = L;
+  const b0 = tcpstat(k, vb);
+  const res: number[] = [];
+  const server = runIn(
+    k,
+    async (c) => {
+      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await c.bind(l, sin(0, 7012));
+      await c.listen(l, 1);
+      const s = await c.accept(l, null, null);
+      await c.close(s);
+      await c.close(l);
+    },
+    pr(k, 'b'),
+  );
+  const client = runIn(
+    k,
+    async (c) => {
+      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await nanosleep(c, 1e6);
+      assert.equal(await c.connect(s, sin(ip('192.0.2.2'), 7012)), 0);
+      res.push(await c.read(s, new Uint8Array(4)));
+      for (let i = 0; i < 3; i++) {
+        res.push(await sys(c, c.write(s, new Uint8Array(1000))));
+        await nanosleep(c, 50e6);
+      }
+      // As in FreeBSD, sosend reports EPIPE (CANTSENDMORE) first; the reset is so_error.
+      res.push(await sys(c, c.read(s, new Uint8Array(4))));
+      await c.close(s);
+    },
+    pr(k, 'a'),
+  );
+  await Promise.all([server, client]);
+  assert.deepEqual(res, [0, 1000, -EPIPE, -EPIPE, -ECONNRESET]);
+  assert.equal(delta(b0, tcpstat(k, vb))['tcps_rcvafterclose'], 1);
 });
