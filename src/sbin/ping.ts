@@ -17,7 +17,7 @@
 import type { Libc } from '../lib/libc.js';
 import type { Program, ProcCtx } from '../lib/process.js';
 import { clock_gettime, CLOCK_MONOTONIC, EX_USAGE } from '../lib/process.js';
-import { AF_INET, SOCK_RAW, POLLIN } from '../sys/socket.js';
+import { AF_INET, SOCK_RAW, POLLIN, SOL_SOCKET, SO_BROADCAST } from '../sys/socket.js';
 import {
   IPPROTO_ICMP,
   IPPROTO_IP,
@@ -31,7 +31,7 @@ import { in_cksum } from '../netinet/in_cksum.js';
 import { IP_TTL } from '../netinet/raw_ip.js';
 
 const USAGE =
-  'usage: ping [-nq] [-c count] [-i wait] [-m ttl] [-s packetsize] [-S src_addr]\n' +
+  'usage: ping [-bnq] [-c count] [-i wait] [-m ttl] [-s packetsize] [-S src_addr]\n' +
   '            [-t timeout] [-W waittime] host\n';
 const EX_NOHOST = 68;
 const ICMP_ECHOREPLY = 0;
@@ -74,6 +74,8 @@ interface Opts {
   timeout: number;
   waittime: number;
   quiet: boolean;
+  /** -b: allow a broadcast destination (SO_BROADCAST). */
+  broadcast: boolean;
 }
 
 function parse(argv: readonly string[]): { o: Opts; host: string } | string {
@@ -86,6 +88,7 @@ function parse(argv: readonly string[]): { o: Opts; host: string } | string {
     timeout: 0,
     waittime: 10000,
     quiet: false,
+    broadcast: false,
   };
   const a = argv.slice(1);
   let host: string | undefined;
@@ -101,6 +104,10 @@ function parse(argv: readonly string[]): { o: Opts; host: string } | string {
       if (f === 'n') continue;
       if (f === 'q') {
         o.quiet = true;
+        continue;
+      }
+      if (f === 'b') {
+        o.broadcast = true;
         continue;
       }
       const rest = s.slice(i + 1);
@@ -303,6 +310,10 @@ export const ping: Program = async (ctx) => {
   }
   if (o.src !== null && (await libc.bind(s, sin(o.src))) < 0) {
     await ctx.err(`ping: bind: ${libc.strerror()}\n`);
+    return 2;
+  }
+  if (o.broadcast && (await libc.setsockopt(s, SOL_SOCKET, SO_BROADCAST, 1)) < 0) {
+    await ctx.err(`ping: setsockopt SO_BROADCAST: ${libc.strerror()}\n`);
     return 2;
   }
   if (o.ttl >= 0) {

@@ -77,7 +77,19 @@ test('loopback (configured by /etc/rc at boot), no route, usage and unknown host
     o,
     /PING 127\.0\.0\.1 \(127\.0\.0\.1\): 56 data bytes\n\n--- 127\.0\.0\.1 ping statistics ---\n2 packets transmitted, 2 packets received, 0\.0% packet loss\n/,
   );
-  assert.match(o, /usage: ping \[-nq\][^\n]*\n[^\n]*host\nst=64\n/);
+  assert.match(o, /usage: ping \[-bnq\][^\n]*\n[^\n]*host\nst=64\n/);
   assert.match(o, /ping: invalid count of packets to transmit: `0'\nst=64\n/);
   assert.match(o, /ping: cannot resolve nosuchhost: Unknown host\nst=68\n/);
+});
+
+test('ping -b: a broadcast needs SO_BROADCAST; the router answers when bmcastecho is on', () => {
+  const o = up([
+    'jexec h1 ping -c 1 192.0.2.255 2>&1; echo st=$?',
+    'jexec r sysctl net.inet.icmp.bmcastecho=1 >/dev/null',
+    'jexec h1 ping -b -c 1 192.0.2.255; echo st=$?',
+  ]);
+  assert.match(o, /ping: sendto: Permission denied\n/);
+  assert.match(o, /st=2\n/);
+  assert.match(o, /64 bytes from 192\.0\.2\.254: icmp_seq=0 ttl=64 time=/);
+  assert.match(o, /1 packets transmitted, 1 packets received, 0\.0% packet loss\n[^]*st=0\n$/);
 });
