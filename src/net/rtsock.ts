@@ -122,14 +122,30 @@ import {
   type RtGateway,
   type Rtentry,
 } from './route/route_var.js';
-import { AF_INET, AF_ROUTE, IFT_ETHER, type Ifnet } from './if_var.js';
+import {
+  AF_INET,
+  AF_ROUTE,
+  IFCOUNTER_COLLISIONS,
+  IFCOUNTER_IBYTES,
+  IFCOUNTER_IERRORS,
+  IFCOUNTER_IPACKETS,
+  IFCOUNTER_IQDROPS,
+  IFCOUNTER_OBYTES,
+  IFCOUNTER_OERRORS,
+  IFCOUNTER_OPACKETS,
+  IFCOUNTER_OQDROPS,
+  IFT_ETHER,
+  if_get_counter,
+  type Ifnet,
+} from './if_var.js';
 import { ether_addr_read, ether_addr_write } from './ethernet.js';
-import { if_event_register, ifnet_byindex, ifunit } from './if.js';
+import { V_ifnet, if_event_register, ifnet_byindex, ifunit } from './if.js';
 import {
   V_rib,
   ifa_ifwithaddr,
   in_ifaddr_byifp,
   in_ifaddr_bynet,
+  in_ifaddrs_of,
   type InIfaddr,
 } from '../netinet/in_var.js';
 import { in_addr, in_mask2len } from '../netinet/in.js';
@@ -773,6 +789,61 @@ export function rt_dump_inet(): Uint8Array {
   return concat(parts);
 }
 
+/**
+ * The records of net.route.iflist for curvnet (FreeBSD's NET_RT_IFLIST, what
+ * getifaddrs(3) reads): per interface an RTM_IFINFO with its if_data counters and its
+ * link-level address, then an RTM_NEWADDR per IPv4 address.
+ */
+export function rt_dump_iflist(): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const ifp of V_ifnet.get().ifnet) {
+    const a = rt_addrs();
+    a[RTAX_IFP] = rt_ifp_sa(ifp);
+    parts.push(
+      rtsock_encode({
+        type: RTM_IFINFO,
+        hdr: {
+          ifm_flags: ifp.flags_user | 0,
+          ifm_index: ifp.if_index,
+          ifi_type: ifp.if_type,
+          ifi_addrlen: ifp.if_lladdr !== null ? 6 : 0,
+          ifi_hdrlen: ifp.if_hdrlen,
+          ifi_link_state: ifp.if_link_state,
+          ifi_datalen: 152,
+          ifi_mtu: ifp.if_mtu,
+          ifi_metric: ifp.if_metric,
+          ifi_baudrate: ifp.if_baudrate,
+          ifi_ipackets: if_get_counter(ifp, IFCOUNTER_IPACKETS),
+          ifi_ierrors: if_get_counter(ifp, IFCOUNTER_IERRORS),
+          ifi_opackets: if_get_counter(ifp, IFCOUNTER_OPACKETS),
+          ifi_oerrors: if_get_counter(ifp, IFCOUNTER_OERRORS),
+          ifi_collisions: if_get_counter(ifp, IFCOUNTER_COLLISIONS),
+          ifi_ibytes: if_get_counter(ifp, IFCOUNTER_IBYTES),
+          ifi_obytes: if_get_counter(ifp, IFCOUNTER_OBYTES),
+          ifi_iqdrops: if_get_counter(ifp, IFCOUNTER_IQDROPS),
+          ifi_oqdrops: if_get_counter(ifp, IFCOUNTER_OQDROPS),
+        },
+        addrs: a,
+      }),
+    );
+    for (const ia of in_ifaddrs_of(ifp)) {
+      const b = rt_addrs();
+      b[RTAX_NETMASK] = sa_inet(ia.ia_netmask);
+      b[RTAX_IFP] = rt_ifp_sa(ifp);
+      b[RTAX_IFA] = sa_inet(ia.ia_addr);
+      if (ia.ia_broadaddr !== 0) b[RTAX_BRD] = sa_inet(ia.ia_broadaddr);
+      parts.push(
+        rtsock_encode({
+          type: RTM_NEWADDR,
+          hdr: { ifam_flags: ia.ifa_flags, ifam_index: ifp.if_index, ifam_metric: ifp.if_metric },
+          addrs: b,
+        }),
+      );
+    }
+  }
+  return concat(parts);
+}
+
 /** The records of net.route.inet.llinfo for curvnet. */
 export function rt_dump_llinfo(): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -810,6 +881,14 @@ SYSCTL_PROC(
   (_o, req) => SYSCTL_OUT(req, rt_dump_inet()),
   'S,rt_msghdr',
   'IPv4 routing table (NET_RT_DUMP)',
+);
+SYSCTL_PROC(
+  K,
+  'net.route.iflist',
+  CTLTYPE_OPAQUE | CTLFLAG_RD | CTLFLAG_VNET,
+  (_o, req) => SYSCTL_OUT(req, rt_dump_iflist()),
+  'S,if_msghdr',
+  'Interfaces and their addresses (NET_RT_IFLIST)',
 );
 SYSCTL_PROC(
   K,

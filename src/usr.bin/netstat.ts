@@ -37,14 +37,24 @@
  *   udp4       0      0 *.5353                 *.*
  *
  * There is no resolver, so addresses and ports are numeric with or without -n.
- * XXX: -i is not there yet.
+ * `netstat -i [-n] [-j jail]` lists the interfaces with their counters and addresses
+ * from sysctl net.route.iflist (FreeBSD's NET_RT_IFLIST).
  */
 
 import type { Program, ProcCtx } from '../lib/process.js';
 import { Kvm, type NlistEntry } from '../lib/libkvm.js';
 import { jail_attach, jail_getid } from '../lib/libjail.js';
 import { rt_sysctl_msgs, wall_seconds } from '../lib/librtsock.js';
-import { RTAX_DST, RTAX_GATEWAY, RTAX_IFP, RTAX_NETMASK, type RtSockaddr } from '../net/route.js';
+import {
+  RTAX_DST,
+  RTAX_GATEWAY,
+  RTAX_IFA,
+  RTAX_IFP,
+  RTAX_NETMASK,
+  RTM_IFINFO,
+  RTM_NEWADDR,
+  type RtSockaddr,
+} from '../net/route.js';
 import { rt_flags_letters } from '../net/route/route_var.js';
 import { ether_sprintf } from '../net/ethernet.js';
 import { in_mask2len, inet_ntoa, type in_addr_t } from '../netinet/in.js';
@@ -53,6 +63,7 @@ import { TCPSTAT_FIELDS } from '../netinet/tcp_var.js';
 
 const USAGE =
   'usage: netstat [-an] [-p protocol] [-j jail]\n' +
+  '       netstat -i [-n] [-j jail]\n' +
   '       netstat -s [-s] [-p protocol] [-j jail]\n' +
   '       netstat -r [-n] [-f address_family] [-j jail]\n';
 
@@ -542,10 +553,69 @@ export async function protopr(ctx: ProcCtx, aflag: boolean, proto: string | null
   return 0;
 }
 
+/**
+ * netstat -i (intpr in if.c): one link row per interface with its if_data counters
+ * and one row per IPv4 address, from sysctl net.route.iflist (getifaddrs' source).
+ * Address rows print "-" for their counters: vimage keeps no per-address counts.
+ */
+export async function intpr(ctx: ProcCtx): Promise<number> {
+  const msgs = await rt_sysctl_msgs(ctx.libc, 'net.route.iflist');
+  if (msgs === null) {
+    await ctx.err(`netstat: sysctl: net.route.iflist: ${ctx.libc.strerror()}\n`);
+    return 1;
+  }
+  const num = (v: number | undefined, w: number): string => String(v ?? 0).padStart(w);
+  /* The name column is as wide as the longest name (FreeBSD's ifn_len_max), at least 5. */
+  let nw = 5;
+  for (const m of msgs) {
+    const ifp = m.addrs[RTAX_IFP] ?? null;
+    if (m.type === RTM_IFINFO && ifp !== null && ifp.kind === 'link')
+      nw = Math.max(nw, ifp.name.length);
+  }
+  let out =
+    `${'Name'.padEnd(nw)} ${'Mtu'.padStart(5)} ${'Network'.padEnd(13)} ${'Address'.padEnd(17)} ` +
+    `${'Ipkts'.padStart(8)} ${'Ierrs'.padStart(5)} ${'Idrop'.padStart(5)} ${'Opkts'.padStart(8)} ` +
+    `${'Oerrs'.padStart(5)} ${'Coll'.padStart(5)}\n`;
+  const names = new Map<number, string>();
+  for (const m of msgs) {
+    const h = m.hdr;
+    const ifp = m.addrs[RTAX_IFP] ?? null;
+    if (m.type === RTM_IFINFO) {
+      const name = ifp !== null && ifp.kind === 'link' ? ifp.name : `if${h['ifm_index']}`;
+      names.set(h['ifm_index'] ?? 0, name);
+      const lla =
+        ifp !== null && ifp.kind === 'link' && ifp.lladdr.length === 6
+          ? ether_sprintf(ifp.lladdr.reduce((a, b) => a * 256 + b, 0))
+          : name;
+      out +=
+        `${name.padEnd(nw)} ${num(h['ifi_mtu'], 5)} ${`<Link#${h['ifm_index']}>`.padEnd(13)} ` +
+        `${lla.slice(0, 17).padEnd(17)} ${num(h['ifi_ipackets'], 8)} ${num(h['ifi_ierrors'], 5)} ` +
+        `${num(h['ifi_iqdrops'], 5)} ${num(h['ifi_opackets'], 8)} ${num(h['ifi_oerrors'], 5)} ` +
+        `${num(h['ifi_collisions'], 5)}\n`;
+    } else if (m.type === RTM_NEWADDR) {
+      const a = m.addrs[RTAX_IFA] ?? null;
+      const mask = m.addrs[RTAX_NETMASK] ?? null;
+      if (a === null || a.kind !== 'inet') continue;
+      const name = names.get(h['ifam_index'] ?? 0) ?? '?';
+      const net = netname(
+        { ...a, addr: mask !== null && mask.kind === 'inet' ? (a.addr & mask.addr) >>> 0 : a.addr },
+        mask,
+      );
+      out +=
+        `${name.padEnd(nw)} ${'-'.padStart(5)} ${net.slice(0, 13).padEnd(13)} ` +
+        `${inet_ntoa(a.addr).padEnd(17)} ${'-'.padStart(8)} ${'-'.padStart(5)} ${'-'.padStart(5)} ` +
+        `${'-'.padStart(8)} ${'-'.padStart(5)} ${'-'.padStart(5)}\n`;
+    }
+  }
+  await ctx.out(out);
+  return 0;
+}
+
 export const netstat: Program = async (ctx) => {
   const argv = ctx.argv.slice(1);
   let rflag = false;
   let aflag = false;
+  let iflag = false;
   let family: string | null = null;
   let sflag = 0;
   let proto: string | null = null;
@@ -561,6 +631,7 @@ export const netstat: Program = async (ctx) => {
       if (c === 's') sflag++;
       else if (c === 'r') rflag = true;
       else if (c === 'a') aflag = true;
+      else if (c === 'i') iflag = true;
       else if (c === 'n' || c === 'W') continue;
       else if (c === 'p' || c === 'j' || c === 'f') {
         const v = a.slice(j + 1) || argv[++i];
@@ -594,6 +665,7 @@ export const netstat: Program = async (ctx) => {
     }
   }
   if (rflag) return routepr(ctx);
+  if (iflag) return intpr(ctx);
   if (sflag === 0) return protopr(ctx, aflag, proto);
   const defs = proto === null ? [...STATS.values()] : [STATS.get(proto)];
   if (defs[0] === undefined) {

@@ -40,3 +40,32 @@ test("netstat -j JAIL shows that vnet's counters (VIMAGE)", async () => {
   assert.equal(r.status, 0, r.err);
   assert.equal(r.out, 'ip:\n\t1 packet forwarded\nip:\n');
 });
+
+test('netstat -i: a row per interface with its counters (2 pings on lo0: 4 in, 4 out), a row per address', async () => {
+  const k = bootTest();
+  const r = await sh(
+    'ifconfig lo0 inet 127.0.0.1/8 up; ping -c 2 127.0.0.1 >/dev/null; ' +
+      'ifconfig epair create >/dev/null; ifconfig epair0a inet 192.0.2.1/24 up; netstat -i',
+    { kernel: k },
+  );
+  assert.equal(r.status, 0, r.err);
+  const lines = r.out.split('\n');
+  assert.equal(
+    lines[0],
+    'Name      Mtu Network       Address              Ipkts Ierrs Idrop    Opkts Oerrs  Coll',
+  );
+  assert.equal(
+    lines[1],
+    'lo0     16384 <Link#1>      lo0                      4     0     0        4     0     0',
+  );
+  assert.equal(
+    lines[2],
+    'lo0         - 127.0.0.0/8   127.0.0.1                -     -     -        -     -     -',
+  );
+  assert.match(lines[3]!, /^epair0a {2}1500 <Link#2> {6}02:[0-9a-f:]{14} +0 +0 +0 +\d+ +\d+ +0$/);
+  assert.equal(
+    lines[4],
+    'epair0a     - 192.0.2.0/24  192.0.2.1                -     -     -        -     -     -',
+  );
+  assert.match(lines[5]!, /^epair0b {2}1500 <Link#3> /);
+});
