@@ -63,7 +63,7 @@ const TABLE: readonly ProgramEntry[] = [
   {
     path: '/usr/bin/netstat',
     main: netstat,
-    desc: 'show network status (-an, -rn, -s [-p ip|icmp|udp] [-j jail])',
+    desc: 'show network status (-an, -i, -rn, -s [-p ip|icmp|udp|tcp] [-j jail])',
   },
   { path: '/usr/bin/sockstat', main: sockstat, desc: 'list open sockets (-4 -c -l -j -p -P)' },
   { path: '/usr/bin/nc', main: nc, desc: 'arbitrary TCP and UDP connections and listens' },
