@@ -13,8 +13,9 @@
  *
  * Forwarding table (RFC 7348 §4.1): with learning on (vxlanlearn, the default), the
  * source MAC of each received frame is remembered with the underlay address it came
- * from, for vxlantimeout seconds (default 1200); a unicast frame to a known MAC goes to
- * that endpoint, anything else to the configured remote (flooding to one remote).
+ * from (and the configured remote port: a peer's source port is a per-flow hash), for
+ * vxlantimeout seconds (default 1200); a unicast frame to a known MAC goes to that
+ * endpoint, anything else to the configured remote (flooding to one remote).
  *
  * Life: the host endpoint is opened when the interface goes up (vxlan_init; RUNNING
  * once the host has bound it) and closed when it goes down or is destroyed.  Frames
@@ -252,11 +253,14 @@ function vxlan_rcv_udp_packet(
   const k = curkernel();
   const frame = data.subarray(VXLAN_HDR_LEN);
   if (sc.learn) {
+    // The source port may be chosen per flow by the remote (Linux hashes the inner
+    // headers into it, RFC 7348 §5): learn the address with the configured remote port,
+    // as FreeBSD's vxlan_ftable_learn does.
     const src = ether_addr_read(frame, 6);
     if (!ETHER_IS_MULTICAST(src) && (sc.ftable.size < sc.ftmax || sc.ftable.has(src)))
       sc.ftable.set(src, {
         addr: from.address,
-        port: from.port,
+        port: sc.rport,
         expire: k.now() + sc.ftimeout * 1e9,
       });
   }
