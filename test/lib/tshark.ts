@@ -13,9 +13,17 @@ import { join } from 'node:path';
 /**
  * tshark_lint(pcap, ours, lossless): `ours` is a display filter selecting our stack's
  * frames (e.g. "eth.src==02:..:0a || eth.src==02:..:0b").  `ipsrc` (optional) is the
- * filter for the retransmission check of lossless runs.
+ * filter for the retransmission check of lossless runs.  `extra` are more tshark
+ * options for both passes, e.g. `-d tcp.port==5001-5004,data` so that random payload is
+ * not taken for a protocol by a heuristic dissector (Thrift's can claim a bulk transfer
+ * and spend tens of seconds reassembling it).
  */
-export function tshark_lint(pcap: Uint8Array, ours: string, ipsrc?: string): void {
+export function tshark_lint(
+  pcap: Uint8Array,
+  ours: string,
+  ipsrc?: string,
+  extra: readonly string[] = [],
+): void {
   const dir = mkdtempSync(join(tmpdir(), 'vimage-tshark-'));
   const f = join(dir, 'run.pcapng');
   try {
@@ -25,6 +33,7 @@ export function tshark_lint(pcap: Uint8Array, ours: string, ipsrc?: string): voi
     const errs = run([
       '-r',
       f,
+      ...extra,
       '-o',
       'ip.check_checksum:TRUE',
       '-o',
@@ -39,6 +48,7 @@ export function tshark_lint(pcap: Uint8Array, ours: string, ipsrc?: string): voi
       const re = run([
         '-r',
         f,
+        ...extra,
         '-Y',
         `(${ipsrc}) && (tcp.analysis.retransmission || tcp.analysis.out_of_order)`,
       ]);
