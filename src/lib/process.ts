@@ -124,11 +124,28 @@ export class FdReader {
     return out;
   }
 
-  /** Everything up to end of file. */
+  /** Everything up to end of file (read in 64 KiB pieces, joined once). */
   async readAll(): Promise<Uint8Array> {
-    while (await this.fill());
-    const out = this.buf;
+    const parts: Uint8Array[] = [this.buf];
+    let total = this.buf.length;
     this.buf = new Uint8Array(0);
+    while (!this.eof) {
+      const b = new Uint8Array(65536);
+      const n = await this.libc.read(this.fd, b);
+      if (n <= 0) {
+        if (n < 0) this.error = this.libc.errno;
+        this.eof = true;
+        break;
+      }
+      parts.push(b.subarray(0, n));
+      total += n;
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
     return out;
   }
 }
