@@ -40,7 +40,14 @@ import { epair_set_impairment } from '../../../src/net/if_epair.js';
 import { V_tcbinfo } from '../../../src/netinet/tcp_subr.js';
 import { IP_HDRINCL } from '../../../src/netinet/ip_ctloutput.js';
 import { in_cksum_l4 } from '../../../src/netinet/in_cksum.js';
-import { ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT } from '../../../src/sys/errno.js';
+import {
+  ECONNREFUSED,
+  ECONNRESET,
+  EISCONN,
+  ENOTCONN,
+  EPIPE,
+  ETIMEDOUT,
+} from '../../../src/sys/errno.js';
 import { bpf_capture_pcapng, bpf_capture_set } from '../../../src/net/bpf.js';
 import { ether_sprintf } from '../../../src/net/ethernet.js';
 import { eth_src_filter, tshark_lint } from '../../lib/tshark.js';
@@ -646,4 +653,43 @@ test('data for a socket its user closed is answered with RST; writes then fail w
   await Promise.all([server, client]);
   assert.deepEqual(res, [0, 1000, -EPIPE, -EPIPE, -ECONNRESET]);
   assert.equal(delta(b0, tcpstat(k, vb))['tcps_rcvafterclose'], 1);
+});
+
+test('tcp_implied_connect: sendto with an address on an unconnected TCP socket connects and sends', async () => {
+  const L = lab2(bootVimage());
+  const { k } = L;
+  let got = '';
+  const server = runIn(
+    k,
+    async (c) => {
+      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await c.bind(l, sin(0, 7013));
+      await c.listen(l, 1);
+      const s = await c.accept(l, null, null);
+      got = new TextDecoder().decode(await readAll(c, s));
+      await c.close(s);
+    },
+    pr(k, 'b'),
+  );
+  const out: number[] = [];
+  const client = runIn(
+    k,
+    async (c) => {
+      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await nanosleep(c, 1e6);
+      const d = new TextEncoder().encode('implied');
+      out.push(await sys(c, c.sendto(s, d, d.length, 0, sin(ip('192.0.2.2'), 7013))));
+      // Still SYN_SENT: a plain send is ENOTCONN, as FreeBSD's sosend says.
+      out.push(await sys(c, c.send(s, d)));
+      await nanosleep(c, 10e6);
+      // Connected now: another address is EISCONN, no address is fine.
+      out.push(await sys(c, c.sendto(s, d, d.length, 0, sin(ip('192.0.2.2'), 7014))));
+      out.push(await sys(c, c.send(s, new TextEncoder().encode('!'))));
+      await c.close(s);
+    },
+    pr(k, 'a'),
+  );
+  await Promise.all([server, client]);
+  assert.deepEqual(out, [7, -ENOTCONN, -EISCONN, 1]);
+  assert.equal(got, 'implied!');
 });
