@@ -59,7 +59,7 @@ import { proc_create } from '../src/kern/kern_proc.js';
 import { Libc } from '../src/lib/libc.js';
 import { nanosleep } from '../src/lib/process.js';
 import { AF_INET, SOCK_STREAM } from '../src/sys/socket.js';
-import { sockaddr_in, sockaddr_in_encode } from '../src/netinet/in.js';
+import { sockaddr_in_bytes as sin } from '../src/netinet/in.js';
 import { TCPS_ESTABLISHED, TCPS_LISTEN, V_tcpstat, intotcpcb } from '../src/netinet/tcp_var.js';
 import { V_tcbinfo } from '../src/netinet/tcp_subr.js';
 import { V_loif } from '../src/net/if_loop.js';
@@ -83,12 +83,6 @@ const PAIRS = 500;
 
 /* ------------------------------------------------------------------------------ */
 /* Plumbing.                                                                       */
-
-function sin(a: number, port: number): Uint8Array {
-  const b = new Uint8Array(16);
-  sockaddr_in_encode(sockaddr_in(a, port), b);
-  return b;
-}
 
 function jailed(k: Kernel, name: string): Prison {
   const p = k.enter(() => prison_find_name(k, k.prison0, name));

@@ -43,7 +43,7 @@ import { Libc } from '../src/lib/libc.js';
 import { nanosleep } from '../src/lib/process.js';
 import { AF_INET, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_RCVTIMEO } from '../src/sys/socket.js';
 import { EWOULDBLOCK } from '../src/sys/errno.js';
-import { sockaddr_in, sockaddr_in_encode } from '../src/netinet/in.js';
+import { sockaddr_in_bytes as sin } from '../src/netinet/in.js';
 import { V_udpstat } from '../src/netinet/udp_usrreq.js';
 import { arp_add_static } from '../src/netinet/if_ether.js';
 import { IFCOUNTER_OQDROPS, if_get_counter, type Ifnet } from '../src/net/if_var.js';
@@ -61,12 +61,6 @@ const ROUNDS = 7;
 
 /* ------------------------------------------------------------------------------ */
 /* vimage: two vnets over an epair.                                                */
-
-function sin(a: number, port: number): Uint8Array {
-  const b = new Uint8Array(16);
-  sockaddr_in_encode(sockaddr_in(a, port), b);
-  return b;
-}
 
 function udpstat(k: Kernel, v: Vnet): Record<string, number> {
   return inv(k, v, () => V_udpstat.fetchAll(v));

@@ -263,6 +263,13 @@ export function sockaddr_in_encode(sin: sockaddr_in, b: Uint8Array, off = 0): nu
   return SOCKADDR_IN_SIZE;
 }
 
+/** A fresh 16-byte struct sockaddr_in for addr:port (host order in, wire layout out). */
+export function sockaddr_in_bytes(addr: number, port: number): Uint8Array {
+  const b = new Uint8Array(SOCKADDR_IN_SIZE);
+  sockaddr_in_encode(sockaddr_in(addr, port), b);
+  return b;
+}
+
 /** Read a sockaddr_in at b[off]; null when fewer than 16 bytes are available. */
 export function sockaddr_in_decode(b: Uint8Array, off = 0): sockaddr_in | null {
   if (off < 0 || off + SOCKADDR_IN_SIZE > b.length) return null;

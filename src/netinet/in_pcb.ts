@@ -67,7 +67,7 @@ import {
   in_addr_read,
   sockaddr_in,
   sockaddr_in_decode,
-  sockaddr_in_encode,
+  sockaddr_in_bytes,
   type in_addr_t,
 } from './in.js';
 import {
@@ -577,11 +577,7 @@ export function in_pcbdisconnect(inp: Inpcb): void {
 /* ------------------------------------------------------------------------------ */
 /* Addresses for getsockname/getpeername and recvfrom.                             */
 
-export function in_sockaddr(addr: number, port: number): Uint8Array {
-  const b = new Uint8Array(SOCKADDR_IN_SIZE);
-  sockaddr_in_encode(sockaddr_in(addr, port), b);
-  return b;
-}
+export const in_sockaddr = sockaddr_in_bytes;
 
 /** in_getsockaddr */
 export function in_getsockaddr(inp: Inpcb | null): Uint8Array {

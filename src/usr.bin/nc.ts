@@ -34,20 +34,13 @@ import {
 } from '../sys/socket.js';
 import {
   INADDR_ANY,
-  sockaddr_in,
   sockaddr_in_decode,
-  sockaddr_in_encode,
   inet_ntoa,
+  sockaddr_in_bytes as sin,
 } from '../netinet/in.js';
 
 const USAGE =
   'usage: nc [-dlnNuvz] [-p source_port] [-s source] [-w timeout]\n' + '\t  [destination] [port]\n';
-
-function sin(a: number, port: number): Uint8Array {
-  const b = new Uint8Array(16);
-  sockaddr_in_encode(sockaddr_in(a, port), b);
-  return b;
-}
 
 /** The first IPv4 address of host (numeric, or a name in the jail's /etc/hosts). */
 async function host_addr(ctx: ProcCtx, host: string, what: string): Promise<number | null> {

@@ -18,12 +18,7 @@ import {
   SO_LINGER,
   SO_RCVBUF,
 } from '../../../src/sys/socket.js';
-import {
-  IPPROTO_IP,
-  IPPROTO_TCP,
-  sockaddr_in,
-  sockaddr_in_encode,
-} from '../../../src/netinet/in.js';
+import { IPPROTO_IP, IPPROTO_TCP, sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import {
   TCP_KEEPCNT,
   TCP_KEEPIDLE,
@@ -53,12 +48,6 @@ import { ether_sprintf } from '../../../src/net/ethernet.js';
 import { eth_src_filter, tshark_lint } from '../../lib/tshark.js';
 import { nanosleep } from '../../../src/lib/process.js';
 import { so_globals } from '../../../src/kern/uipc_sockbuf.js';
-
-function sin(a: number, port: number): Uint8Array {
-  const b = new Uint8Array(16);
-  sockaddr_in_encode(sockaddr_in(a, port), b);
-  return b;
-}
 
 function pr(k: Kernel, name: string): Prison {
   const p = prison_find_name(k, k.prison0, name);

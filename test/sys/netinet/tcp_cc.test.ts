@@ -10,16 +10,10 @@ import { ip, lab2 } from '../../lib/inet_lab.js';
 import type { Libc } from '../../../src/lib/libc.js';
 import { prison_find_name } from '../../../src/kern/kern_jail.js';
 import { AF_INET, SOCK_STREAM } from '../../../src/sys/socket.js';
-import { IPPROTO_TCP, sockaddr_in, sockaddr_in_encode } from '../../../src/netinet/in.js';
+import { IPPROTO_TCP, sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import { TCP_CONGESTION } from '../../../src/netinet/tcp_var.js';
 import { ENOENT, EPERM } from '../../../src/sys/errno.js';
 import { epair_set_impairment } from '../../../src/net/if_epair.js';
-
-function sin(a: number, port: number): Uint8Array {
-  const b = new Uint8Array(16);
-  sockaddr_in_encode(sockaddr_in(a, port), b);
-  return b;
-}
 
 async function cc_of(c: Libc, s: number): Promise<string> {
   const b = new Uint8Array(16);

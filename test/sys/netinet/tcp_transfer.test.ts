@@ -14,18 +14,12 @@ import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Vnet } from '../../../src/net/vnet.js';
 import { prison_find_name } from '../../../src/kern/kern_jail.js';
 import { AF_INET, SOCK_STREAM } from '../../../src/sys/socket.js';
-import { sockaddr_in, sockaddr_in_encode } from '../../../src/netinet/in.js';
+import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import { V_tcpstat } from '../../../src/netinet/tcp_var.js';
 import { epair_set_impairment, type EpairImpairment } from '../../../src/net/if_epair.js';
 import { nanosleep } from '../../../src/lib/process.js';
 
 const MiB = 1024 * 1024;
-
-function sin(a: number, port: number): Uint8Array {
-  const b = new Uint8Array(16);
-  sockaddr_in_encode(sockaddr_in(a, port), b);
-  return b;
-}
 
 function tcpstat(k: Kernel, v: Vnet): Counters {
   return inv(k, v, () => V_tcpstat.fetchAll(v));

@@ -30,9 +30,8 @@ import {
 import {
   IPPROTO_IP,
   IPPROTO_UDP,
-  sockaddr_in,
   sockaddr_in_decode,
-  sockaddr_in_encode,
+  sockaddr_in_bytes as sin,
 } from '../../../src/netinet/in.js';
 import { V_ipforwarding, V_maxfragsperpacket } from '../../../src/netinet/ip_var.js';
 import { in_cksum_l4 } from '../../../src/netinet/in_cksum.js';
@@ -65,12 +64,6 @@ function pr(k: Kernel, name: string): Prison {
   const p = prison_find_name(k, k.prison0, name);
   assert.ok(p !== null);
   return p;
-}
-
-function sin(a: number, port: number): Uint8Array {
-  const b = new Uint8Array(16);
-  sockaddr_in_encode(sockaddr_in(a, port), b);
-  return b;
 }
 
 function udpstat(k: Kernel, v: Vnet): Counters {

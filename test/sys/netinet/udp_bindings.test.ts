@@ -31,9 +31,8 @@ import {
 } from '../../../src/sys/socket.js';
 import {
   IPPROTO_IP,
-  sockaddr_in,
   sockaddr_in_decode,
-  sockaddr_in_encode,
+  sockaddr_in_bytes as sin,
 } from '../../../src/netinet/in.js';
 import { IP_BINDANY, IP_PORTRANGE, IP_PORTRANGE_HIGH } from '../../../src/netinet/ip_ctloutput.js';
 import {
@@ -54,12 +53,6 @@ import {
   EPERM,
   EWOULDBLOCK,
 } from '../../../src/sys/errno.js';
-
-function sin(a: number, port: number): Uint8Array {
-  const b = new Uint8Array(16);
-  sockaddr_in_encode(sockaddr_in(a, port), b);
-  return b;
-}
 
 function boot1(seed?: number): Kernel {
   const k = bootTest(seed === undefined ? {} : { seed });
