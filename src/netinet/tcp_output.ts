@@ -236,6 +236,7 @@ export function tcp_output(tp: Tcpcb): number {
     /* SACK recovery (RFC 6675): holes first while cwnd - pipe allows, then new data. */
     let sack_rxmit = false;
     let sack_seq = 0;
+    let sack_len = 0;
     const in_sack_recovery =
       (tp.t_flags & TF_SACK_PERMIT) !== 0 && IN_FASTRECOVERY(tp.t_flags) && tcp_sack_active(tp);
     if (in_sack_recovery) {
@@ -244,6 +245,7 @@ export function tcp_output(tp: Tcpcb): number {
       if (hole !== null) {
         sack_rxmit = true;
         sack_seq = hole[0];
+        sack_len = hole[1];
       } else sendwin = Math.min(tp.snd_wnd, off + Math.max(0, avail));
     }
     let len = sack_rxmit ? 0 : Math.min(sbavail(snd), sendwin) - off;
@@ -265,9 +267,8 @@ export function tcp_output(tp: Tcpcb): number {
       }
     }
     if (sack_rxmit) {
-      const hole = tcp_sack_output(tp, maxseg)!;
       off = seq_sub(sack_seq, tp.snd_una);
-      len = Math.min(hole[1], Math.max(0, sbavail(snd) - off));
+      len = Math.min(sack_len, Math.max(0, sbavail(snd) - off));
       sendalot = true;
     }
     if (len > maxseg) {
