@@ -43,6 +43,7 @@ import {
   type ModDepend,
   type ModMetadata,
   type ModuleData,
+  module_unload,
 } from '../sys/module.js';
 import type { SysctlOidDecl } from '../sys/sysctl.js';
 import { __vimage_version } from '../sys/param.js';
@@ -528,6 +529,11 @@ export class Linker {
       }
       // A file others depend on cannot go.
       if (this.files.some((f) => f !== lf && f.deps.includes(lf))) return EBUSY;
+    }
+    /* MOD_UNLOAD may refuse even when forced (linker_file_unload). */
+    for (let i = lf.modules.length - 1; i >= 0; i--) {
+      const e = module_unload(lf.modules[i]!.data);
+      if (e !== 0) return e;
     }
     this.run_sysuninits(lf);
     for (const d of lf.sysctls) k.sysctl.unregister(d);

@@ -103,8 +103,24 @@ export function DECLARE_MODULE(
     if (e !== 0) throw new ModuleLoadError(data.name, e);
   });
   SYSUNINIT(obj, `${data.name}_modevent_unload`, sub, order, () => {
-    if (data.evhand) data.evhand(MOD_UNLOAD, data.priv);
+    /* Only when the load is unwound: a kldunload delivered MOD_UNLOAD already. */
+    if (!mod_unloaded.delete(data) && data.evhand) data.evhand(MOD_UNLOAD, data.priv);
   });
+}
+
+/** Modules whose MOD_UNLOAD ran (module_unload) and whose SYSUNINIT is still due. */
+const mod_unloaded = new WeakSet<ModuleData>();
+
+/**
+ * module_unload (kern_module.c): deliver MOD_UNLOAD before the file's SYSUNINITs run.
+ * A handler that refuses (cc_cubic while a connection uses it: EBUSY) stops the
+ * unload and the module stays.
+ */
+export function module_unload(data: ModuleData): number {
+  if (!data.evhand) return 0;
+  const e = data.evhand(MOD_UNLOAD, data.priv);
+  if (e === 0) mod_unloaded.add(data);
+  return e;
 }
 
 /** A MOD_LOAD handler refused: carries its errno to the linker. */

@@ -67,6 +67,11 @@ export function cc_deregister_algo(algo: CcAlgo, k: Kernel = curkernel()): numbe
   if (i < 0) return ENOENT;
   if ((g.refs.get(algo) ?? 0) > 0) return EBUSY;
   g.list.splice(i, 1);
+  /* cc_checkreset_default: vnets that chose it go back to newreno. */
+  for (const v of k.vimage ? k.vnet_head : [k.vnet0]) {
+    const b = V_default_cc_name.bytes(v);
+    if (new TextDecoder().decode(b.subarray(0, b.indexOf(0))) === algo.name) b.fill(0);
+  }
   return 0;
 }
 

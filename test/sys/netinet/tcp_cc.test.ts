@@ -12,7 +12,7 @@ import { prison_find_name } from '../../../src/kern/kern_jail.js';
 import { AF_INET, SOCK_STREAM } from '../../../src/sys/socket.js';
 import { IPPROTO_TCP, sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import { TCP_CONGESTION } from '../../../src/netinet/tcp_var.js';
-import { ENOENT, EPERM } from '../../../src/sys/errno.js';
+import { EBUSY, ENOENT, EPERM } from '../../../src/sys/errno.js';
 import { epair_set_impairment } from '../../../src/net/if_epair.js';
 
 async function cc_of(c: Libc, s: number): Promise<string> {
@@ -106,4 +106,38 @@ test('kldload cc_cubic; TCP_CONGESTION and net.inet.tcp.cc.algorithm; a lossy tr
     },
   );
   assert.equal(got, total);
+});
+
+test('kldunload cc_cubic is refused with EBUSY while a connection uses cubic', async () => {
+  const k = bootVimage();
+  const r = await runIn(k, async (c) => {
+    const fileid = await c.kldload('cc_cubic');
+    const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+    const cub = new TextEncoder().encode('cubic\0');
+    assert.equal(await c.setsockopt(s, IPPROTO_TCP, TCP_CONGESTION, cub), 0);
+    assert.equal(await c.sysctlbyname('net.inet.tcp.cc.algorithm', null, null, cub), 0);
+    const busy = await sys(c, c.kldunload(fileid));
+    const still = await c.sysctlbyname_str('net.inet.tcp.cc.available');
+    const mine = await cc_of(c, s);
+    await c.close(s);
+    return {
+      busy,
+      still,
+      mine,
+      unload: await sys(c, c.kldunload(fileid)),
+      available: await c.sysctlbyname_str('net.inet.tcp.cc.available'),
+      // The vnet chose cubic; with cubic gone it is back on newreno.
+      default: await c.sysctlbyname_str('net.inet.tcp.cc.algorithm'),
+      reload: (await c.kldload('cc_cubic')) > 0,
+    };
+  });
+  assert.deepEqual(r, {
+    busy: -EBUSY,
+    still: 'newreno, cubic',
+    mine: 'cubic',
+    unload: 0,
+    available: 'newreno',
+    default: 'newreno',
+    reload: true,
+  });
 });
