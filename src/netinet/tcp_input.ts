@@ -712,8 +712,12 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
     return tcp_step6(tp, m, th, to, thflags, tlen, tiwin, true);
   }
 
-  /* RST (RFC 5961 §3.2). */
+  /* RST (RFC 5961 §3.2).  TIME_WAIT ignores it (tcp_twcheck; RFC 1337). */
   if (thflags & TH_RST) {
+    if (tp.t_state === TCPS_TIME_WAIT) {
+      m_freem(m);
+      return;
+    }
     const inwin =
       (SEQ_GEQ(th.seq, tp.last_ack_sent) &&
         SEQ_LT(th.seq, seq_add(tp.last_ack_sent, tp.rcv_wnd))) ||
