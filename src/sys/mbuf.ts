@@ -27,9 +27,11 @@
  * owns it.  A freed Mbuf is poisoned (m_buf empty, M_FREED set) so a use after free
  * fails loudly instead of reading another packet's bytes; a double free throws.
  *
- * Pool: buffers come in size classes MSIZE-like 256, MCLBYTES 2048, MJUM16BYTES 16384
- * and 65536 + 256 (a maximal IPv4 datagram plus link headers); larger requests are
- * allocated exactly and never pooled.  Each class keeps at most `maxFree` free buffers
+ * Pool: buffers come in size classes MSIZE-like 256, MCLBYTES 2048, MJUM16BYTES + 256
+ * (a full lo0 datagram, MTU 16384, with the default leading space: without the extra
+ * 256 every lo0 TCP segment would take a 64 KiB buffer, and a busy receive buffer
+ * would churn the garbage collector) and 65536 + 256 (a maximal IPv4 datagram plus
+ * link headers); larger requests are allocated exactly and never pooled.  Each class keeps at most `maxFree` free buffers
  * (bounded pool).  A kernel owns one MbufPool; nothing here is module state.
  *
  * Checksum flags and m_flags have FreeBSD's values (sys/sys/mbuf.h, FreeBSD 14), so a
@@ -139,8 +141,8 @@ export const M_HASHTYPE_OPAQUE_HASH = 0x3e;
 
 /** Default leading space of a new packet (max_linkhdr + max_protohdr, generously). */
 export const MBUF_HEADROOM = 128;
-/** Buffer size classes: MSIZE-like, MCLBYTES, MJUM16BYTES, 64 KiB + headers. */
-export const MBUF_SIZE_CLASSES: readonly number[] = [256, 2048, 16384, 65536 + 256];
+/** Buffer size classes: MSIZE-like, MCLBYTES, MJUM16BYTES + headers, 64 KiB + headers. */
+export const MBUF_SIZE_CLASSES: readonly number[] = [256, 2048, 16384 + 256, 65536 + 256];
 /** Largest buffer this pool hands out (a request above it fails with null/ENOBUFS). */
 export const MBUF_MAXBUF = 1 << 20;
 
@@ -264,7 +266,7 @@ export class MbufPool {
   constructor(opts: MbufPoolOptions = {}) {
     this.headroom = opts.headroom ?? MBUF_HEADROOM;
     const mf = opts.maxFree ?? 512;
-    this.maxFree = MBUF_SIZE_CLASSES.map((s) => (s > 16384 ? Math.min(mf, 64) : mf));
+    this.maxFree = MBUF_SIZE_CLASSES.map((s) => (s > 16384 + 256 ? Math.min(mf, 64) : mf));
     this.free = MBUF_SIZE_CLASSES.map(() => []);
   }
 
