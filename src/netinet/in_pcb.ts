@@ -27,9 +27,16 @@
  * comes from the route (in_pcbladdr: ENETUNREACH without one), EADDRINUSE when the
  * same 4-tuple exists, and an unbound socket gets an ephemeral port.
  *
- * Deliberate differences: no locks, no SMR, no load-balancing groups for
- * SO_REUSEPORT_LB (the option is accepted and behaves as SO_REUSEPORT), no IPv6, no
- * credential (uid) checks between sockets: every process of a jail is the same user.
+ * SO_REUSEPORT_LB: pcbs bound to the same (laddr, lport) with the option form a
+ * load-balancing group (struct inpcblbgroup, at most INPCBLBGROUP_SIZMAX members, then
+ * ENOBUFS); UDP pcbs join when they bind, TCP ones when they listen; an arriving
+ * datagram or SYN that matches no connected pcb goes to the member chosen by a hash of
+ * (faddr, lport, fport), so one flow always reaches the same socket.  A group bound to
+ * laddr beats one bound to INADDR_ANY, and groups beat plain wildcard pcbs.
+ *
+ * Deliberate differences: no locks, no SMR, no NUMA domains for load-balancing groups,
+ * no IPv6, no credential (uid) checks between sockets: every process of a jail is the
+ * same user.
  */
 
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
@@ -55,6 +62,7 @@ import {
   EAFNOSUPPORT,
   EINVAL,
   ENETUNREACH,
+  ENOBUFS,
 } from '../sys/errno.js';
 import { SO_DONTROUTE, SO_REUSEADDR, SO_REUSEPORT, SO_REUSEPORT_LB } from '../sys/socket.js';
 import { arc4random_uniform } from '../kern/subr_random.js';
@@ -63,6 +71,7 @@ import {
   INADDR_ANY,
   INADDR_BROADCAST,
   IN_MULTICAST,
+  IPPROTO_TCP,
   SOCKADDR_IN_SIZE,
   in_addr_read,
   sockaddr_in,
@@ -98,11 +107,16 @@ export const INP_DONTFRAG = 0x00000800;
 export const INP_BINDANY = 0x00001000;
 export const INP_INHASHLIST = 0x00002000;
 export const INP_RECVTOS = 0x00004000;
+/** In a load-balancing group (FreeBSD keeps it in inp_flags2). */
+export const INP_INLBGROUP = 0x01000000;
 export const INP_ONESBCAST = 0x02000000;
 export const INP_DROPPED = 0x04000000;
 export const INP_SOCKREF = 0x08000000;
 /** Not FreeBSD's: the local address was chosen by connect, not by bind. */
 export const INP_IMPLICITLADDR = 0x40000000;
+
+/** The most members a load-balancing group takes. */
+export const INPCBLBGROUP_SIZMAX = 256;
 
 /* in_pcblookup flags */
 export const INPLOOKUP_WILDCARD = 0x1;
@@ -173,11 +187,25 @@ export class InpcbInfo {
   readonly ipi_hash_exact = new Map<number, Inpcb[]>();
   readonly ipi_hash_wild = new Map<number, Inpcb[]>();
   readonly ipi_porthash = new Map<number, Inpcb[]>();
+  /** SO_REUSEPORT_LB groups by lport (ipi_lbgrouphashbase). */
+  readonly ipi_lbgrouphash = new Map<number, InpcbLbGroup[]>();
 
   constructor(
     readonly ipi_name: string,
     readonly ipi_proto: number,
   ) {}
+}
+
+/** struct inpcblbgroup: the SO_REUSEPORT_LB pcbs bound to one (laddr, lport). */
+export interface InpcbLbGroup {
+  readonly il_laddr: in_addr_t;
+  readonly il_lport: number;
+  readonly il_inp: Inpcb[];
+}
+
+/** INP_PCBLBGROUP_PKTHASH: which member of a group takes a flow. */
+function INP_PCBLBGROUP_PKTHASH(faddr: number, lport: number, fport: number): number {
+  return (faddr ^ (faddr >>> 16) ^ lport ^ fport) >>> 0;
 }
 
 function INP_PCBHASH(faddr: number, lport: number, fport: number): number {
@@ -214,12 +242,17 @@ function in_pcbremhash(inp: Inpcb): void {
     list_del(pi.ipi_hash_exact, INP_PCBHASH(inp.inp_faddr, inp.inp_lport, inp.inp_fport), inp);
   else if (inp.inp_hashed === 1) list_del(pi.ipi_hash_wild, inp.inp_lport, inp);
   if (inp.inp_flags & INP_INHASHLIST) list_del(pi.ipi_porthash, inp.inp_lport, inp);
+  if (inp.inp_flags & INP_INLBGROUP) in_pcbremlbgrouphash(inp);
   inp.inp_hashed = 0;
   inp.inp_flags &= ~INP_INHASHLIST;
 }
 
-/** in_pcbinshash / in_pcbrehash: put the pcb in the table its addresses call for. */
-export function in_pcbrehash(inp: Inpcb): void {
+/**
+ * in_pcbinshash / in_pcbrehash: put the pcb in the table its addresses call for; an
+ * unconnected SO_REUSEPORT_LB pcb of a datagram protocol also joins its group (TCP
+ * pcbs join in in_pcblisten).  ENOBUFS when the group is full.
+ */
+export function in_pcbrehash(inp: Inpcb): number {
   in_pcbremhash(inp);
   const pi = inp.inp_pcbinfo;
   if (inp.inp_faddr !== INADDR_ANY) {
@@ -231,6 +264,69 @@ export function in_pcbrehash(inp: Inpcb): void {
   }
   list_add(pi.ipi_porthash, inp.inp_lport, inp);
   inp.inp_flags |= INP_INHASHLIST;
+  if (inp.inp_faddr === INADDR_ANY && pi.ipi_proto !== IPPROTO_TCP) {
+    const e = in_pcbinslbgrouphash(inp);
+    if (e !== 0) {
+      in_pcbremhash(inp);
+      return e;
+    }
+  }
+  return 0;
+}
+
+/** in_pcblisten: a listening pcb with SO_REUSEPORT_LB joins its group. */
+export function in_pcblisten(inp: Inpcb): number {
+  return in_pcbinslbgrouphash(inp);
+}
+
+/** in_pcbinslbgrouphash: join the group of (laddr, lport) if SO_REUSEPORT_LB is set. */
+function in_pcbinslbgrouphash(inp: Inpcb): number {
+  if (inp.inp_flags & INP_INLBGROUP || !(so_options(inp) & SO_REUSEPORT_LB)) return 0;
+  const pi = inp.inp_pcbinfo;
+  let groups = pi.ipi_lbgrouphash.get(inp.inp_lport);
+  if (groups === undefined) pi.ipi_lbgrouphash.set(inp.inp_lport, (groups = []));
+  let g = groups.find((x) => x.il_laddr === inp.inp_laddr);
+  if (g === undefined) {
+    g = { il_laddr: inp.inp_laddr, il_lport: inp.inp_lport, il_inp: [] };
+    groups.push(g);
+  }
+  if (g.il_inp.length >= INPCBLBGROUP_SIZMAX) return ENOBUFS;
+  g.il_inp.push(inp);
+  inp.inp_flags |= INP_INLBGROUP;
+  return 0;
+}
+
+/** in_pcbremlbgrouphash: leave the group; an empty group goes. */
+function in_pcbremlbgrouphash(inp: Inpcb): void {
+  const pi = inp.inp_pcbinfo;
+  const groups = pi.ipi_lbgrouphash.get(inp.inp_lport);
+  inp.inp_flags &= ~INP_INLBGROUP;
+  if (groups === undefined) return;
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i]!;
+    const j = g.il_inp.indexOf(inp);
+    if (j < 0) continue;
+    g.il_inp.splice(j, 1);
+    if (g.il_inp.length === 0) groups.splice(i, 1);
+    break;
+  }
+  if (groups.length === 0) pi.ipi_lbgrouphash.delete(inp.inp_lport);
+}
+
+/** in_pcblookup_lbgroup: the member of the best group for this flow, if any. */
+function in_pcblookup_lbgroup(
+  pi: InpcbInfo,
+  faddr: number,
+  fport: number,
+  laddr: number,
+  lport: number,
+): Inpcb | null {
+  const groups = pi.ipi_lbgrouphash.get(lport);
+  if (groups === undefined) return null;
+  let g: InpcbLbGroup | undefined = groups.find((x) => x.il_laddr === laddr);
+  if (g === undefined) g = groups.find((x) => x.il_laddr === INADDR_ANY);
+  if (g === undefined) return null;
+  return g.il_inp[INP_PCBLBGROUP_PKTHASH(faddr, lport, fport) % g.il_inp.length] ?? null;
 }
 
 /** in_pcbfree: the pcb leaves every table; the socket no longer points at it. */
@@ -327,6 +423,10 @@ export function in_pcblookup(
       )
         return inp;
   if (!(lookupflags & INPLOOKUP_WILDCARD)) return null;
+  if (pi.ipi_lbgrouphash.size !== 0) {
+    const lb = in_pcblookup_lbgroup(pi, faddr, fport, laddr, lport);
+    if (lb !== null) return lb;
+  }
   const w = pi.ipi_hash_wild.get(lport);
   if (w === undefined) return null;
   let wild: Inpcb | null = null;
@@ -460,8 +560,13 @@ export function in_pcbbind(inp: Inpcb, nam: Uint8Array | null, cred: Ucred): num
   inp.inp_laddr = r.laddr;
   inp.inp_lport = r.lport;
   if (sin === null || sin.sin_port === 0) inp.inp_flags |= INP_ANONPORT;
-  in_pcbrehash(inp);
-  return 0;
+  const e = in_pcbrehash(inp);
+  if (e !== 0) {
+    inp.inp_laddr = INADDR_ANY;
+    inp.inp_lport = 0;
+    inp.inp_flags &= ~INP_ANONPORT;
+  }
+  return e;
 }
 
 /**
@@ -571,7 +676,8 @@ export function in_pcbdisconnect(inp: Inpcb): void {
   inp.inp_fport = 0;
   if (inp.inp_flags & INP_IMPLICITLADDR) inp.inp_laddr = INADDR_ANY;
   inp.inp_flags &= ~INP_IMPLICITLADDR;
-  in_pcbrehash(inp);
+  /* Back into its load-balancing group, if there is room. */
+  void in_pcbrehash(inp);
 }
 
 /* ------------------------------------------------------------------------------ */

@@ -75,6 +75,7 @@ import {
   in_pcbconnect,
   in_pcbdetach,
   in_pcbfree,
+  in_pcblisten,
   in_sockaddr_check,
   type Inpcb,
 } from './in_pcb.js';
@@ -288,6 +289,8 @@ export const tcp_protosw = {
       if (be !== 0) return be;
     }
     if (tp.t_state !== TCPS_LISTEN) {
+      const le = in_pcblisten(inp);
+      if (le !== 0) return le;
       tcp_state_change(tp, TCPS_LISTEN);
       tp.request_r_scale = tcp_request_scale(Math.max(so_globals().sb_max, so.so_rcv.sb_hiwat));
     }
