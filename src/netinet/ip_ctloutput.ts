@@ -9,6 +9,12 @@
  * EPERM otherwise), and IP_PORTRANGE (IP_PORTRANGE_DEFAULT, _HIGH, _LOW; EINVAL for
  * anything else).  A value shorter than an int is EINVAL; an unknown option
  * ENOPROTOOPT.  SOL_SOCKET follow-up calls are ignored, as FreeBSD's udp_ctloutput does.
+ *
+ * ip_pcbopts checks and stores the value of IP_OPTIONS (the options a socket's
+ * datagrams carry, RFC 791 §3.1) as FreeBSD's ip_pcbopts does; raw sockets use it
+ * (raw_ip.ts, which is how ping -R records a route).
+ * XXX: UDP and TCP sockets answer IP_OPTIONS with ENOPROTOOPT: their output paths do
+ * not pass options to ip_output yet.
  */
 
 import type { Socket, SockOpt } from '../sys/socketvar.js';
@@ -17,7 +23,16 @@ import { PR_VNET } from '../kern/kern_jail.js';
 import { CMSG_DATA_OFF, CMSG_LEN, CMSG_SPACE } from '../sys/socket.js';
 import { sooptcopyin, sooptcopyout, SOPT_SET } from '../kern/uipc_socket.js';
 import { curkernel } from '../kern/kern_cur.js';
-import { IPPROTO_IP } from './in.js';
+import { IPPROTO_IP, in_addr_read } from './in.js';
+import {
+  IPOPT_EOL,
+  IPOPT_LSRR,
+  IPOPT_MINOFF,
+  IPOPT_NOP,
+  IPOPT_OLEN,
+  IPOPT_SSRR,
+  MAX_IPOPTLEN,
+} from './ip.js';
 import {
   INP_BINDANY,
   INP_DONTFRAG,
@@ -79,6 +94,71 @@ function int_out(sopt: SockOpt, n: number): number {
   const out = new Uint8Array(4);
   new DataView(out.buffer).setInt32(0, n, true);
   return sooptcopyout(sopt, out);
+}
+
+/**
+ * The stored IP_OPTIONS of a socket (FreeBSD keeps them in an mbuf whose first four
+ * bytes are the first-hop address, followed by the options as they go on the wire).
+ */
+export interface IpPcbOpts {
+  /** The first hop of a source route (the first address the user listed), or 0. */
+  readonly ipopt_dst: number;
+  /** The options inserted after the header: source routes without their first hop. */
+  readonly ipopt_list: Uint8Array;
+}
+
+/**
+ * ip_pcbopts(val) → the options to store, null to clear them (an empty value), or an
+ * errno.  Rules (FreeBSD's): the length is a multiple of 4 (EINVAL otherwise); every
+ * option up to EOL is whole — a length byte of at least 2 that stays inside the value;
+ * a loose or strict source route lists the first hop first, which is taken out of the
+ * option (the datagram goes there first; the final destination is the route's last
+ * address); what is left must fit the 40 bytes an IP header has for options.
+ */
+export function ip_pcbopts(val: Uint8Array): IpPcbOpts | null | number {
+  if (val.length === 0) return null;
+  if (val.length % 4 !== 0) return EINVAL;
+  const out: number[] = [];
+  let first = 0;
+  let cp = 0;
+  while (cp < val.length) {
+    const opt = val[cp]!;
+    if (opt === IPOPT_EOL) {
+      /* The rest is padding: keep it, as FreeBSD keeps the whole buffer. */
+      for (; cp < val.length; cp++) out.push(val[cp]!);
+      break;
+    }
+    if (opt === IPOPT_NOP) {
+      out.push(opt);
+      cp++;
+      continue;
+    }
+    if (val.length - cp < 2) return EINVAL;
+    const optlen = val[cp + IPOPT_OLEN]!;
+    if (optlen < 2 || optlen > val.length - cp) return EINVAL;
+    if (opt === IPOPT_LSRR || opt === IPOPT_SSRR) {
+      /* type, length, pointer and at least the first hop (a later route's wins). */
+      if (optlen < IPOPT_MINOFF - 1 + 4) return EINVAL;
+      first = in_addr_read(val, cp + IPOPT_MINOFF - 1);
+      out.push(opt, optlen - 4, val[cp + 2]!);
+      for (let i = cp + IPOPT_MINOFF - 1 + 4; i < cp + optlen; i++) out.push(val[i]!);
+    } else for (let i = cp; i < cp + optlen; i++) out.push(val[i]!);
+    cp += optlen;
+  }
+  if (out.length > MAX_IPOPTLEN) return EINVAL;
+  return { ipopt_dst: first >>> 0, ipopt_list: Uint8Array.from(out) };
+}
+
+/** IP_OPTIONS for getsockopt: the first hop, then the options (FreeBSD's layout). */
+export function ip_pcbopts_get(o: IpPcbOpts | null): Uint8Array {
+  if (o === null) return new Uint8Array(0);
+  const b = new Uint8Array(4 + o.ipopt_list.length);
+  b[0] = o.ipopt_dst >>> 24;
+  b[1] = (o.ipopt_dst >>> 16) & 0xff;
+  b[2] = (o.ipopt_dst >>> 8) & 0xff;
+  b[3] = o.ipopt_dst & 0xff;
+  b.set(o.ipopt_list, 4);
+  return b;
 }
 
 /** ip_ctloutput(so, sopt) for a socket whose so_pcb is an Inpcb. */

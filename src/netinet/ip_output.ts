@@ -8,7 +8,8 @@
  * caller wrote (ip_p, ip_dst, ip_src or 0, ip_len, ip_tos, ip_ttl or 0, ip_off with
  * DF) — or a complete header for IP_FORWARDING / IP_RAWOUTPUT — and "consumes m":
  *
- *   1. locally generated: options `opt` inserted after the header, version/hl set,
+ *   1. options `opt` (raw bytes, padded to 4 with EOL) inserted after the 20-byte
+ *      header, for a raw socket's own header too; locally generated: version/hl set,
  *      ip_id filled (0 for DF datagrams as FreeBSD's net.inet.ip.rfc6864, else the
  *      per-vnet counter FreeBSD uses by default, seeded from arc4random), TTL 0 means
  *      net.inet.ip.ttl, ips_localout;
@@ -21,7 +22,11 @@
  *      address (EADDRNOTAVAIL when it has none);
  *   4. broadcast destinations need IP_ALLOWBROADCAST (SO_BROADCAST) else EACCES, and a
  *      broadcast-capable interface else EADDRNOTAVAIL; M_BCAST is set for the link;
- *   5. fits the MTU (route MTU, else the interface's): header checksum (deferred with
+ *   5. a transport checksum the protocol left to the interface (CSUM_DELAY_DATA: TCP
+ *      writes only the pseudo-header sum, csum_data is where the sum goes) is finished
+ *      here with in_delayed_cksum unless the interface offloads it (if_hwassist: lo0),
+ *      and always before fragmenting, as FreeBSD's ip_output does;
+ *   6. fits the MTU (route MTU, else the interface's): header checksum (deferred with
  *      CSUM_IP when the interface offloads it), ifp.if_output with the next hop
  *      (gateway or destination); too big: DF → EMSGSIZE + ips_cantfrag (ro.ro_mtu
  *      tells ip_forward the MTU for ICMP need-frag), else ip_fragment and every
@@ -44,7 +49,16 @@ import {
 } from '../net/vnet.js';
 import { SI_ORDER_ANY, SI_SUB_PROTO_DOMAIN } from '../sys/kernel.js';
 import { CTLFLAG_RW, CTLFLAG_VNET, SYSCTL_INT } from '../sys/sysctl.js';
-import { CSUM_IP, M_BCAST, M_MCAST, m_freem, mtod, type Mbuf } from '../sys/mbuf.js';
+import {
+  CSUM_DELAY_DATA,
+  CSUM_IP,
+  CSUM_UDP,
+  M_BCAST,
+  M_MCAST,
+  m_freem,
+  mtod,
+  type Mbuf,
+} from '../sys/mbuf.js';
 import { AF_INET, IFF_BROADCAST, type IfDst, type Ifnet } from '../net/if_var.js';
 import { ifnet_byindex } from '../net/if.js';
 import { RTF_BLACKHOLE, RTF_BROADCAST, RTF_GATEWAY, RTF_HOST, RTF_REJECT } from '../net/route.js';
@@ -119,18 +133,42 @@ function ip_setsum(b: Uint8Array, o: number, hlen: number): void {
 }
 
 /**
+ * in_delayed_cksum(m): finish the transport checksum of a datagram whose protocol
+ * delayed it (CSUM_DELAY_DATA): the field at csum_data in the transport header already
+ * holds the pseudo-header sum, so the sum of the transport bytes, complemented, is the
+ * checksum (a UDP zero goes out as 0xffff, RFC 768).  m is borrowed.
+ */
+export function in_delayed_cksum(m: Mbuf): void {
+  const b = m.m_buf;
+  const o = m.m_data;
+  const hlen = (b[o]! & 15) << 2;
+  const len = Math.min((b[o + 2]! << 8) | b[o + 3]!, m.m_len) - hlen;
+  const at = o + hlen + m.csum_data;
+  if (len < m.csum_data + 2) return;
+  let s = in_cksum(b, o + hlen, len);
+  if (s === 0 && m.csum_flags & CSUM_UDP) s = 0xffff;
+  b[at] = s >>> 8;
+  b[at + 1] = s & 0xff;
+}
+
+/**
  * ip_insertoptions: put `opt` (padded to 4 bytes with EOL) after the 20-byte header.
- * Returns the new header length, or -1 when there is no room (m freed by caller).
+ * Consumes m; returns the datagram with the options, m itself when they do not fit,
+ * null when no mbuf was free (m freed).
  */
 function ip_insertoptions(m: Mbuf, opt: Uint8Array): Mbuf | null {
   const olen = (opt.length + 3) & ~3;
   if (olen === 0) return m;
-  if (IP_HDR_LEN + olen > 60) return m;
+  /* No room (FreeBSD sends the datagram without them). */
+  if (IP_HDR_LEN + olen > 60 || m.len + olen > 65535) return m;
   const b = mtod(m);
   const hdr = b.slice(0, IP_HDR_LEN);
   const k = m.pool;
   const n = k.m_gethdr(m.len + olen);
-  if (n === null) return null;
+  if (n === null) {
+    m_freem(m);
+    return null;
+  }
   const nb = mtod(n);
   nb.set(hdr, 0);
   nb.set(opt, IP_HDR_LEN);
@@ -158,15 +196,16 @@ export function ip_output(
   _inp: unknown,
 ): number {
   BKPT(S_ip_output);
-  if (!(flags & (IP_FORWARDING | IP_RAWOUTPUT))) {
-    if (opt !== null && opt.length > 0) {
-      const n = ip_insertoptions(m, opt);
-      if (n === null) {
-        IPSTAT_INC(IPS.ips_odropped);
-        return ENOBUFS;
-      }
-      m = n;
+  /* Options go in first, also behind a raw socket's own header (as FreeBSD). */
+  if (opt !== null && opt.length > 0) {
+    const n = ip_insertoptions(m, opt);
+    if (n === null) {
+      IPSTAT_INC(IPS.ips_odropped);
+      return ENOBUFS;
     }
+    m = n;
+  }
+  if (!(flags & (IP_FORWARDING | IP_RAWOUTPUT))) {
     const b = m.m_buf;
     const o = m.m_data;
     b[o] = 0x40 | (b[o]! & 15 || 5);
@@ -250,6 +289,11 @@ export function ip_output(
   }
 
   const len = (b[o + 2]! << 8) | b[o + 3]!;
+  /* A delayed transport checksum: the interface's, or ours now (and before fragmenting). */
+  if (m.csum_flags & CSUM_DELAY_DATA && (m.csum_flags & ~ifp.if_hwassist || len > mtu)) {
+    in_delayed_cksum(m);
+    m.csum_flags &= ~CSUM_DELAY_DATA;
+  }
   const dstsa: IfDst = { sa_family: AF_INET, sin_addr: gw as in_addr_t };
   const ifro = { ro_mtu: mtu, ro_flags: rtflags };
   if (len <= mtu) {

@@ -19,7 +19,12 @@
  *     the caller's header (ip_hl, ip_len matching what was written: EINVAL otherwise)
  *     and counts ips_rawout; the source address is the caller's to choose (spoofing
  *     is allowed, as in FreeBSD).
- *   - Options at IPPROTO_IP: IP_HDRINCL, IP_TTL, IP_TOS.
+ *   - Options at IPPROTO_IP: IP_HDRINCL, IP_TTL, IP_TOS, and IP_OPTIONS (checked and
+ *     stored by ip_pcbopts, ip_ctloutput.ts): ip_output inserts them after the header
+ *     of every datagram, the header the kernel writes or the caller's (which must then
+ *     have none of its own: EINVAL, as FreeBSD); a source route sends the datagram to
+ *     its first hop.  getsockopt returns the first hop and the options; an empty value
+ *     clears them.  This is what ping -R sets (a record-route option).
  *
  * XXX: FreeBSD refuses raw sockets in a jail without allow.raw_sockets; every jail may
  * open them here.
@@ -67,6 +72,7 @@ import {
 import { in_localip } from './in_var.js';
 import { IPS, IPSTAT_INC } from './ip_var.js';
 import { ip_output, IP_ALLOWBROADCAST, IP_RAWOUTPUT, IP_ROUTETOIF } from './ip_output.js';
+import { IP_OPTIONS, ip_pcbopts, ip_pcbopts_get, type IpPcbOpts } from './ip_ctloutput.js';
 
 export const K = new ObjFile('netinet/raw_ip.ts', VIMAGEID('src/netinet/raw_ip.ts'));
 
@@ -88,6 +94,8 @@ export interface RipCb {
   inp_hdrincl: boolean;
   inp_ttl: number;
   inp_tos: number;
+  /** IP_OPTIONS: inserted by ip_output into every datagram sent (inp_options). */
+  inp_options: IpPcbOpts | null;
 }
 
 export class RipVnet {
@@ -179,18 +187,41 @@ function rip_output(so: Socket, cb: RipCb, m: Mbuf, dst: number): number {
     b[17] = (dst >>> 16) & 0xff;
     b[18] = (dst >>> 8) & 0xff;
     b[19] = dst & 0xff;
-    return ip_output(m, null, null, flags, null, cb);
+    return ip_output(m, rip_opts(b, cb), null, flags, null, cb);
   }
   /* IP_HDRINCL: the caller's header, checked as FreeBSD's rip_output does. */
   const b = mtod(m);
   const hlen = (b[0]! & 15) << 2;
-  if (m.len < 20 || hlen < 20 || hlen > m.len || ((b[2]! << 8) | b[3]!) !== m.len) {
+  if (
+    m.len < 20 ||
+    hlen < 20 ||
+    hlen > m.len ||
+    ((b[2]! << 8) | b[3]!) !== m.len ||
+    (hlen !== 20 && cb.inp_options !== null)
+  ) {
     m_freem(m);
     return EINVAL;
   }
   /* Any source address, as FreeBSD allows root outside address-restricted jails. */
   IPSTAT_INC(IPS.ips_rawout);
-  return ip_output(m, null, null, flags | IP_RAWOUTPUT, null, cb);
+  return ip_output(m, rip_opts(b, cb), null, flags | IP_RAWOUTPUT, null, cb);
+}
+
+/**
+ * The socket's IP options for the header at b (null when it has none); a source
+ * route's first hop becomes the header's destination, as ip_insertoptions does.
+ */
+function rip_opts(b: Uint8Array, cb: RipCb): Uint8Array | null {
+  const o = cb.inp_options;
+  if (o === null) return null;
+  const d = o.ipopt_dst;
+  if (d !== 0) {
+    b[16] = d >>> 24;
+    b[17] = (d >>> 16) & 0xff;
+    b[18] = (d >>> 8) & 0xff;
+    b[19] = d & 0xff;
+  }
+  return o.ipopt_list;
 }
 
 function sin_from(nam: Uint8Array): { addr: number } | number {
@@ -216,6 +247,7 @@ export const rip_protosw = {
       inp_hdrincl: proto === 255 /* IPPROTO_RAW */,
       inp_ttl: 64,
       inp_tos: 0,
+      inp_options: null,
     };
     so.so_pcb = cb;
     rip_list_of(so).push(so);
@@ -281,6 +313,13 @@ export const rip_protosw = {
   pr_ctloutput(so: Socket, sopt: SockOpt): number {
     if (sopt.sopt_level !== IPPROTO_IP) return 0; /* SOL_SOCKET follow-up */
     const cb = so.so_pcb as RipCb;
+    if (sopt.sopt_name === IP_OPTIONS) {
+      if (sopt.sopt_dir !== SOPT_SET) return sooptcopyout(sopt, ip_pcbopts_get(cb.inp_options));
+      const o = ip_pcbopts(sopt.sopt_val);
+      if (typeof o === 'number') return o;
+      cb.inp_options = o;
+      return 0;
+    }
     if (sopt.sopt_dir === SOPT_SET) {
       const v = sooptcopyin(sopt, 4);
       if (typeof v === 'number') return v;

@@ -1,7 +1,7 @@
 /*
  * sbin/ping.ts — ping(8): ICMP ECHO_REQUEST to a host, on a raw ICMP socket.
  *
- *   ping [-nq] [-c count] [-i wait] [-m ttl] [-s packetsize] [-S src_addr]
+ *   ping [-bnqR] [-c count] [-i wait] [-m ttl] [-s packetsize] [-S src_addr]
  *        [-t timeout] [-W waittime] host
  *
  * Every `wait` seconds (default 1) an echo request goes out with our pid as the
@@ -12,12 +12,30 @@
  * milliseconds (default 10000) for outstanding replies; -t ends everything after
  * `timeout` seconds.  Exit status: 0 when at least one reply came back, 2 when none
  * did, 64 for bad usage, 68 for an unknown host — FreeBSD's values.
+ *
+ * -R asks every hop to record its address (RFC 791 §3.1 "Record Route"): the socket's
+ * IP_OPTIONS is a record-route option with room for nine addresses (39 bytes: type,
+ * length, pointer 4, 36 zero bytes) and an EOL, the 40 bytes an IP header can carry.
+ * Routers record the address they forward from, the destination its own, the echo
+ * reply carries the option back (icmp_reflect) and collects the return path.  The
+ * options of a reply are printed after its line as FreeBSD's pr_pack prints them: a
+ * route is "\nRR: " and the addresses, tab-indented one per line; a route equal to the
+ * previous one is "\t(same route)" on the reply's line; a reply of another length than
+ * we sent adds "wrong total length".
  */
 
 import type { Libc } from '../lib/libc.js';
 import type { Program, ProcCtx } from '../lib/process.js';
 import { clock_gettime, CLOCK_MONOTONIC, EX_USAGE } from '../lib/process.js';
-import { AF_INET, SOCK_RAW, POLLIN, SOL_SOCKET, SO_BROADCAST } from '../sys/socket.js';
+import {
+  AF_INET,
+  SOCK_RAW,
+  POLLIN,
+  SOL_SOCKET,
+  SO_BROADCAST,
+  SO_RCVBUF,
+  SO_SNDBUF,
+} from '../sys/socket.js';
 import {
   IPPROTO_ICMP,
   IPPROTO_IP,
@@ -29,11 +47,25 @@ import {
 } from '../netinet/in.js';
 import { in_cksum } from '../netinet/in_cksum.js';
 import { IP_TTL } from '../netinet/raw_ip.js';
+import { IP_OPTIONS } from '../netinet/ip_ctloutput.js';
+import {
+  IPOPT_EOL,
+  IPOPT_LSRR,
+  IPOPT_MINOFF,
+  IPOPT_NOP,
+  IPOPT_OFFSET,
+  IPOPT_OLEN,
+  IPOPT_RR,
+  IPOPT_SSRR,
+  IP_MAXPACKET,
+  MAX_IPOPTLEN,
+} from '../netinet/ip.js';
 
 const USAGE =
-  'usage: ping [-bnq] [-c count] [-i wait] [-m ttl] [-s packetsize] [-S src_addr]\n' +
+  'usage: ping [-bnqR] [-c count] [-i wait] [-m ttl] [-s packetsize] [-S src_addr]\n' +
   '            [-t timeout] [-W waittime] host\n';
 const EX_NOHOST = 68;
+const EX_OSERR = 71;
 const ICMP_ECHOREPLY = 0;
 const ICMP_ECHO = 8;
 const TIMEVAL = 16;
@@ -76,6 +108,8 @@ interface Opts {
   quiet: boolean;
   /** -b: allow a broadcast destination (SO_BROADCAST). */
   broadcast: boolean;
+  /** -R: the record-route option on every request. */
+  rroute: boolean;
 }
 
 function parse(argv: readonly string[]): { o: Opts; host: string } | string {
@@ -89,6 +123,7 @@ function parse(argv: readonly string[]): { o: Opts; host: string } | string {
     waittime: 10000,
     quiet: false,
     broadcast: false,
+    rroute: false,
   };
   const a = argv.slice(1);
   let host: string | undefined;
@@ -110,6 +145,10 @@ function parse(argv: readonly string[]): { o: Opts; host: string } | string {
         o.broadcast = true;
         continue;
       }
+      if (f === 'R') {
+        o.rroute = true;
+        continue;
+      }
       const rest = s.slice(i + 1);
       const v = rest !== '' ? rest : a.shift();
       if (v === undefined) return USAGE;
@@ -129,7 +168,7 @@ function parse(argv: readonly string[]): { o: Opts; host: string } | string {
           o.ttl = n;
           break;
         case 's':
-          if (!Number.isInteger(n) || n < 0 || n > 65507) return bad('packet size');
+          if (v === '' || !Number.isInteger(n) || n < 0) return bad('packet size');
           o.size = n;
           break;
         case 't':
@@ -153,6 +192,9 @@ function parse(argv: readonly string[]): { o: Opts; host: string } | string {
     }
   }
   if (host === undefined) return USAGE;
+  /* The largest payload: an IP datagram's 65535 bytes less the headers (FreeBSD). */
+  const maxpayload = IP_MAXPACKET - 20 - 8 - (o.rroute ? MAX_IPOPTLEN : 0);
+  if (o.size > maxpayload) return `ping: packet size too large: ${o.size} > ${maxpayload}\n`;
   return { o, host };
 }
 
@@ -234,10 +276,11 @@ class Pinger {
     const src = inet_ntoa(in_addr_read(b, 12));
     const icp = b.subarray(hlen);
     const type = icp[0]!;
+    let line: string;
     if (type === ICMP_ECHOREPLY) {
       if (((icp[4]! << 8) | icp[5]!) !== this.ident) return;
       const seq = (icp[6]! << 8) | icp[7]!;
-      let line = `${cc} bytes from ${src}: icmp_seq=${seq} ttl=${b[8]!}`;
+      line = `${cc} bytes from ${src}: icmp_seq=${seq} ttl=${b[8]!}`;
       if (cc >= 8 + TIMEVAL) {
         const dv = new DataView(icp.buffer, icp.byteOffset, icp.length);
         const sent = Number(dv.getBigInt64(8, true)) * 1e9 + Number(dv.getBigInt64(16, true)) * 1e3;
@@ -250,18 +293,80 @@ class Pinger {
         this.seen.add(seq);
         this.nreceived++;
       }
-      if (!this.o.quiet) await this.ctx.out(`${line}\n`);
-      return;
+      if (this.o.quiet) return;
+      const send_len = 20 + (this.o.rroute ? MAX_IPOPTLEN : 0) + 8 + this.o.size;
+      if (b.length !== send_len) line += `\nwrong total length ${b.length} instead of ${send_len}`;
+    } else {
+      /* An error about one of our requests: the quoted header and 8 bytes of it. */
+      if (cc < 8 + 20 + 8) return;
+      const ip = icp.subarray(8);
+      const ohl = (ip[0]! & 15) << 2;
+      if (ip[9] !== IPPROTO_ICMP || ip.length < ohl + 8) return;
+      const oicmp = ip.subarray(ohl);
+      if (oicmp[0] !== ICMP_ECHO || ((oicmp[4]! << 8) | oicmp[5]!) !== this.ident) return;
+      this.nerrors++;
+      if (this.o.quiet) return;
+      line = `${cc} bytes from ${src}: ${icmp_text(type, icp[1]!)}`;
     }
-    /* An error about one of our requests: the quoted header and 8 bytes of it. */
-    if (cc < 8 + 20 + 8) return;
-    const ip = icp.subarray(8);
-    const ohl = (ip[0]! & 15) << 2;
-    if (ip[9] !== IPPROTO_ICMP || ip.length < ohl + 8) return;
-    const oicmp = ip.subarray(ohl);
-    if (oicmp[0] !== ICMP_ECHO || ((oicmp[4]! << 8) | oicmp[5]!) !== this.ident) return;
-    this.nerrors++;
-    if (!this.o.quiet) await this.ctx.out(`${cc} bytes from ${src}: ${icmp_text(type, icp[1]!)}\n`);
+    await this.ctx.out(`${line}${this.pr_options(b, hlen)}\n`);
+  }
+
+  /** The route of the previous reply with a record-route option (FreeBSD's old_rr). */
+  private old_rr: number[] | null = null;
+
+  /**
+   * The IP options of a datagram we print, in FreeBSD's form: source routes and
+   * recorded routes as tab-indented addresses after "LSRR: ", "SSRR: " or "RR: " on a
+   * new line, "(same route)" when a recorded route repeats the last one, NOP and
+   * unknown options by name.  EOL ends them; a malformed option is "(truncated route)"
+   * and ends them too.
+   */
+  private pr_options(b: Uint8Array, hlen: number): string {
+    const addrs = (from: number, to: number): string => {
+      const l: string[] = [];
+      for (let p = from; p + 4 <= to; p += 4) l.push(`\t${inet_ntoa(in_addr_read(b, p))}`);
+      return l.join('\n');
+    };
+    let s = '';
+    let cp = 20;
+    while (cp < hlen) {
+      const opt = b[cp]!;
+      if (opt === IPOPT_EOL) break;
+      if (opt === IPOPT_NOP) {
+        s += '\nNOP';
+        cp++;
+        continue;
+      }
+      const olen = b[cp + IPOPT_OLEN] ?? 0;
+      const ok = olen >= IPOPT_MINOFF - 1 && cp + olen <= hlen;
+      if (opt === IPOPT_LSRR || opt === IPOPT_SSRR) {
+        s += opt === IPOPT_LSRR ? '\nLSRR: ' : '\nSSRR: ';
+        if (!ok || olen < IPOPT_MINOFF - 1 + 4) return `${s}\t(truncated route)`;
+        s += addrs(cp + IPOPT_MINOFF - 1, cp + olen);
+      } else if (opt === IPOPT_RR) {
+        if (!ok) {
+          this.old_rr = null;
+          return s;
+        }
+        /* The addresses recorded so far: up to the pointer, within the option. */
+        const ptr = Math.min(b[cp + IPOPT_OFFSET]!, olen + 1);
+        const end = cp + ptr - 1;
+        const rr = Array.from(b.subarray(cp + IPOPT_MINOFF - 1, end));
+        const old = this.old_rr;
+        if (old !== null && old.length === rr.length && old.every((x, i) => x === rr[i]))
+          s += '\t(same route)';
+        else {
+          this.old_rr = rr;
+          s += '\nRR: ';
+          s += rr.length >= 4 ? addrs(cp + IPOPT_MINOFF - 1, end) : '\t(truncated route)';
+        }
+      } else {
+        s += `\nunknown option ${opt.toString(16)}`;
+        if (olen < 2 || cp + olen > hlen) return s;
+      }
+      cp += olen;
+    }
+    return s;
   }
 
   async summary(host: string): Promise<void> {
@@ -306,24 +411,41 @@ export const ping: Program = async (ctx) => {
   const s = await libc.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
   if (s < 0) {
     await ctx.err(`ping: socket: ${libc.strerror()}\n`);
-    return 2;
+    return EX_OSERR;
   }
   if (o.src !== null && (await libc.bind(s, sin(o.src))) < 0) {
     await ctx.err(`ping: bind: ${libc.strerror()}\n`);
-    return 2;
+    return 1;
   }
   if (o.broadcast && (await libc.setsockopt(s, SOL_SOCKET, SO_BROADCAST, 1)) < 0) {
     await ctx.err(`ping: setsockopt SO_BROADCAST: ${libc.strerror()}\n`);
-    return 2;
+    return EX_OSERR;
+  }
+  if (o.rroute) {
+    /* Record route: type, length 39, pointer 4, nine empty slots, then EOL. */
+    const rspace = new Uint8Array(MAX_IPOPTLEN);
+    rspace[0] = IPOPT_RR;
+    rspace[IPOPT_OLEN] = MAX_IPOPTLEN - 1;
+    rspace[IPOPT_OFFSET] = IPOPT_MINOFF;
+    rspace[MAX_IPOPTLEN - 1] = IPOPT_EOL;
+    if ((await libc.setsockopt(s, IPPROTO_IP, IP_OPTIONS, rspace)) < 0) {
+      await ctx.err(`ping: setsockopt IP_OPTIONS: ${libc.strerror()}\n`);
+      return EX_OSERR;
+    }
   }
   if (o.ttl >= 0) {
     const v = new Uint8Array(4);
     new DataView(v.buffer).setInt32(0, o.ttl, true);
     if ((await libc.setsockopt(s, IPPROTO_IP, IP_TTL, v)) < 0) {
       await ctx.err(`ping: setsockopt IP_TTL: ${libc.strerror()}\n`);
-      return 2;
+      return EX_OSERR;
     }
   }
+  /* Room for the largest datagram (FreeBSD's ping asks the same; failures are ignored,
+   * and only root may grow the send buffer). */
+  const hold = IP_MAXPACKET + 128;
+  await libc.setsockopt(s, SOL_SOCKET, SO_RCVBUF, hold);
+  if ((await libc.getuid()) === 0) await libc.setsockopt(s, SOL_SOCKET, SO_SNDBUF, hold);
   const pg = new Pinger(ctx, s, dst, o, await libc.getpid());
   const addr = inet_ntoa(dst);
   await ctx.out(`PING ${addr} (${addr}): ${o.size} data bytes\n`);

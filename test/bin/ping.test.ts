@@ -77,7 +77,7 @@ test('loopback (configured by /etc/rc at boot), no route, usage and unknown host
     o,
     /PING 127\.0\.0\.1 \(127\.0\.0\.1\): 56 data bytes\n\n--- 127\.0\.0\.1 ping statistics ---\n2 packets transmitted, 2 packets received, 0\.0% packet loss\n/,
   );
-  assert.match(o, /usage: ping \[-bnq\][^\n]*\n[^\n]*host\nst=64\n/);
+  assert.match(o, /usage: ping \[-bnqR\][^\n]*\n[^\n]*host\nst=64\n/);
   assert.match(o, /ping: invalid count of packets to transmit: `0'\nst=64\n/);
   assert.match(o, /ping: cannot resolve nosuchhost: Unknown host\nst=68\n/);
 });
