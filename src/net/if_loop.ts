@@ -14,6 +14,12 @@
  * protocol's netisr (deferred, as FreeBSD's netisr_queue), so a reply is not sent from
  * inside the sender's call chain.
  *
+ * lo0 offloads checksums as FreeBSD's does (IFCAP_RXCSUM|IFCAP_TXCSUM, if_hwassist
+ * LO_CSUM_FEATURES = CSUM_IP|CSUM_TCP|CSUM_UDP|CSUM_SCTP): ip_output leaves the IP
+ * header sum and a delayed transport sum (TCP's) unfinished for it, the receiving side
+ * trusts LO_CSUM_SET, and so a TCP segment over lo0 is never summed; bpf on lo0 shows
+ * what FreeBSD's shows, a zero IP header sum and the pseudo-header sum in th_sum.
+ *
  * Deliberate differences: none of substance; IFCAP_RXCSUM/TXCSUM are always on.
  */
 
@@ -45,6 +51,10 @@ import {
 } from './if_var.js';
 import {
   CSUM_DATA_VALID,
+  CSUM_IP,
+  CSUM_SCTP,
+  CSUM_TCP,
+  CSUM_UDP,
   CSUM_IP_CHECKED,
   CSUM_IP_VALID,
   CSUM_PSEUDO_HDR,
@@ -87,7 +97,7 @@ const S_looutput = K.TEXT('looutput');
 const S_if_simloop = K.TEXT('if_simloop');
 
 export const LOMTU = 16384;
-export const LO_CSUM_FEATURES = 0;
+export const LO_CSUM_FEATURES = CSUM_IP | CSUM_TCP | CSUM_UDP | CSUM_SCTP;
 export const LO_CSUM_SET = CSUM_DATA_VALID | CSUM_PSEUDO_HDR | CSUM_IP_CHECKED | CSUM_IP_VALID;
 
 /** V_loif: this vnet's lo0; V_lo_cloner: its "lo" cloner. */

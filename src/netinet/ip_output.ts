@@ -290,7 +290,10 @@ export function ip_output(
 
   const len = (b[o + 2]! << 8) | b[o + 3]!;
   /* A delayed transport checksum: the interface's, or ours now (and before fragmenting). */
-  if (m.csum_flags & CSUM_DELAY_DATA && (m.csum_flags & ~ifp.if_hwassist || len > mtu)) {
+  if (
+    m.csum_flags & CSUM_DELAY_DATA &&
+    (m.csum_flags & CSUM_DELAY_DATA & ~ifp.if_hwassist || len > mtu)
+  ) {
     in_delayed_cksum(m);
     m.csum_flags &= ~CSUM_DELAY_DATA;
   }

@@ -21,17 +21,17 @@
  * sendbuf_inc when the window in flight nears it.
  */
 
-import { mtod } from '../sys/mbuf.js';
+import { CSUM_TCP, type Mbuf } from '../sys/mbuf.js';
 import { curkernel } from '../kern/kern_cur.js';
 import { get_ticks } from '../kern/kern_clock.js';
 import { sbavail, sbcopy, sbreserve, sbspace } from '../kern/uipc_sockbuf.js';
 import { BKPT } from '../kern/subr_kdb.js';
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
-import { SB_AUTOSIZE } from '../sys/socketvar.js';
+import { SB_AUTOSIZE, type Sockbuf } from '../sys/socketvar.js';
 import { SO_DONTROUTE } from '../sys/socket.js';
 import { EHOSTDOWN, EHOSTUNREACH, EMSGSIZE, ENETDOWN, ENETUNREACH, ENOBUFS } from '../sys/errno.js';
 import { IPPROTO_TCP, in_addr_write } from './in.js';
-import { in_cksum_l4 } from './in_cksum.js';
+import { in_pseudo } from './in_cksum.js';
 import { ip_output, IP_ROUTETOIF } from './ip_output.js';
 import {
   IN_FASTRECOVERY,
@@ -105,43 +105,188 @@ export interface TcpOpts {
   sacks?: readonly (readonly [number, number])[];
 }
 
+/* to_flags-like selectors for tcp_addopts. */
+const OPT_MSS = 0x01;
+const OPT_SCALE = 0x02;
+const OPT_SACKPERM = 0x04;
+const OPT_TS = 0x10;
+
 /**
- * tcp_addoptions: the option bytes, in FreeBSD's order and alignment (MSS, window
- * scale after a NOP, SACK permitted, timestamps after NOPs so they start at 2 mod 4),
- * padded with EOL to a multiple of 4.
+ * tcp_optlen: the length tcp_addopts writes for these options (the same walk, without
+ * the bytes), so tcp_output can size the segment first and then write the options
+ * straight into its header: no array and no copy per segment.
+ */
+function tcp_optlen(which: number, nsacks: number): number {
+  let n = 0;
+  if (which & OPT_MSS) n += TCPOLEN_MAXSEG;
+  if (which & OPT_SCALE) {
+    while (n === 0 || n % 2 !== 1) n++;
+    n += TCPOLEN_WINDOW;
+  }
+  if (which & OPT_SACKPERM) {
+    while (n % 2 !== 0) n++;
+    n += TCPOLEN_SACK_PERMITTED;
+  }
+  if (which & OPT_TS) {
+    while (n === 0 || n % 4 !== 2) n++;
+    n += TCPOLEN_TIMESTAMP;
+  }
+  if (nsacks > 0) {
+    while (n % 4 !== 2) n++;
+    n += 2 + 8 * Math.min(nsacks, Math.floor((MAX_TCPOPTLEN - n - 2) / 8));
+  }
+  while (n % 4 !== 0) n++;
+  return n;
+}
+
+/**
+ * tcp_addopts: write the options selected by `which` (OPT_*) at b[at], in FreeBSD's
+ * order and alignment (MSS, window scale after a NOP, SACK permitted, timestamps after
+ * NOPs so they start at 2 mod 4, SACK blocks after NOPs, as many as fit in
+ * MAX_TCPOPTLEN), padded with EOL to a multiple of 4; returns the length (tcp_optlen's).
+ */
+function tcp_addopts(
+  b: Uint8Array,
+  at: number,
+  which: number,
+  mss: number,
+  wscale: number,
+  tsval: number,
+  tsecr: number,
+  sacks: readonly (readonly [number, number])[] | null,
+): number {
+  let n = at;
+  if (which & OPT_MSS) {
+    b[n++] = TCPOPT_MAXSEG;
+    b[n++] = TCPOLEN_MAXSEG;
+    b[n++] = mss >>> 8;
+    b[n++] = mss & 0xff;
+  }
+  if (which & OPT_SCALE) {
+    while (n === at || (n - at) % 2 !== 1) b[n++] = TCPOPT_NOP;
+    b[n++] = TCPOPT_WINDOW;
+    b[n++] = TCPOLEN_WINDOW;
+    b[n++] = wscale;
+  }
+  if (which & OPT_SACKPERM) {
+    while ((n - at) % 2 !== 0) b[n++] = TCPOPT_NOP;
+    b[n++] = TCPOPT_SACK_PERMITTED;
+    b[n++] = TCPOLEN_SACK_PERMITTED;
+  }
+  if (which & OPT_TS) {
+    while (n === at || (n - at) % 4 !== 2) b[n++] = TCPOPT_NOP;
+    b[n++] = TCPOPT_TIMESTAMP;
+    b[n++] = TCPOLEN_TIMESTAMP;
+    wr32(b, n, tsval);
+    wr32(b, n + 4, tsecr);
+    n += 8;
+  }
+  if (sacks !== null && sacks.length > 0) {
+    while ((n - at) % 4 !== 2) b[n++] = TCPOPT_NOP;
+    const cnt = Math.min(sacks.length, Math.floor((MAX_TCPOPTLEN - (n - at) - 2) / 8));
+    b[n++] = TCPOPT_SACK;
+    b[n++] = 2 + 8 * cnt;
+    for (let i = 0; i < cnt; i++) {
+      wr32(b, n, sacks[i]![0]);
+      wr32(b, n + 4, sacks[i]![1]);
+      n += 8;
+    }
+  }
+  while ((n - at) % 4 !== 0) b[n++] = TCPOPT_EOL;
+  return n - at;
+}
+
+/**
+ * tcp_addoptions: the option bytes of o as a new array (the SYN-ACK of the syncache;
+ * tcp_output writes its options in place with tcp_addopts).
  */
 export function tcp_addoptions(o: TcpOpts): Uint8Array {
-  const out: number[] = [];
-  if (o.mss !== undefined) out.push(TCPOPT_MAXSEG, TCPOLEN_MAXSEG, o.mss >>> 8, o.mss & 0xff);
-  if (o.wscale !== undefined) {
-    while (out.length === 0 || out.length % 2 !== 1) out.push(TCPOPT_NOP);
-    out.push(TCPOPT_WINDOW, TCPOLEN_WINDOW, o.wscale);
-  }
-  if (o.sackok) {
-    while (out.length % 2 !== 0) out.push(TCPOPT_NOP);
-    out.push(TCPOPT_SACK_PERMITTED, TCPOLEN_SACK_PERMITTED);
-  }
-  if (o.ts !== undefined) {
-    while (out.length === 0 || out.length % 4 !== 2) out.push(TCPOPT_NOP);
-    out.push(TCPOPT_TIMESTAMP, TCPOLEN_TIMESTAMP);
-    for (const v of o.ts)
-      out.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
-  }
-  if (o.sacks !== undefined && o.sacks.length > 0) {
-    while (out.length % 4 !== 2) out.push(TCPOPT_NOP);
-    const n = Math.min(o.sacks.length, Math.floor((MAX_TCPOPTLEN - out.length - 2) / 8));
-    out.push(TCPOPT_SACK, 2 + 8 * n);
-    for (let i = 0; i < n; i++)
-      for (const v of o.sacks[i]!)
-        out.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
-  }
-  while (out.length % 4 !== 0) out.push(TCPOPT_EOL);
-  return Uint8Array.from(out);
+  const which =
+    (o.mss !== undefined ? OPT_MSS : 0) |
+    (o.wscale !== undefined ? OPT_SCALE : 0) |
+    (o.sackok ? OPT_SACKPERM : 0) |
+    (o.ts !== undefined ? OPT_TS : 0);
+  const sacks = o.sacks ?? null;
+  const out = new Uint8Array(tcp_optlen(which, sacks?.length ?? 0));
+  tcp_addopts(out, 0, which, o.mss ?? 0, o.wscale ?? 0, o.ts?.[0] ?? 0, o.ts?.[1] ?? 0, sacks);
+  return out;
+}
+
+/**
+ * A new segment of hlen bytes of TCP header (options included) and dlen of data, with
+ * its IP header and the fixed TCP header written; options, data and the checksum are
+ * the caller's.  null: no mbuf (ENOBUFS).
+ */
+function tcp_seg_alloc(
+  laddr: number,
+  lport: number,
+  faddr: number,
+  fport: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  win: number,
+  hlen: number,
+  dlen: number,
+  ttl: number,
+  tos: number,
+  df: boolean,
+): Mbuf | null {
+  const total = 20 + hlen + dlen;
+  const m = curkernel().mbpool.m_gethdr(total, undefined, false);
+  if (m === null) return null;
+  const b = m.m_buf;
+  const o = m.m_data;
+  b[o] = 0x45;
+  b[o + 1] = tos;
+  b[o + 2] = total >>> 8;
+  b[o + 3] = total & 0xff;
+  b[o + 4] = b[o + 5] = 0;
+  b[o + 6] = df ? 0x40 : 0;
+  b[o + 7] = 0;
+  b[o + 8] = ttl;
+  b[o + 9] = IPPROTO_TCP;
+  b[o + 10] = b[o + 11] = 0;
+  in_addr_write(b, o + 12, laddr);
+  in_addr_write(b, o + 16, faddr);
+  const t = o + 20;
+  b[t] = lport >>> 8;
+  b[t + 1] = lport & 0xff;
+  b[t + 2] = fport >>> 8;
+  b[t + 3] = fport & 0xff;
+  wr32(b, t + 4, seq);
+  wr32(b, t + 8, ack);
+  b[t + 12] = (hlen >>> 2) << 4;
+  b[t + 13] = flags;
+  b[t + 14] = (win >>> 8) & 0xff;
+  b[t + 15] = win & 0xff;
+  b[t + 18] = b[t + 19] = 0;
+  return m;
+}
+
+/**
+ * Hand a segment built by tcp_seg_alloc to ip_output with its checksum delayed, as
+ * FreeBSD's tcp_output does: th_sum holds the pseudo-header sum (in_pseudo), csum_flags
+ * says CSUM_TCP and csum_data where th_sum is; ip_output finishes the sum
+ * (in_delayed_cksum) unless the interface offloads it — lo0 does (LO_CSUM_FEATURES), so
+ * a segment over lo0 is never summed at all, and bpf on lo0 shows the pseudo-header
+ * sum in the field, as it does on FreeBSD.  Consumes m; returns ip_output's errno.
+ */
+function tcp_seg_send(m: Mbuf, laddr: number, faddr: number, ipflags: number): number {
+  const b = m.m_buf;
+  const t = m.m_data + 20;
+  const s = in_pseudo(laddr, faddr, IPPROTO_TCP + m.m_len - 20);
+  b[t + 16] = s >>> 8;
+  b[t + 17] = s & 0xff;
+  m.csum_flags = CSUM_TCP;
+  m.csum_data = 16; /* offsetof(struct tcphdr, th_sum) */
+  return ip_output(m, null, null, ipflags, null, null);
 }
 
 /**
  * Build and send one segment from laddr:lport to faddr:fport with the given header
- * fields, options and payload.  Returns ip_output's errno.
+ * fields, options and dlen bytes of data taken at offset soff of the send buffer sb
+ * (null: no data).  Returns ip_output's errno.
  */
 export function tcp_ip_output(
   laddr: number,
@@ -153,51 +298,36 @@ export function tcp_ip_output(
   flags: number,
   win: number,
   opt: Uint8Array,
-  /** Writes the dlen data bytes at dst[at] (straight from the socket buffer). */
-  fill: ((dst: Uint8Array, at: number) => void) | null,
+  sb: Sockbuf | null,
+  soff: number,
   dlen: number,
   ttl: number,
   tos: number,
   ipflags: number,
   df: boolean,
 ): number {
-  const k = curkernel();
+  if (sb === null) dlen = 0;
   const hlen = 20 + opt.length;
-  const total = 20 + hlen + dlen;
-  const m = k.mbpool.m_gethdr(total);
+  const m = tcp_seg_alloc(
+    laddr,
+    lport,
+    faddr,
+    fport,
+    seq,
+    ack,
+    flags,
+    win,
+    hlen,
+    dlen,
+    ttl,
+    tos,
+    df,
+  );
   if (m === null) return ENOBUFS;
-  const b = mtod(m);
-  b[0] = 0x45;
-  b[1] = tos;
-  b[2] = total >>> 8;
-  b[3] = total & 0xff;
-  b[4] = b[5] = 0;
-  b[6] = df ? 0x40 : 0;
-  b[7] = 0;
-  b[8] = ttl;
-  b[9] = IPPROTO_TCP;
-  b[10] = b[11] = 0;
-  in_addr_write(b, 12, laddr);
-  in_addr_write(b, 16, faddr);
-  const t = 20;
-  b[t] = lport >>> 8;
-  b[t + 1] = lport & 0xff;
-  b[t + 2] = fport >>> 8;
-  b[t + 3] = fport & 0xff;
-  wr32(b, t + 4, seq);
-  wr32(b, t + 8, ack);
-  b[t + 12] = (hlen >>> 2) << 4;
-  b[t + 13] = flags;
-  b[t + 14] = (win >>> 8) & 0xff;
-  b[t + 15] = win & 0xff;
-  b[t + 16] = b[t + 17] = 0;
-  b[t + 18] = b[t + 19] = 0;
-  b.set(opt, t + 20);
-  if (dlen > 0 && fill !== null) fill(b, t + hlen);
-  const s = in_cksum_l4(b, t, hlen + dlen, laddr, faddr, IPPROTO_TCP);
-  b[t + 16] = s >>> 8;
-  b[t + 17] = s & 0xff;
-  return ip_output(m, null, null, ipflags, null, null);
+  const t = m.m_data + 20;
+  m.m_buf.set(opt, t + 20);
+  if (sb !== null && dlen > 0) sbcopy(sb, m.m_buf.subarray(t + hlen, t + hlen + dlen), soff);
+  return tcp_seg_send(m, laddr, faddr, ipflags);
 }
 
 /** The window scale we ask for: the smallest that covers the largest buffer. */
@@ -333,40 +463,40 @@ export function tcp_output(tp: Tcpcb): number {
       return 0;
     }
 
-    /* Options. */
-    const o: TcpOpts = {};
+    /* Options (measured here, written straight into the header below). */
+    let which = 0;
+    let mss = 0;
+    let sacks: readonly (readonly [number, number])[] | null = null;
     if (!(tp.t_flags & TF_NOOPT)) {
       if (flags & TH_SYN) {
-        o.mss = tcp_mssopt(inp.inp_faddr);
+        which |= OPT_MSS;
+        mss = tcp_mssopt(inp.inp_faddr);
         if (tp.t_flags & TF_REQ_SCALE && (!(flags & TH_ACK) || tp.t_flags & TF_RCVD_SCALE))
-          o.wscale = tp.request_r_scale;
+          which |= OPT_SCALE;
         if (V_tcp_do_sack.get() !== 0 && (!(flags & TH_ACK) || tp.t_flags & TF_SACK_PERMIT))
-          o.sackok = true;
+          which |= OPT_SACKPERM;
       }
       if (
         tp.t_flags & TF_RCVD_TSTMP ||
         (flags & TH_SYN && !(flags & TH_ACK) && tp.t_flags & TF_REQ_TSTMP)
       )
-        o.ts = [tcp_ts_getticks(tp), tp.ts_recent];
+        which |= OPT_TS;
       if (tp.t_flags & TF_SACK_PERMIT && tp.sackblks.length > 0 && !(flags & TH_SYN)) {
-        o.sacks = tp.sackblks;
+        sacks = tp.sackblks;
         TCPSTAT_INC(TCPS_.tcps_sack_send_blocks);
       }
     }
-    const opt = tcp_addoptions(o);
-    if (len + opt.length > tp.t_maxseg) {
-      len = tp.t_maxseg - opt.length;
+    const tsval = which & OPT_TS ? tcp_ts_getticks(tp) : 0;
+    const optlen = tcp_optlen(which, sacks !== null ? sacks.length : 0);
+    if (len + optlen > tp.t_maxseg) {
+      len = tp.t_maxseg - optlen;
       sendalot = true;
       if (flags & TH_FIN) flags &= ~TH_FIN;
     }
     if (len > 0 && off + len === sbavail(snd)) flags |= TH_PUSH;
 
-    /* The data. */
-    let fill: ((dst: Uint8Array, at: number) => void) | null = null;
+    /* Counters for the data. */
     if (len > 0) {
-      const dlen = len;
-      const doff = off;
-      fill = (dst, at) => void sbcopy(snd, dst.subarray(at, at + dlen), doff);
       if (tp.t_flags & TF_FORCEDATA && len === 1) TCPSTAT_INC(TCPS_.tcps_sndprobe);
       else if (sack_rxmit || SEQ_LT(tp.snd_nxt, tp.snd_max)) {
         TCPSTAT_INC(TCPS_.tcps_sndrexmitpack);
@@ -443,7 +573,9 @@ export function tcp_output(tp: Tcpcb): number {
 
     TCPSTAT_INC(TCPS_.tcps_sndtotal);
     const ipflags = so.so_options & SO_DONTROUTE ? IP_ROUTETOIF : 0;
-    const error = tcp_ip_output(
+    /* The segment: headers, options in place, the data straight from the send buffer. */
+    const hlen = 20 + optlen;
+    const m = tcp_seg_alloc(
       inp.inp_laddr,
       inp.inp_lport,
       inp.inp_faddr,
@@ -452,14 +584,20 @@ export function tcp_output(tp: Tcpcb): number {
       ack,
       flags,
       win,
-      opt,
-      fill,
+      hlen,
       len,
       inp.inp_ip_ttl,
       inp.inp_ip_tos,
-      ipflags,
       true /* path MTU discovery: DF on every segment, as net.inet.tcp.path_mtu_discovery */,
     );
+    let error = ENOBUFS;
+    if (m !== null) {
+      const b = m.m_buf;
+      const t = m.m_data + 20;
+      tcp_addopts(b, t + 20, which, mss, tp.request_r_scale, tsval, tp.ts_recent, sacks);
+      if (len > 0) sbcopy(snd, b.subarray(t + hlen, t + hlen + len), off);
+      error = tcp_seg_send(m, inp.inp_laddr, inp.inp_faddr, ipflags);
+    }
     if (error !== 0) {
       /* The segment is lost; the retransmission timer will try again. */
       if (error === ENOBUFS) {

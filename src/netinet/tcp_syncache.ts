@@ -214,6 +214,7 @@ function syncache_respond(sc: Syncache): void {
     tcp_addoptions(o),
     null,
     0,
+    0,
     inp.inp_ip_ttl,
     inp.inp_ip_tos,
     0,
