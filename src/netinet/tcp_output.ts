@@ -233,7 +233,7 @@ function tcp_seg_alloc(
   df: boolean,
 ): Mbuf | null {
   const total = 20 + hlen + dlen;
-  const m = curkernel().mbpool.m_gethdr(total, undefined, false);
+  const m = curkernel().mbpool.m_gethdr_fit(total, false);
   if (m === null) return null;
   const b = m.m_buf;
   const o = m.m_data;

@@ -27,12 +27,13 @@
  * owns it.  A freed Mbuf is poisoned (m_buf empty, M_FREED set) so a use after free
  * fails loudly instead of reading another packet's bytes; a double free throws.
  *
- * Pool: buffers come in size classes MSIZE-like 256, MCLBYTES 2048, MJUM16BYTES + 256
- * (a full lo0 datagram, MTU 16384, with the default leading space: without the extra
- * 256 every lo0 TCP segment would take a 64 KiB buffer, and a busy receive buffer
- * would churn the garbage collector) and 65536 + 256 (a maximal IPv4 datagram plus
- * link headers); larger requests are allocated exactly and never pooled.  Each class keeps at most `maxFree` free buffers
- * (bounded pool).  A kernel owns one MbufPool; nothing here is module state.
+ * Pool: buffers come in size classes MSIZE-like 256, MCLBYTES 2048, MJUM16BYTES 16384
+ * and 65536 + 256 (a maximal IPv4 datagram plus link headers); larger requests are allocated exactly and never pooled.  Each class
+ * keeps at most MBUF_POOL_FREEBYTES (8 MiB) of free buffers, or `maxFree` buffers when
+ * given (bounded pool).  The bound is in bytes because what comes back is what was in
+ * flight: a bulk TCP stream over an MTU 1500 epair has a 2 MiB receive buffer of
+ * 2 KiB clusters outstanding, and a bound of 512 clusters made every second segment a
+ * fresh allocation for the garbage collector.  A kernel owns one MbufPool; nothing here is module state.
  *
  * Checksum flags and m_flags have FreeBSD's values (sys/sys/mbuf.h, FreeBSD 14), so a
  * reader can hold them beside FreeBSD's stack.  Nothing here throws on packet
@@ -141,8 +142,10 @@ export const M_HASHTYPE_OPAQUE_HASH = 0x3e;
 
 /** Default leading space of a new packet (max_linkhdr + max_protohdr, generously). */
 export const MBUF_HEADROOM = 128;
-/** Buffer size classes: MSIZE-like, MCLBYTES, MJUM16BYTES + headers, 64 KiB + headers. */
-export const MBUF_SIZE_CLASSES: readonly number[] = [256, 2048, 16384 + 256, 65536 + 256];
+/** Buffer size classes: MSIZE-like, MCLBYTES, MJUM16BYTES, 64 KiB + headers. */
+export const MBUF_SIZE_CLASSES: readonly number[] = [256, 2048, 16384, 65536 + 256];
+/** Free bytes each size class keeps for reuse (the default bound of the pool). */
+export const MBUF_POOL_FREEBYTES = 8 * 1024 * 1024;
 /** Largest buffer this pool hands out (a request above it fails with null/ENOBUFS). */
 export const MBUF_MAXBUF = 1 << 20;
 
@@ -247,7 +250,7 @@ export interface MbufPoolStats {
 export interface MbufPoolOptions {
   /** Leading space of a new packet; default MBUF_HEADROOM. */
   readonly headroom?: number;
-  /** Free buffers kept per size class; default 512 (64 for the 64 KiB class). */
+  /** Free buffers kept per size class; default MBUF_POOL_FREEBYTES' worth of each. */
   readonly maxFree?: number;
 }
 
@@ -265,8 +268,8 @@ export class MbufPool {
 
   constructor(opts: MbufPoolOptions = {}) {
     this.headroom = opts.headroom ?? MBUF_HEADROOM;
-    const mf = opts.maxFree ?? 512;
-    this.maxFree = MBUF_SIZE_CLASSES.map((s) => (s > 16384 + 256 ? Math.min(mf, 64) : mf));
+    const mf = opts.maxFree;
+    this.maxFree = MBUF_SIZE_CLASSES.map((s) => mf ?? Math.floor(MBUF_POOL_FREEBYTES / s));
     this.free = MBUF_SIZE_CLASSES.map(() => []);
   }
 
@@ -318,6 +321,24 @@ export class MbufPool {
     if (buf === null) return null;
     if (zero) buf.fill(0, leading, leading + len);
     return new Mbuf(this, buf, leading, len);
+  }
+
+  /**
+   * m_gethdr_fit: m_gethdr for a protocol's own datagram (tcp_output).  When the data
+   * alone fits a jumbo class (MJUM16BYTES and up) but not with the full leading space,
+   * the leading space is what that class leaves, not a buffer of the next class: a
+   * full lo0 datagram (MTU 16384) would otherwise take 64 KiB, and a receive buffer
+   * of them would churn the garbage collector.  lo0 prepends nothing; a link that does
+   * moves the data (M_PREPEND), as FreeBSD would prepend an mbuf.
+   */
+  m_gethdr_fit(len: number, zero = true): Mbuf | null {
+    let leading = this.headroom;
+    const c = classOf(len);
+    if (c >= 0) {
+      const size = MBUF_SIZE_CLASSES[c]!;
+      if (size >= 16384 && len + leading > size) leading = size - len;
+    }
+    return this.m_gethdr(len, leading, zero);
   }
 
   /**
