@@ -259,6 +259,13 @@ async function await_rw(r: number | Promise<number>): Promise<number> {
   return typeof r === 'number' ? r : await r;
 }
 
+const EMPTY_BUF = new Uint8Array(0);
+
+/** The user range [ubuf, ubuf + n) as a view (already checked by resolve: EFAULT first). */
+function user_range(td: Thread, ubuf: number, n: number): Uint8Array {
+  return n === 0 ? EMPTY_BUF : vmspace(td.td_proc).resolve(ubuf, n)!;
+}
+
 function dofileread(
   td: Thread,
   fd: number,
@@ -274,8 +281,11 @@ function dofileread(
   if (nbyte > 0 && vmspace(td.td_proc).resolve(ubuf, nbyte) === null) return EFAULT;
   const op = fp.f_ops.fo_read;
   if (op === undefined) return EOPNOTSUPP;
+  /* A socket reads straight into user memory (a uio over user space, as recvfrom(2)
+   * does); other files through a kernel buffer copied out at the end. */
+  const direct = fp.f_ops.fo_type === 'socket';
   const uio: Uio = {
-    uio_buf: new Uint8Array(nbyte),
+    uio_buf: direct ? user_range(td, ubuf, nbyte) : new Uint8Array(nbyte),
     uio_offset: flags & FOF_OFFSET ? offset : fp.f_offset,
     uio_resid: nbyte,
     uio_rw: UIO_READ,
@@ -283,7 +293,7 @@ function dofileread(
   const finish = (e: number): number => {
     const done = nbyte - uio.uio_resid;
     if (!(flags & FOF_OFFSET)) fp.f_offset = uio.uio_offset;
-    if (done > 0) {
+    if (done > 0 && !direct) {
       const ce = copyout(td.td_proc, uio.uio_buf.subarray(0, done), ubuf);
       if (ce !== 0) return ce;
     }
@@ -305,9 +315,18 @@ function dofilewrite(
   if (ent === undefined || (ent.fde_file.f_flag & FWRITE) === 0) return EBADF;
   const fp = ent.fde_file;
   if (!Number.isSafeInteger(nbyte) || nbyte < 0 || nbyte > IOSIZE_MAX) return EINVAL;
-  const kbuf = new Uint8Array(nbyte);
-  const ce = copyin_buf(td.td_proc, ubuf, kbuf);
-  if (ce !== 0) return ce;
+  /* A socket's sosend copies straight from user memory into mbufs (as sendto(2));
+   * other files get a kernel copy first (they may keep views of what they are given). */
+  let kbuf: Uint8Array;
+  if (fp.f_ops.fo_type === 'socket') {
+    const u = nbyte === 0 ? EMPTY_BUF : vmspace(td.td_proc).resolve(ubuf, nbyte);
+    if (u === null) return EFAULT;
+    kbuf = u;
+  } else {
+    kbuf = new Uint8Array(nbyte);
+    const ce = copyin_buf(td.td_proc, ubuf, kbuf);
+    if (ce !== 0) return ce;
+  }
   const op = fp.f_ops.fo_write;
   if (op === undefined) return EOPNOTSUPP;
   const uio: Uio = {

@@ -111,14 +111,21 @@ function soo_ioctl(fp: File, cmd: number, data: Uint8Array, td?: Thread): number
   return so_vnet_call(so, () => f.call(so.so_proto, so, cmd, data, null, td ?? null));
 }
 
-async function soo_read(fp: File, uio: Uio, _flags: number, td?: Thread): Promise<number> {
-  const r = await soreceive(so_of(fp), uio, 0, td ?? null);
-  return r.error;
+/* read(2)/write(2) on a socket finish synchronously when soreceive/sosend do (nothing
+ * slept): only a call that sleeps costs a promise, as for recvfrom/sendto. */
+function soo_read(fp: File, uio: Uio, _flags: number, td?: Thread): number | Promise<number> {
+  const r = soreceive(so_of(fp), uio, 0, td ?? null);
+  return r instanceof Promise ? r.then((x) => x.error) : r.error;
 }
 
-async function soo_write(fp: File, uio: Uio, _flags: number, td?: Thread): Promise<number> {
+function soo_write(fp: File, uio: Uio, _flags: number, td?: Thread): number | Promise<number> {
   const so = so_of(fp);
-  const e = await sosend(so, null, uio, null, 0, td ?? null);
+  const e = sosend(so, null, uio, null, 0, td ?? null);
+  return typeof e === 'number' ? soo_sigpipe(so, e, td) : e.then((x) => soo_sigpipe(so, x, td));
+}
+
+/** EPIPE on a socket without SO_NOSIGPIPE raises SIGPIPE (counted: there are no signals). */
+function soo_sigpipe(so: Socket, e: number, td?: Thread): number {
   if (e === EPIPE && td !== undefined && !(so.so_options & SO_NOSIGPIPE))
     td.td_sigpipe = (td.td_sigpipe ?? 0) + 1;
   return e;
