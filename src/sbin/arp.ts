@@ -1,11 +1,13 @@
 /*
  * sbin/arp.ts — arp(8): address resolution display and control.
  *
- *   arp -a [-n]              every entry of the ARP table
- *   arp [-n] hostname        the entry of one address
+ *   arp -a [-n] [-i if]      every entry of the ARP table (of one interface)
+ *   arp [-n] [-i if] hostname
+ *                            the entry of one address
  *   arp -d hostname          delete an entry
- *   arp -s hostname ether_addr
- *                            add a permanent entry
+ *   arp -d [-i if] -a        delete every entry (of one interface), one line each
+ *   arp -s|-S hostname ether_addr
+ *                            add a permanent entry (-S deletes an old one first)
  *
  * Like FreeBSD's usr.sbin/arp/arp.c it reaches the kernel only through system calls:
  * the table is read with sysctl (net.route.inet.llinfo, FreeBSD's
@@ -19,6 +21,9 @@
  *   ? (192.0.2.9) at 02:00:00:00:00:99 on epair0a permanent [ethernet]
  *
  * There is no resolver: names are always shown as "?" and hosts must be numeric.
+ * Usage errors exit 1, as FreeBSD's arp does.
+ * XXX: the modifiers of -s (temp, pub, reject, blackhole) and -f are not supported: the
+ * kernel's RTF_LLDATA path makes permanent entries only.
  */
 
 import type { Program, ProcCtx } from '../lib/process.js';
@@ -26,6 +31,7 @@ import { AF_ROUTE, SOCK_RAW } from '../sys/socket.js';
 import {
   RTAX_DST,
   RTAX_GATEWAY,
+  RTAX_IFP,
   RTF_GATEWAY,
   RTF_HOST,
   RTF_LLDATA,
@@ -46,10 +52,13 @@ import { RtSock, rt_sysctl_msgs, wall_seconds } from '../lib/librtsock.js';
 const IFT_ETHER = 0x6;
 
 const USAGE =
-  'usage: arp [-n] hostname\n' +
-  '       arp -a [-n]\n' +
+  'usage: arp [-n] [-i interface] hostname\n' +
+  '       arp [-n] [-i interface] -a\n' +
   '       arp -d hostname\n' +
-  '       arp -s hostname ether_addr\n';
+  '       arp -d [-i interface] -a\n' +
+  '       arp -s hostname ether_addr\n' +
+  '       arp -S hostname ether_addr\n';
+const EX_USAGE_ARP = 1;
 
 /** One line of arp -a for an llinfo record (print_entry in arp.c). */
 function print_entry(m: RtsockMsg, now: number): string {
@@ -84,19 +93,35 @@ async function getaddr(ctx: ProcCtx, host: string): Promise<number | null> {
   return a;
 }
 
-/** arp -a / arp hostname: print the entries (all, or those of one address). */
-async function search(ctx: ProcCtx, only: number | null, host: string): Promise<number> {
+/** The interface an entry is on (its gateway's sockaddr_dl name). */
+function entry_if(m: RtsockMsg): string {
+  const gw = m.addrs[RTAX_GATEWAY] ?? null;
+  return gw !== null && gw.kind === 'link' ? gw.name : '';
+}
+
+/** The ARP table's records (net.route.inet.llinfo); null after reporting an error. */
+async function llinfo(ctx: ProcCtx): Promise<RtsockMsg[] | null> {
   const msgs = await rt_sysctl_msgs(ctx.libc, 'net.route.inet.llinfo');
-  if (msgs === null) {
-    await ctx.err(`arp: sysctl: net.route.inet.llinfo: ${ctx.libc.strerror()}\n`);
-    return 1;
-  }
+  if (msgs === null) await ctx.err(`arp: sysctl: net.route.inet.llinfo: ${ctx.libc.strerror()}\n`);
+  return msgs;
+}
+
+/** arp -a / arp hostname: print the entries (all, or those of one address). */
+async function search(
+  ctx: ProcCtx,
+  only: number | null,
+  host: string,
+  ifname: string | null,
+): Promise<number> {
+  const msgs = await llinfo(ctx);
+  if (msgs === null) return 1;
   const now = await wall_seconds(ctx.libc);
   let out = '';
   let found = 0;
   for (const m of msgs) {
     const dst = m.addrs[RTAX_DST] ?? null;
     if (only !== null && (dst === null || dst.kind !== 'inet' || dst.addr !== only)) continue;
+    if (ifname !== null && entry_if(m) !== ifname) continue;
     out += print_entry(m, now);
     found++;
   }
@@ -142,8 +167,22 @@ async function set(ctx: ProcCtx, host: string, eaddr: string): Promise<number> {
   return 0;
 }
 
+/** arp -d -a: delete every entry (of one interface), each as arp -d would. */
+async function del_all(ctx: ProcCtx, ifname: string | null): Promise<number> {
+  const msgs = await llinfo(ctx);
+  if (msgs === null) return 1;
+  let st = 0;
+  for (const m of msgs) {
+    const dst = m.addrs[RTAX_DST] ?? null;
+    if (dst === null || dst.kind !== 'inet') continue;
+    if (ifname !== null && entry_if(m) !== ifname) continue;
+    if ((await del(ctx, inet_ntoa(dst.addr as in_addr_t))) !== 0) st = 1;
+  }
+  return st;
+}
+
 /** arp -d host. */
-async function del(ctx: ProcCtx, host: string): Promise<number> {
+async function del(ctx: ProcCtx, host: string, quiet = false): Promise<number> {
   const dst = await getaddr(ctx, host);
   if (dst === null) return 1;
   const rs = await open_rtsock(ctx);
@@ -153,8 +192,17 @@ async function del(ctx: ProcCtx, host: string): Promise<number> {
     await ctx.err(`arp: writing to routing socket: ${strerror(r.errno)}\n`);
     return 1;
   }
-  await ctx.out(`${host} (${inet_ntoa(dst as in_addr_t)}) deleted\n`);
+  if (!quiet) await ctx.out(`${host} (${inet_ntoa(dst as in_addr_t)}) deleted\n`);
   return 0;
+}
+
+/** Does the interface exist?  (if_nametoindex through the interface list.) */
+async function if_exists(ctx: ProcCtx, name: string): Promise<boolean> {
+  const msgs = await rt_sysctl_msgs(ctx.libc, 'net.route.iflist');
+  return (msgs ?? []).some((m) => {
+    const ifp = m.addrs[RTAX_IFP] ?? null;
+    return ifp !== null && ifp.kind === 'link' && ifp.name === name;
+  });
 }
 
 export const arp: Program = async (ctx) => {
@@ -162,47 +210,61 @@ export const arp: Program = async (ctx) => {
   let aflag = false;
   let dflag = false;
   let sflag = false;
-  while (argv[0] !== undefined && /^-[andsS]+$/.test(argv[0])) {
+  let replace = false;
+  let ifname: string | null = null;
+  const usage = async (msg = ''): Promise<number> => {
+    await ctx.err(msg + USAGE);
+    return EX_USAGE_ARP;
+  };
+  /* getopt("andi:sS"): flags may be grouped; options end at the first operand. */
+  while (argv[0] !== undefined && argv[0].startsWith('-') && argv[0] !== '-') {
     const f = argv.shift()!;
-    if (f.includes('a')) aflag = true;
-    if (f.includes('d')) dflag = true;
-    if (f.includes('s') || f.includes('S')) sflag = true;
-    /* -n: numeric, which is all there is. */
-  }
-  if (argv[0] !== undefined && argv[0].startsWith('-')) {
-    await ctx.err(`arp: illegal option -- ${argv[0].slice(1, 2)}\n${USAGE}`);
-    return 64;
-  }
-  if (Number(aflag) + Number(dflag) + Number(sflag) > 1) {
-    await ctx.err(USAGE);
-    return 64;
-  }
-  if (aflag) {
-    if (argv.length !== 0) {
-      await ctx.err(USAGE);
-      return 64;
+    if (f === '--') break;
+    for (let j = 1; j < f.length; j++) {
+      const c = f[j]!;
+      if (c === 'a') aflag = true;
+      else if (c === 'd') dflag = true;
+      else if (c === 'n') continue; /* numeric: all there is */
+      else if (c === 's') sflag = true;
+      else if (c === 'S') sflag = replace = true;
+      else if (c === 'i') {
+        const v = f.slice(j + 1) || argv.shift();
+        if (v === undefined) return usage(`arp: option requires an argument -- i\n`);
+        ifname = v;
+        break;
+      } else return usage(`arp: illegal option -- ${c}\n`);
     }
-    return search(ctx, null, '');
   }
-  if (dflag) {
-    if (argv.length !== 1) {
-      await ctx.err(USAGE);
-      return 64;
-    }
-    return del(ctx, argv[0]!);
+  if (ifname !== null && !(await if_exists(ctx, ifname))) {
+    await ctx.err(`arp: interface ${ifname} does not exist\n`);
+    return 1;
   }
   if (sflag) {
-    if (argv.length !== 2) {
-      await ctx.err(USAGE);
-      return 64;
+    if (aflag || dflag || ifname !== null || argv.length !== 2) return usage();
+    if (replace) {
+      const a = inet_aton(argv[0]!);
+      /* -S: an existing entry goes first; none is not an error. */
+      if (a !== null && (await has_entry(ctx, a))) await del(ctx, argv[0]!, true);
     }
     return set(ctx, argv[0]!, argv[1]!);
   }
-  if (argv.length !== 1) {
-    await ctx.err(USAGE);
-    return 64;
+  if (dflag) {
+    if (aflag) return argv.length === 0 ? del_all(ctx, ifname) : usage();
+    if (argv.length !== 1 || ifname !== null) return usage();
+    return del(ctx, argv[0]!);
   }
+  if (aflag) return argv.length === 0 ? search(ctx, null, '', ifname) : usage();
+  if (argv.length !== 1) return usage();
   const a = await getaddr(ctx, argv[0]!);
   if (a === null) return 1;
-  return search(ctx, a, argv[0]!);
+  return search(ctx, a, argv[0]!, ifname);
 };
+
+/** Is there an entry for addr? */
+async function has_entry(ctx: ProcCtx, addr: number): Promise<boolean> {
+  const msgs = (await rt_sysctl_msgs(ctx.libc, 'net.route.inet.llinfo')) ?? [];
+  return msgs.some((m) => {
+    const d = m.addrs[RTAX_DST] ?? null;
+    return d !== null && d.kind === 'inet' && d.addr === addr;
+  });
+}

@@ -16,7 +16,9 @@
  * Usage: ifconfig [-a] [-l] | ifconfig IF [create|destroy] [params...] | ifconfig CLONER
  * create (prints the new name).  Parameters: up, down, mtu N, metric N, name NEW,
  * inet ADDR[/LEN] [netmask M] [broadcast B] [alias], -alias ADDR, delete, ether MAC /
- * lladdr MAC, vnet JAIL, -vnet JAIL, addm IF, deletem IF; for vxlan(4): vxlanid N,
+ * lladdr MAC, vnet JAIL, -vnet JAIL, addm IF, deletem IF (a bridge lists its members,
+ * BRDGGIFS, as "member: IF flags=3<LEARNING,DISCOVER>"; XXX: without the second line
+ * of STP port details, as there is no STP); for vxlan(4): vxlanid N,
  * vxlanlocal ADDR, vxlanremote ADDR, vxlanlocalport P, vxlanremoteport P, vxlanlearn,
  * -vxlanlearn, vxlantimeout S, vxlanflush.
  */
@@ -45,7 +47,7 @@ import {
   SIOCSIFVNET,
 } from '../sys/sockio.js';
 import { AF_INET, AF_LINK, AF_LOCAL, SOCK_DGRAM } from '../sys/socket.js';
-import { IFF_BROADCAST, IFF_UP, IFT_ETHER, if_flags_string } from '../net/if_var.js';
+import { IFF_BROADCAST, IFF_UP, IFT_BRIDGE, IFT_ETHER, if_flags_string } from '../net/if_var.js';
 import { inet_aton, inet_ntoa, in_len2mask, type in_addr_t } from '../netinet/in.js';
 import { ether_aton, ether_sprintf } from '../net/ethernet.js';
 import { jail_getv } from '../lib/libjail.js';
@@ -197,7 +199,7 @@ class Ifconfig {
     const metric = (await this.int(SIOCGIFMETRIC, info.name)) ?? 0;
     const mtu = (await this.int(SIOCGIFMTU, info.name)) ?? 0;
     let s = `${info.name}: ${if_flags_string(f)} metric ${metric} mtu ${mtu}\n`;
-    if (info.type === IFT_ETHER && info.lladdr && info.lladdr.length === 6)
+    if ((info.type === IFT_ETHER || info.type === IFT_BRIDGE) && info.lladdr?.length === 6)
       s += `\tether ${ether_sprintf(ether_from(info.lladdr))}\n`;
     if (info.name.startsWith('vxlan')) {
       const c = new Uint8Array(76);
@@ -207,6 +209,13 @@ class Ifconfig {
         s += `\tvxlan vni ${cd.getUint32(4, true)} local ${ip(32)}:${cd.getUint16(16, true)} remote ${ip(60)}:${cd.getUint16(18, true)}\n`;
       }
     }
+    if (info.type === IFT_BRIDGE)
+      for (const m of await this.bridgeMembers(info.name))
+        s += `\tmember: ${m.name} flags=${m.flags.toString(16)}<${IFBIF_NAMES.filter(
+          ([b]) => m.flags & b,
+        )
+          .map(([, n]) => n)
+          .join(',')}>\n`;
     for (const a of info.inet) {
       const mask = (await this.inetParam(SIOCGIFNETMASK, info.name, a)) ?? 0;
       s += `\tinet ${inet_ntoa(a as in_addr_t)} netmask 0x${(mask >>> 0).toString(16).padStart(8, '0')}`;
@@ -352,8 +361,11 @@ class Ifconfig {
           break;
         case '-alias':
         case 'delete': {
+          /* The address given before it ("inet 192.0.2.5 -alias", FreeBSD's form), or
+           * the one that follows ("-alias 192.0.2.5"). */
           let target = addr;
-          if (a === '-alias' || (args[i + 1] !== undefined && inet_aton(args[i + 1]!) !== null)) {
+          const after = args[i + 1];
+          if (after !== undefined && inet_aton(after.replace(/\/.*/, '')) !== null) {
             const v = await next(a);
             if (v === null) return EX_USAGE;
             target = inet_aton(v.replace(/\/.*/, ''));
@@ -481,6 +493,43 @@ class Ifconfig {
     return r;
   }
 
+  /** BRDGGIFS: the bridge's members with their flags (struct ifbreq each). */
+  async bridgeMembers(bridge: string): Promise<{ name: string; flags: number }[]> {
+    const libc = this.libc;
+    const n = 64;
+    const ua = libc.malloc(n * 80);
+    if (ua === null) return [];
+    try {
+      const c = new Uint8Array(16);
+      const cd = new DataView(c.buffer);
+      cd.setUint32(0, n * 80, true);
+      cd.setUint32(8, ua.addr >>> 0, true);
+      cd.setUint32(12, Math.floor(ua.addr / 4294967296), true);
+      const d = new Uint8Array(40);
+      setName(d, bridge);
+      const dv = new DataView(d.buffer);
+      dv.setUint32(16, 6, true); // BRDGGIFS
+      dv.setUint32(24, 16, true);
+      const uc = libc.malloc(16);
+      if (uc === null) return [];
+      uc.buf.set(c);
+      dv.setUint32(32, uc.addr >>> 0, true);
+      dv.setUint32(36, Math.floor(uc.addr / 4294967296), true);
+      const r = await this.ioctl(SIOCGDRVSPEC, d);
+      const len = new DataView(uc.buf.buffer, uc.buf.byteOffset, 16).getUint32(0, true);
+      libc.free(uc.addr);
+      if (r < 0) return [];
+      const out: { name: string; flags: number }[] = [];
+      const b = ua.buf;
+      const bv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      for (let o = 0; o + 80 <= len; o += 80)
+        out.push({ name: getName(b, o), flags: bv.getUint32(o + 16, true) });
+      return out;
+    } finally {
+      libc.free(ua.addr);
+    }
+  }
+
   /** addm/deletem: SIOCSDRVSPEC with struct ifdrv and struct ifbreq (80 bytes). */
   async bridgeMember(bridge: string, member: string, add: boolean): Promise<number> {
     const libc = this.libc;
@@ -499,6 +548,22 @@ class Ifconfig {
     return r;
   }
 }
+
+/* Member flags (net/if_bridgevar.h IFBIF_*), as ifconfig's IFBIFBITS names them. */
+const IFBIF_NAMES: readonly (readonly [number, string])[] = [
+  [0x1, 'LEARNING'],
+  [0x2, 'DISCOVER'],
+  [0x4, 'STP'],
+  [0x8, 'SPAN'],
+  [0x10, 'STICKY'],
+  [0x20, 'BSTP_EDGE'],
+  [0x40, 'BSTP_AUTOEDGE'],
+  [0x80, 'BSTP_PTP'],
+  [0x100, 'BSTP_AUTOPTP'],
+  [0x200, 'BSTP_ADMEDGE'],
+  [0x400, 'BSTP_ADMCOST'],
+  [0x800, 'PRIVATE'],
+];
 
 function classful(a: number): number {
   if ((a & 0x80000000) === 0) return 0xff000000;

@@ -16,11 +16,40 @@
  *   add net 198.51.100.0: gateway 192.0.2.1: route already in table
  *
  * and `route get` prints the destination, mask, gateway, interface, flags and metrics.
+ * A failed write is reported first on standard error as FreeBSD's rtmsg() does ("route
+ * has not been found" for ESRCH, nothing for EEXIST, the errno's text otherwise); -q
+ * silences the command's line (also its error), not that warning.
+ *
+ * `route monitor` prints every message the kernel broadcasts in the format of
+ * FreeBSD's rtsock route(8) (FreeBSD 14 prints Netlink events; this stack has only the
+ * routing socket):
+ *
+ *   got message of size 200 on Thu Jan  1 00:00:01 1970
+ *   RTM_ADD: Add Route: len 200, pid: 7, seq 1, errno 0, flags:<UP,GATEWAY,DONE,STATIC>
+ *   locks:  inits:
+ *   sockaddrs: <DST,GATEWAY,NETMASK>
+ *    203.0.113.0 192.0.2.254 255.255.255.0
+ *
+ * (a blank line before each message; interface messages show "if# N, link: up,
+ * flags:<...>", address messages "metric 0, flags:<...>", arrivals "if# N, what:
+ * arrival").  It runs until killed.
  */
 
 import type { Program } from '../lib/process.js';
 import { AF_ROUTE, SOCK_RAW } from '../sys/socket.js';
 import {
+  RTM_DELADDR,
+  RTM_IFANNOUNCE,
+  RTM_IFINFO,
+  RTM_LOCK,
+  RTM_LOSING,
+  RTM_MISS,
+  RTM_NEWADDR,
+  RTM_REDIRECT,
+  RTM_RESOLVE,
+  RTAX_MAX,
+  IFAN_ARRIVAL,
+  IFAN_DEPARTURE,
   RTAX_DST,
   RTAX_GATEWAY,
   RTAX_IFP,
@@ -39,8 +68,11 @@ import {
   sa_inet,
   sa_link,
   type RtSockaddr,
+  type RtsockMsg,
 } from '../net/route.js';
-import { rt_flags_names } from '../net/route/route_var.js';
+import { RT_FLAG_NAMES as RT_FLAGS, rt_flags_names } from '../net/route/route_var.js';
+import { IFF_NAMES, LINK_STATE_DOWN, LINK_STATE_UP } from '../net/if_var.js';
+import { clock_gettime, CLOCK_REALTIME } from '../lib/process.js';
 import { inet_aton, inet_ntoa, in_len2mask, type in_addr_t } from '../netinet/in.js';
 import { EBUSY, EEXIST, ENOBUFS, ESRCH, strerror } from '../sys/errno.js';
 import { RtSock } from '../lib/librtsock.js';
@@ -67,6 +99,118 @@ function parseDest(s: string): { addr: number; plen: number } | null {
   const plen = m[2] !== undefined ? Number(m[2]) : -1;
   if (plen > 32) return null;
   return { addr: a, plen };
+}
+
+/* route(8)'s names for message types, metric bits and address bits. */
+const MSGTYPES: Record<number, string> = {
+  [RTM_ADD]: 'RTM_ADD: Add Route',
+  [RTM_DELETE]: 'RTM_DELETE: Delete Route',
+  [RTM_CHANGE]: 'RTM_CHANGE: Change Metrics or flags',
+  [RTM_GET]: 'RTM_GET: Report Metrics',
+  [RTM_LOSING]: 'RTM_LOSING: Kernel Suspects Partitioning',
+  [RTM_REDIRECT]: 'RTM_REDIRECT: Told to use different route',
+  [RTM_MISS]: 'RTM_MISS: Lookup failed on this address',
+  [RTM_LOCK]: 'RTM_LOCK: fix specified metrics',
+  [RTM_RESOLVE]: 'RTM_RESOLVE: Route created by cloning',
+  [RTM_NEWADDR]: 'RTM_NEWADDR: address being added to iface',
+  [RTM_DELADDR]: 'RTM_DELADDR: address being removed from iface',
+  [RTM_IFINFO]: 'RTM_IFINFO: iface status change',
+  [RTM_IFANNOUNCE]: 'RTM_IFANNOUNCE: iface arrival/departure',
+};
+/** Metric bits in route(8)'s order (RTV_WEIGHT first). */
+const METRICNAMES: readonly (readonly [number, string])[] = [
+  [0x100, 'weight'],
+  [0x80, 'rttvar'],
+  [0x40, 'rtt'],
+  [0x20, 'ssthresh'],
+  [0x10, 'sendpipe'],
+  [0x8, 'recvpipe'],
+  [0x4, 'expire'],
+  [0x2, 'hopcount'],
+  [0x1, 'mtu'],
+];
+const ADDRNAMES = ['DST', 'GATEWAY', 'NETMASK', 'GENMASK', 'IFP', 'IFA', 'AUTHOR', 'BRD'];
+
+/** printb: "<A,B>" for the set bits, nothing at all when none is. */
+function printb(v: number, names: readonly (readonly [number, string])[]): string {
+  const l = names.filter(([b]) => (v & b) !== 0).map(([, n]) => n);
+  return l.length > 0 ? `<${l.join(',')}>` : '';
+}
+
+/** routename() of a message's sockaddr: "default" for 0.0.0.0, link_ntoa for links. */
+function routename(sa: RtSockaddr): string {
+  if (sa.kind === 'inet') return sa.addr === 0 ? 'default' : inet_ntoa(sa.addr as in_addr_t);
+  if (sa.kind === 'link') {
+    if (sa.name === '' && sa.lladdr.length === 0) return `link#${sa.index}`;
+    const ll = [...sa.lladdr].map((x) => x.toString(16)).join('.');
+    return ll === '' ? sa.name : `${sa.name}:${ll}`;
+  }
+  return `(${sa.family})`;
+}
+
+/** "\nsockaddrs: <...>\n addr addr...\n", or "\n" when the message has none. */
+function pmsg_addrs(addrs: readonly (RtSockaddr | null)[]): string {
+  let bits = 0;
+  const l: string[] = [];
+  for (let i = 0; i < RTAX_MAX; i++) {
+    const sa = addrs[i];
+    if (sa === null || sa === undefined) continue;
+    bits |= 1 << i;
+    l.push(` ${routename(sa)}`);
+  }
+  if (bits === 0) return '\n';
+  const names = ADDRNAMES.map((n, i) => [1 << i, n] as const);
+  return `\nsockaddrs: ${printb(bits, names)}\n${l.join('')}\n`;
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** ctime(3) in UTC (the system has no time zone): "Thu Jan  1 00:00:00 1970\n". */
+export function ctime(sec: number): string {
+  const d = new Date(sec * 1000);
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  return (
+    `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ` +
+    `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} ${d.getUTCFullYear()}\n`
+  );
+}
+
+/** print_rtmsg: one message as route monitor shows it. */
+function print_rtmsg(m: RtsockMsg): string {
+  const h = m.hdr;
+  const g = (f: string): number => h[f] ?? 0;
+  const name = MSGTYPES[m.type] ?? `unknown type ${m.type}`;
+  switch (m.type) {
+    case RTM_IFINFO: {
+      const ls = g('ifi_link_state');
+      const st = ls === LINK_STATE_UP ? 'up' : ls === LINK_STATE_DOWN ? 'down' : 'unknown';
+      return (
+        `${name}: len ${g('ifm_msglen')}, if# ${g('ifm_index')}, link: ${st}, flags:` +
+        printb(g('ifm_flags'), IFF_NAMES) +
+        pmsg_addrs(m.addrs)
+      );
+    }
+    case RTM_NEWADDR:
+    case RTM_DELADDR:
+      return (
+        `${name}: len ${g('ifam_msglen')}, metric ${g('ifam_metric')}, flags:` +
+        printb(g('ifam_flags'), RT_FLAGS) +
+        pmsg_addrs(m.addrs)
+      );
+    case RTM_IFANNOUNCE: {
+      const w = g('ifan_what');
+      const what = w === IFAN_ARRIVAL ? 'arrival' : w === IFAN_DEPARTURE ? 'departure' : `#${w}`;
+      return `${name}: len ${g('ifan_msglen')}, if# ${g('ifan_index')}, what: ${what}\n`;
+    }
+    default:
+      return (
+        `${name}: len ${g('rtm_msglen')}, pid: ${g('rtm_pid')}, seq ${g('rtm_seq')}, ` +
+        `errno ${g('rtm_errno')}, flags:${printb(g('rtm_flags'), RT_FLAGS)}\n` +
+        `locks: ${printb(g('rmx_locks'), METRICNAMES)} inits: ${printb(g('rtm_inits'), METRICNAMES)}` +
+        pmsg_addrs(m.addrs)
+      );
+  }
 }
 
 function errtext(e: number): string {
@@ -108,13 +252,27 @@ export const route: Program = async (ctx) => {
   await rc.init();
   try {
     if (cmd === 'monitor') {
+      if (argv.length > 0) {
+        await ctx.err(USAGE);
+        return 64;
+      }
       const rb = new Uint8Array(2048);
       for (;;) {
         const n = await libc.read(s, rb);
-        if (n <= 0) return n < 0 ? 1 : 0;
+        if (n < 0) {
+          await ctx.err(`route: read: ${libc.strerror()}\n`);
+          return 1;
+        }
+        if (n === 0) return 0;
+        const now = Math.floor((await clock_gettime(libc, CLOCK_REALTIME)) / 1e9);
         const d = rtsock_decode(rb.subarray(0, n));
-        if (d.msg === null) continue;
-        await ctx.out(`got message of size ${n}: type ${d.msg.type}\n`);
+        const body =
+          d.msg !== null
+            ? print_rtmsg(d.msg)
+            : n >= 4 && rb[2] !== 5
+              ? `routing message version ${rb[2]} not understood\n`
+              : `unknown type ${rb[3] ?? 0}: len ${n}\n`;
+        await ctx.out(`\ngot message of size ${n} on ${ctime(now)}${body}`);
       }
     }
     if (cmd === 'get' || cmd === 'show') {
@@ -153,8 +311,22 @@ export const route: Program = async (ctx) => {
       if (a[RTAX_IFP]) out += `  interface: ${sa_str(a[RTAX_IFP] ?? null, true)}\n`;
       out += `      flags: <${rt_flags_names(h['rtm_flags'] ?? 0)}>\n`;
       out += ' recvpipe  sendpipe  ssthresh  rtt,msec    mtu        weight    expire\n';
-      const col = (v: number, w: number): string => String(v).padStart(w);
-      out += `${col(h['rmx_recvpipe'] ?? 0, 8)}${col(h['rmx_sendpipe'] ?? 0, 10)}${col(h['rmx_ssthresh'] ?? 0, 10)}${col(h['rmx_rtt'] ?? 0, 10)}${col(h['rmx_mtu'] ?? 0, 11)}${col(h['rmx_weight'] ?? 0, 14)}${col(h['rmx_expire'] ?? 0, 10)}\n`;
+      /* "%8lu%c " per metric, the lock flag 'L' or a space; rtt in milliseconds. */
+      const locks = h['rmx_locks'] ?? 0;
+      const col = (f: string, bit: number, v = h[f] ?? 0): string =>
+        `${String(v).padStart(8)}${locks & bit ? 'L' : ' '}`;
+      let expire = h['rmx_expire'] ?? 0;
+      if (expire > 0) expire -= Math.floor((await clock_gettime(libc, CLOCK_REALTIME)) / 1e9);
+      out +=
+        [
+          col('rmx_recvpipe', 0x8),
+          col('rmx_sendpipe', 0x10),
+          col('rmx_ssthresh', 0x20),
+          col('rmx_rtt', 0x40, Math.floor(((h['rmx_rtt'] ?? 0) + 500) / 1000)),
+          col('rmx_mtu', 0x1),
+          col('rmx_weight', 0x100),
+          col('rmx_expire', 0x4, expire),
+        ].join(' ') + '\n';
       await ctx.out(out);
       return 0;
     }
@@ -219,10 +391,14 @@ export const route: Program = async (ctx) => {
       hdr['rtm_inits'] = 0x4; /* RTV_MTU */
     }
     const r = await rc.rtmsg(type, hdr, addrs);
+    /* rtmsg()'s warning about the failed write. */
+    if (r.errno === ESRCH) await ctx.err('route: route has not been found\n');
+    else if (r.errno !== 0 && r.errno !== EEXIST)
+      await ctx.err(`route: writing to routing socket: ${strerror(r.errno)}\n`);
     const what = `${cmd} ${plen === 32 ? 'host' : 'net'} ${p.addr === 0 && plen === 0 ? 'default' : inet_ntoa(p.addr as in_addr_t)}`;
     const gwtxt = gwS !== undefined ? `: gateway ${gwS}` : '';
     if (r.errno !== 0) {
-      await ctx.out(`${what}${gwtxt}: ${errtext(r.errno)}\n`);
+      if (!quiet) await ctx.out(`${what}${gwtxt}: ${errtext(r.errno)}\n`);
       return 1;
     }
     if (!quiet) await ctx.out(`${what}${gwtxt}\n`);

@@ -344,12 +344,48 @@ const TCPSTAT: StatDef = {
   ],
 };
 
-/** The statistics netstat knows, by protocol name (others join as protocols land). */
+/* arp_stats (inet.c): struct arpstat of netinet/if_ether.h (our two extra counters are
+ * appended after FreeBSD's fields and not printed). */
+const ARPSTAT: StatDef = {
+  proto: 'arp',
+  symbol: '_arpstat',
+  sysctl: 'net.link.ether.arp.stats',
+  fields: [
+    'txrequests',
+    'txreplies',
+    'rxrequests',
+    'rxreplies',
+    'received',
+    'txerrors',
+    'arp_spares0',
+    'arp_spares1',
+    'arp_spares2',
+    'dropped',
+    'timeouts',
+    'dupips',
+  ],
+  lines: [
+    ['txrequests', '\t%ju ARP request%s sent'],
+    ['txerrors', '\t%ju ARP request%s failed to sent'],
+    ['txreplies', '\t%ju ARP repl%ies sent'],
+    ['rxrequests', '\t%ju ARP request%s received'],
+    ['rxreplies', '\t%ju ARP repl%ies received'],
+    ['received', '\t%ju ARP packet%s received'],
+    ['dropped', '\t%ju total packet%s dropped due to no ARP entry'],
+    /* sic: FreeBSD's plural of "entry" here is "entrys". */
+    ['timeouts', '\t%ju ARP entry%s timed out'],
+    ['dupips', '\t%ju Duplicate IP%s seen'],
+  ],
+};
+
+/** The statistics netstat knows, by protocol name, in the order of FreeBSD's protox
+ * (what netstat -s without -p prints). */
 export const STATS: ReadonlyMap<string, StatDef> = new Map([
+  [TCPSTAT.proto, TCPSTAT],
+  [UDPSTAT.proto, UDPSTAT],
   [IPSTAT.proto, IPSTAT],
   [ICMPSTAT.proto, ICMPSTAT],
-  [UDPSTAT.proto, UDPSTAT],
-  [TCPSTAT.proto, TCPSTAT],
+  [ARPSTAT.proto, ARPSTAT],
 ]);
 
 /** Read a stats structure through libkvm: counter handles, summed over CPUs. */
@@ -372,9 +408,11 @@ async function kvm_stats(ctx: ProcCtx, def: StatDef): Promise<Map<string, number
 
 /** The same structure through sysctl (already summed by the kernel). */
 async function sysctl_stats(ctx: ProcCtx, def: StatDef): Promise<Map<string, number> | null> {
-  const b = new Uint8Array(def.fields.length * 8);
+  /* Room for fields the kernel appends after the ones we print (arpstat has two). */
+  const b = new Uint8Array(def.fields.length * 8 + 256);
   const len: [number] = [b.length];
   if ((await ctx.libc.sysctlbyname(def.sysctl, b, len, null)) < 0) return null;
+  if (len[0] < def.fields.length * 8) return null;
   const dv = new DataView(b.buffer);
   const out = new Map<string, number>();
   def.fields.forEach((f, i) =>
@@ -386,6 +424,7 @@ async function sysctl_stats(ctx: ProcCtx, def: StatDef): Promise<Map<string, num
 function format(fmt: string, v: number): string {
   return fmt
     .replace('%ju', String(v))
+    .replace('%ies', v === 1 ? 'y' : 'ies')
     .replace('%es', v === 1 ? '' : 'es')
     .replace('%s', v === 1 ? '' : 's');
 }

@@ -49,14 +49,14 @@ test('arp -s / -an / -d: permanent entries, lookups and errors in FreeBSD words'
       'again=1\n' +
       'host=1\n' +
       '? (192.0.2.7) at 02:00:00:00:00:77 on epair0a permanent [ethernet]\n' +
-      'usage=64\n',
+      'usage=1\n',
   );
   assert.match(r.err, /arp: cannot intuit interface index and type for 203\.0\.113\.5\n/);
   assert.match(r.err, /arp: invalid Ethernet address '02:00:00:00:00'\n/);
   assert.match(r.err, /arp: writing to routing socket: Invalid argument\n/);
   assert.match(r.err, /arp: writing to routing socket: No such file or directory\n/);
   assert.match(r.err, /arp: nosuchhost: Unknown host\n/);
-  assert.match(r.err, /arp: illegal option -- x\nusage: arp \[-n\] hostname\n/);
+  assert.match(r.err, /arp: illegal option -- x\nusage: arp \[-n\] \[-i interface\] hostname\n/);
 });
 
 test('arp -an shows a learnt entry counting down, per vnet', async () => {
