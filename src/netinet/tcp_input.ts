@@ -960,8 +960,19 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
   TCPSTAT_INC(TCPS_.tcps_rcvackpack);
   TCPSTAT_ADD(TCPS_.tcps_rcvackbyte, acked);
 
-  /* A spurious retransmission timeout (the ACK came within the bad-rxt window): undo. */
-  if (tp.t_rxtshift === 1 && tp.t_flags & TF_PREVVALID && now - tp.t_badrxtwin < 0) {
+  /* A spurious retransmission timeout: undo.  With timestamps the ACK echoes a segment
+   * sent before the retransmission (Eifel, RFC 3522; t_badrxtwin is when that left,
+   * tcp_output); without, it came within half an srtt of the timeout.  The RTT test
+   * alone misjudges a real loss whose retransmission is answered quickly while srtt is
+   * inflated by queueing, and then stalls with snd_nxt at snd_max until the next RTO. */
+  if (
+    tp.t_rxtshift === 1 &&
+    tp.t_flags & TF_PREVVALID &&
+    tp.t_badrxtwin !== 0 &&
+    (to.to_flags & TOF_TS && to.to_tsecr !== 0
+      ? ((to.to_tsecr - tp.t_badrxtwin) | 0) < 0
+      : now - tp.t_badrxtwin < 0)
+  ) {
     TCPSTAT_INC(TCPS_.tcps_sndrexmitbad);
     tp.snd_cwnd = tp.snd_cwnd_prev;
     tp.snd_ssthresh = tp.snd_ssthresh_prev;

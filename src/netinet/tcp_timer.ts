@@ -43,6 +43,7 @@ import {
   TF_FASTRECOVERY,
   TF_FORCEDATA,
   TF_PREVVALID,
+  TF_RCVD_TSTMP,
   TT_2MSL,
   TT_DELACK,
   TT_KEEP,
@@ -147,7 +148,9 @@ handlers[TT_REXMT] = (tp) => {
     tp.snd_cwnd_prev = tp.snd_cwnd;
     tp.snd_ssthresh_prev = tp.snd_ssthresh;
     tp.snd_recover_prev = tp.snd_recover;
-    tp.t_badrxtwin = get_ticks() + (tp.t_srtt >> (TCP_RTT_SHIFT + 1));
+    /* With timestamps tcp_output sets it as the retransmission leaves (Eifel). */
+    if (!(tp.t_flags & TF_RCVD_TSTMP))
+      tp.t_badrxtwin = get_ticks() + (tp.t_srtt >> (TCP_RTT_SHIFT + 1));
     tp.t_flags |= TF_PREVVALID;
   } else tp.t_flags &= ~TF_PREVVALID;
   const rexmt =
