@@ -2,21 +2,26 @@
 // network namespace exchange Ethernet frames over a real veth underlay
 // (../shared/reference/scenarios.md "A Linux kernel as the peer (VXLAN)").  Linux pings
 // the stack and the stack pings Linux; 16 MiB cross by TCP each way (Linux's socat, our
-// nc), checked by SHA-256 (sha256sum on Linux, the console's files on ours); Linux's curl fetches a page our nc serves; the
-// lossless part is captured by the bpf hook and linted by tshark; then the transfers
-// again with 1% loss each way (nftables in the namespace).  Needs root, network
-// namespaces and Debian's iproute2, iputils-ping, socat, curl, ethtool, nftables, tshark
-// (.ci/run installs them): where `ip netns add` fails the test FAILS, it never skips.
+// nc), checked by SHA-256 (sha256sum on Linux, the console's files on ours); Linux's
+// curl fetches a page our nc serves; our nc (at the console) and node:http (over
+// lib/vnet_net, in the jail's vnet) fetch a file from a web server in the namespace
+// (socat running a shell script) and check its SHA-256; the lossless part is captured
+// by the bpf hook and linted by tshark; then the transfers again with 1% and with 5%
+// loss each way (nftables in the namespace), each captured and linted too.  Needs root,
+// network namespaces and Debian's iproute2, iputils-ping, socat, curl, ethtool,
+// nftables, tshark (.ci/run installs them): where `ip netns add` fails the test FAILS,
+// it never skips.
 // Uses the real clock and host UDP port 4789 on 198.18.255.1.  LINUX_PEER_PCAP=file
 // keeps the captures.  VIMAGE_ONLY: the stack is a jail with its own vnet.
 //
 //   vnet jail "lp": vxlan0 198.18.0.1/24             namespace NS: vx42 198.18.0.2/24
 //     host UDP 198.18.255.1:4789 == veth (root) ===== veth (NS) 198.18.255.2:4789
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootVimage } from '../../lib/kernel.js';
@@ -24,6 +29,7 @@ import { sh, tempRoot } from '../../lib/sh.js';
 import { tshark_lint } from '../../lib/tshark.js';
 import { shell_batch, type BatchResult } from '../../../src/bin/console.js';
 import { bpf_capture_pcapng, type BpfLabCapture } from '../../../src/net/bpf.js';
+import { vnet_net } from '../../../src/lib/vnet_net.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 
 const NS = `vimage-lp-${process.pid}`;
@@ -252,20 +258,25 @@ async function console_run(
 async function serve(
   text: string,
   client: () => Promise<Run>,
+  timeout_ms?: number,
 ): Promise<{ r: BatchResult; c: Run; ms: number }> {
   let c: Promise<Run> | null = null;
   let t0 = 0;
   let fail: (e: Error) => void = () => {};
   const failed = new Promise<never>((_, rej) => (fail = rej));
   const r = await Promise.race([
-    console_run(text, (s) => {
-      if (c !== null || !s.includes('Listening on')) return;
-      t0 = performance.now();
-      c = client();
-      void c.then((x) => {
-        if (x.code !== 0) fail(new Error(`the Linux side failed (${x.code}): ${x.err}`));
-      });
-    }),
+    console_run(
+      text,
+      (s) => {
+        if (c !== null || !s.includes('Listening on')) return;
+        t0 = performance.now();
+        c = client();
+        void c.then((x) => {
+          if (x.code !== 0) fail(new Error(`the Linux side failed (${x.code}): ${x.err}`));
+        });
+      },
+      timeout_ms,
+    ),
     failed,
   ]);
   const ms = performance.now() - t0;
@@ -334,13 +345,18 @@ test('Linux pings the stack and the stack pings Linux', async () => {
   // console command waiting for Linux is never mistaken for an idle (deadlocked) kernel.
 });
 
-/** Linux's socat sends a 16 MiB file to `nc -l` in the jail; returns the ms it took. */
-async function linux_to_stack(port: number): Promise<number> {
+/**
+ * Linux's socat sends a 16 MiB file to `nc -l` in the jail; returns the ms it took.
+ * Either side still at it after limit_ms fails the test.
+ */
+async function linux_to_stack(port: number, limit_ms = 40_000): Promise<number> {
   const src = join(ldir, `up${port}.bin`);
   host('sh', ['-c', `head -c ${MIB16} /dev/urandom > ${src}`]);
   const want = host('sha256sum', [src]).split(' ')[0]!;
-  const { r, c, ms } = await serve(`jexec lp nc -v -l ${port} > up${port}.bin`, () =>
-    nsexec(['socat', '-u', `FILE:${src}`, `TCP:198.18.0.1:${port}`], 60_000),
+  const { r, c, ms } = await serve(
+    `jexec lp nc -v -l ${port} > up${port}.bin`,
+    () => nsexec(['socat', '-u', `FILE:${src}`, `TCP:198.18.0.1:${port}`], limit_ms + 20_000),
+    limit_ms,
   );
   assert.equal(c.code, 0, `socat: ${c.err}`);
   assert.equal(r.status, 0, r.err);
@@ -349,18 +365,22 @@ async function linux_to_stack(port: number): Promise<number> {
 }
 
 /** The jail's nc sends a 16 MiB file (made by dd at the console) to Linux's socat. */
-async function stack_to_linux(port: number): Promise<number> {
+async function stack_to_linux(port: number, limit_ms = 40_000): Promise<number> {
   const dst = join(ldir, `down${port}.bin`);
   const d = await sh(`dd if=/dev/urandom of=down${port}.bin bs=1m count=16`, { kernel: k });
   assert.equal(d.status, 0, d.err);
   const want = sha256_file(join(root.dir, `down${port}.bin`));
   const server = nsexec(
     ['socat', '-u', `TCP-LISTEN:${port},bind=198.18.0.2,reuseaddr`, `CREATE:${dst}`],
-    60_000,
+    limit_ms + 20_000,
   );
   await until(() => ns_listening(port), `socat listening on ${port}`);
   const t0 = performance.now();
-  const r = await console_run(`jexec lp nc -N 198.18.0.2 ${port} < down${port}.bin`);
+  const r = await console_run(
+    `jexec lp nc -N 198.18.0.2 ${port} < down${port}.bin`,
+    undefined,
+    limit_ms,
+  );
   assert.equal(r.status, 0, r.err);
   const c = await server;
   const ms = performance.now() - t0;
@@ -413,6 +433,153 @@ test("Linux's curl fetches a page from nc in the jail", async () => {
   assert.match(req, /^GET \/index\.html HTTP\/1\.1\r\nHost: 198\.18\.0\.1:8080\r\n/);
 });
 
+/* ---------------------------------------------------------------------------------- */
+/* A web server on Linux                                                                */
+
+/**
+ * A tiny HTTP/1.x server for socat's EXEC (one connection per run, sh only: python is
+ * not on every machine): it reads the request head up to the empty line, logs it, and
+ * answers GET /NAME with the file NAME of its directory (404 otherwise), then closes.
+ * Reading the whole head first matters: a socket closed with unread data answers with
+ * an RST, which could overtake the end of the response.
+ */
+const HTTPD_SH = `#!/bin/sh
+dir=$(dirname "$0")
+cr=$(printf '\\r')
+first=
+while IFS= read -r line; do
+  line=\${line%"$cr"}
+  printf '%s\\n' "$line" >> "$dir/requests.log"
+  [ -z "$first" ] && first=$line
+  [ -z "$line" ] && break
+done
+set -- $first
+name=\${2#/}
+case "$name" in
+  ''|*/*|.*) name=none ;;
+esac
+if [ "$1" = GET ] && [ -f "$dir/www/$name" ]; then
+  printf 'HTTP/1.0 200 OK\\r\\nContent-Type: application/octet-stream\\r\\n'
+  printf 'Content-Length: %s\\r\\nConnection: close\\r\\n\\r\\n' "$(wc -c < "$dir/www/$name")"
+  cat "$dir/www/$name"
+else
+  printf 'HTTP/1.0 404 Not Found\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n'
+fi
+`;
+
+const HTTPD_PORT = 8081;
+const BLOB = 1024 * 1024 + 333; // not a multiple of the MSS or of any buffer size
+let httpd: ChildProcess | null = null;
+let blob_sha = '';
+
+/** Start socat with HTTPD_SH in the namespace (once); resolves when it listens. */
+async function httpd_start(): Promise<void> {
+  if (httpd !== null) return;
+  const dir = join(ldir, 'httpd');
+  mkdirSync(join(dir, 'www'), { recursive: true });
+  writeFileSync(join(dir, 'httpd.sh'), HTTPD_SH, { mode: 0o755 });
+  const blob = randomBytes(BLOB);
+  writeFileSync(join(dir, 'www', 'blob.bin'), blob);
+  blob_sha = createHash('sha256').update(blob).digest('hex');
+  const c = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      NS,
+      'socat',
+      `TCP-LISTEN:${HTTPD_PORT},bind=198.18.0.2,reuseaddr,fork`,
+      `EXEC:${join(dir, 'httpd.sh')}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  children.add(c);
+  c.on('close', () => children.delete(c));
+  httpd = c;
+  await until(() => ns_listening(HTTPD_PORT), `socat's web server listening on ${HTTPD_PORT}`);
+}
+
+/** Split an HTTP response into its status line, headers and body. */
+function http_split(b: Buffer): { status: string; headers: string; body: Buffer } {
+  const i = b.indexOf('\r\n\r\n');
+  assert.ok(i > 0, `no end of the response head in ${b.length} bytes`);
+  const head = b.subarray(0, i).toString('latin1');
+  const nl = head.indexOf('\r\n');
+  return {
+    status: nl < 0 ? head : head.slice(0, nl),
+    headers: nl < 0 ? '' : head.slice(nl + 2),
+    body: b.subarray(i + 4),
+  };
+}
+
+test("the jail's nc fetches a page from a web server in the namespace", async () => {
+  await httpd_start();
+  writeFileSync(
+    join(root.dir, 'get.http'),
+    'GET /blob.bin HTTP/1.0\r\nHost: 198.18.0.2\r\nUser-Agent: nc\r\n\r\n',
+  );
+  // -N: the request's end of file becomes a FIN; the server answers and closes.
+  const r = await console_run(`jexec lp nc -N 198.18.0.2 ${HTTPD_PORT} < get.http > got.http`);
+  assert.equal(r.status, 0, r.err);
+  const { status, headers, body } = http_split(readFileSync(join(root.dir, 'got.http')));
+  assert.equal(status, 'HTTP/1.0 200 OK');
+  assert.match(headers, new RegExp(`^Content-Length: ${BLOB}$`, 'm'));
+  assert.equal(body.length, BLOB);
+  assert.equal(createHash('sha256').update(body).digest('hex'), blob_sha);
+  const log = readFileSync(join(ldir, 'httpd', 'requests.log'), 'latin1');
+  assert.match(log, /^GET \/blob\.bin HTTP\/1\.0\nHost: 198\.18\.0\.2\nUser-Agent: nc\n\n/m);
+});
+
+test("node:http over the jail's vnet (lib/vnet_net) fetches from the namespace", async () => {
+  await httpd_start();
+  const vn = vnet_net(k, 'lp');
+  try {
+    await vn.ready;
+    const get = (path: string): Promise<{ code: number; len: string; body: Buffer }> =>
+      new Promise((resolve, reject) => {
+        const req = http.get(
+          {
+            host: '198.18.0.2',
+            port: HTTPD_PORT,
+            path,
+            headers: { 'User-Agent': 'node-vnet' },
+            createConnection:
+              vn.createConnection as unknown as http.ClientRequestArgs['createConnection'],
+          },
+          (res) => {
+            const parts: Buffer[] = [];
+            res.on('data', (b: Buffer) => parts.push(b));
+            res.on('end', () =>
+              resolve({
+                code: res.statusCode ?? 0,
+                len: String(res.headers['content-length']),
+                body: Buffer.concat(parts),
+              }),
+            );
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.setTimeout(30_000, () => req.destroy(new Error(`GET ${path}: no answer in 30 s`)));
+      });
+    const a = await get('/blob.bin');
+    assert.equal(a.code, 200);
+    assert.equal(a.len, String(BLOB));
+    assert.equal(a.body.length, BLOB);
+    assert.equal(createHash('sha256').update(a.body).digest('hex'), blob_sha);
+    const b = await get('/nothing-here');
+    assert.equal(b.code, 404);
+    assert.equal(b.body.length, 0);
+  } finally {
+    await vn.shutdown();
+  }
+  const log = readFileSync(join(ldir, 'httpd', 'requests.log'), 'latin1');
+  assert.match(
+    log,
+    /^GET \/blob\.bin HTTP\/1\.1\nUser-Agent: node-vnet\nHost: 198\.18\.0\.2:8081\n/m,
+  );
+});
+
 test('tshark finds nothing wrong in our frames and no data retransmissions', (t) => {
   const pcap = cap!.stop();
   cap = null;
@@ -431,36 +598,81 @@ test('tshark finds nothing wrong in our frames and no data retransmissions', (t)
   t.diagnostic(`${pcap.length} bytes linted in ${Math.round(performance.now() - t0)} ms`);
 });
 
-test('with 1% loss on the underlay (nftables in the namespace), 16 MiB each way', async (t) => {
-  const rules = join(ldir, 'loss.nft');
+/** netstat -s -p tcp of the jail, as { line text without its number: number }. */
+async function tcpstat(): Promise<Map<string, number>> {
+  const st = await sh('netstat -s -p tcp -j lp', { kernel: k });
+  assert.equal(st.status, 0, st.err);
+  const m = new Map<string, number>();
+  for (const l of st.out.split('\n')) {
+    const x = /^\s*(\d+) (.*)$/.exec(l);
+    if (x) m.set(x[2]!, (m.get(x[2]!) ?? 0) + Number(x[1]));
+  }
+  return m;
+}
+
+/** The lines of b - a that say something about loss recovery, non-zero ones only. */
+function recovery(a: Map<string, number>, b: Map<string, number>): string {
+  const out: string[] = [];
+  for (const [what, n] of b) {
+    if (!/retransmit|SACK|out-of-order|duplicate acks|timeout/.test(what)) continue;
+    const d = n - (a.get(what) ?? 0);
+    if (d !== 0) out.push(`${d} ${what}`);
+  }
+  return out.join('; ');
+}
+
+/**
+ * The transfers again with pct% random loss each way on the underlay: nftables in the
+ * namespace drops that share of our datagrams to Linux's vxlan socket and of Linux's to
+ * ours.  The run is captured and linted too — errors and malformed frames only, since
+ * retransmissions are the point here.  The diagnostics give each direction's time and
+ * the jail's tcpstat lines about recovery.  Linux recovers from our losses quickly
+ * (up: about 1-2 s at 5%); our sender needs a few RTOs at 5% (down: about 5 s), where
+ * it needed 18-36 s while an RTO answered within srtt/2 was taken for spurious (see
+ * tcp_badrxt.test.ts).
+ */
+async function lossy(t: TestContext, pct: number, port: number): Promise<void> {
+  if (nft) host('ip', ['netns', 'exec', NS, 'nft', 'delete', 'table', 'inet', NFT_TABLE]);
+  nft = false;
+  const rules = join(ldir, `loss${pct}.nft`);
   writeFileSync(
     rules,
     `table inet ${NFT_TABLE} {\n` +
       // Our datagrams to Linux's vxlan socket, and Linux's vxlan datagrams to ours.
       '  chain in {\n    type filter hook input priority 0; policy accept;\n' +
-      '    udp dport 4789 numgen random mod 100 < 1 counter drop\n  }\n' +
+      `    udp dport 4789 numgen random mod 100 < ${pct} counter drop\n  }\n` +
       '  chain out {\n    type filter hook output priority 0; policy accept;\n' +
-      '    udp dport 4789 numgen random mod 100 < 1 counter drop\n  }\n' +
+      `    udp dport 4789 numgen random mod 100 < ${pct} counter drop\n  }\n` +
       '}\n',
   );
   host('ip', ['netns', 'exec', NS, 'nft', '-f', rules]);
   nft = true;
-  const keep = process.env['LINUX_PEER_PCAP'];
-  const lcap = keep ? bpf_capture_pcapng(k) : null;
-  const up = await linux_to_stack(5003);
-  const down = await stack_to_linux(5004);
-  if (lcap) writeFileSync(`${keep}.loss`, lcap.stop());
-  t.diagnostic(`up ${Math.round(up)} ms, down ${Math.round(down)} ms`);
-  const st = await sh('netstat -s -p tcp -j lp', { kernel: k });
-  t.diagnostic(
-    st.out
-      .split('\n')
-      .filter((l) => /retransmit|SACK recovery|out-of-order|duplicate acks/.test(l))
-      .map((l) => l.trim())
-      .join('; '),
-  );
+  const lcap = bpf_capture_pcapng(k);
+  let pcap: Uint8Array;
+  try {
+    const st0 = await tcpstat();
+    // Generous limits: a few seconds each way are usual, even at 5%.
+    const up = await linux_to_stack(port, 90_000);
+    const st1 = await tcpstat();
+    const down = await stack_to_linux(port + 1, 90_000);
+    t.diagnostic(`up ${Math.round(up)} ms: ${recovery(st0, st1)}`);
+    t.diagnostic(`down ${Math.round(down)} ms: ${recovery(st1, await tcpstat())}`);
+  } finally {
+    pcap = lcap.stop();
+  }
   const list = host('ip', ['netns', 'exec', NS, 'nft', 'list', 'table', 'inet', NFT_TABLE]);
   const drops = [...list.matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]));
   assert.equal(drops.length, 2, list);
   assert.ok(drops[0]! > 0 && drops[1]! > 0, `frames were dropped both ways: ${drops.join(', ')}`);
-});
+  t.diagnostic(`nftables dropped ${drops[0]} datagrams to Linux, ${drops[1]} from it`);
+  const keep = process.env['LINUX_PEER_PCAP'];
+  if (keep) writeFileSync(`${keep}.loss${pct}`, pcap);
+  // Retransmissions and out-of-order segments are expected; errors, malformed frames,
+  // bad checksums and bad options are not.
+  tshark_lint(pcap, `eth.src==${ourmac}`, undefined, ['-d', `tcp.port==${port}-${port + 1},data`]);
+}
+
+test('with 1% loss on the underlay (nftables in the namespace), 16 MiB each way', (t) =>
+  lossy(t, 1, 5003));
+
+test('with 5% loss on the underlay, 16 MiB each way', (t) => lossy(t, 5, 5005));
