@@ -249,20 +249,27 @@ function epair_intr(ifp: Ifnet): void {
     mbufq_drain(sc.rxq);
     return;
   }
-  for (;;) {
-    const m = mbufq_dequeue(sc.rxq);
-    if (m === null) break;
-    const cur = ifp.if_vnet!;
-    const saved = CURVNET_SET(cur);
-    try {
+  /* The whole batch runs in the receiver's vnet (set once, not per frame); a frame whose
+   * processing moved the interface to another vnet makes the next one switch again. */
+  let cur = v;
+  const saved = CURVNET_SET(cur);
+  try {
+    for (;;) {
+      const m = mbufq_dequeue(sc.rxq);
+      if (m === null) break;
+      const now = ifp.if_vnet!;
+      if (now !== cur) {
+        CURVNET_SET(now);
+        cur = now;
+      }
       ifp.if_input(ifp, m);
-    } finally {
-      CURVNET_RESTORE(saved);
+      if (sc.destroyed) {
+        mbufq_drain(sc.rxq);
+        return;
+      }
     }
-    if (sc.destroyed) {
-      mbufq_drain(sc.rxq);
-      return;
-    }
+  } finally {
+    CURVNET_RESTORE(saved);
   }
 }
 

@@ -104,6 +104,21 @@ export const LO_CSUM_SET = CSUM_DATA_VALID | CSUM_PSEUDO_HDR | CSUM_IP_CHECKED |
 export const V_loif = VNET_OBJ<Ifnet | null>(K, 'loif');
 export const V_lo_cloner = VNET_OBJ<IfClone | null>(K, 'lo_cloner');
 
+/**
+ * The DLT_NULL pseudo header for bpf: the address family as a host-order (little-endian
+ * here) 32-bit word.  bpf_mtap2 only reads it, and only when someone listens, so the
+ * two families lo0 carries get one constant copy each instead of a new array per packet.
+ */
+const LO_AFHDR_INET = Uint8Array.of(AF_INET, 0, 0, 0);
+const LO_AFHDR_INET6 = Uint8Array.of(AF_INET6, 0, 0, 0);
+function lo_afhdr(af: number): Uint8Array {
+  if (af === AF_INET) return LO_AFHDR_INET;
+  if (af === AF_INET6) return LO_AFHDR_INET6;
+  const hdr = new Uint8Array(4);
+  new DataView(hdr.buffer).setUint32(0, af, true);
+  return hdr;
+}
+
 function af_to_isr(af: number): number {
   if (af === AF_INET) return NETISR_IP;
   if (af === AF_INET6) return NETISR_IPV6;
@@ -122,11 +137,7 @@ export function if_simloop(ifp: Ifnet, m: Mbuf, af: number, hlen = 0): number {
   if (hlen > 0) {
     bpf_mtap(ifp, m, false);
     m_adj(m, hlen);
-  } else {
-    const hdr = new Uint8Array(4);
-    new DataView(hdr.buffer).setUint32(0, af, true);
-    bpf_mtap2(ifp, hdr, m, false);
-  }
+  } else if (ifp.if_bpf !== null) bpf_mtap2(ifp, lo_afhdr(af), m, false);
   const isr = af_to_isr(af);
   if (isr < 0) {
     m_freem(m);
@@ -155,9 +166,7 @@ export function looutput(ifp: Ifnet, m: Mbuf, dst: IfDst, _ro: IfRoute | null): 
     m_freem(m);
     return EAFNOSUPPORT;
   }
-  const bpfhdr = new Uint8Array(4);
-  new DataView(bpfhdr.buffer).setUint32(0, af, true);
-  bpf_mtap2(ifp, bpfhdr, m, true);
+  if (ifp.if_bpf !== null) bpf_mtap2(ifp, lo_afhdr(af), m, true);
   return if_simloop(ifp, m, af);
 }
 

@@ -629,11 +629,11 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
   let needoutput = false;
   const now = get_ticks();
 
+  /* Segment received: the connection is not idle (the keep timer reads t_rcvtime when it
+   * fires instead of being re-armed for every segment, as in FreeBSD). */
   tp.t_rcvtime = now;
   /* The receive window: the buffer's room, never less than what we advertised. */
   tp.rcv_wnd = Math.max(so !== null ? sbspace(so.so_rcv) : 0, seq_sub(tp.rcv_adv, tp.rcv_nxt), 0);
-  if (tp.t_state >= TCPS_ESTABLISHED && tp.t_state !== TCPS_TIME_WAIT)
-    tcp_timer_activate(tp, TT_KEEP, TP_KEEPIDLE(tp));
   /* The window in the header is scaled except on a SYN. */
   const tiwin = thflags & TH_SYN ? th.win : th.win << tp.snd_scale;
 

@@ -12,7 +12,9 @@
  *     and TCPTV_PERSMAX); give up after the full backoff when nothing came back.
  *   - keep: in the handshake, connection establishment timeout (keepinit); on an
  *     idle established connection with SO_KEEPALIVE, probes every keepintvl after
- *     keepidle, dropping after keepcnt unanswered ones (tcps_keepdrops).
+ *     keepidle, dropping after keepcnt unanswered ones (tcps_keepdrops).  As in
+ *     FreeBSD, arriving segments only move t_rcvtime: the timer is not re-armed for
+ *     each of them, and when it fires early it waits for the rest of keepidle.
  *   - 2msl: TIME_WAIT ends (tcp_close); FIN_WAIT_2 of a closed socket ends after
  *     net.inet.tcp.finwait2_timeout.
  */
@@ -193,6 +195,16 @@ handlers[TT_PERSIST] = (tp) => {
 };
 
 handlers[TT_KEEP] = (tp) => {
+  /* tcp_do_segment does not re-arm this timer for every segment (only t_rcvtime moves),
+   * so on a synchronized connection it may fire before the connection has been idle
+   * for keepidle: then it only waits for the rest, uncounted (FreeBSD's tcp_timer_keep). */
+  if (tp.t_state >= TCPS_ESTABLISHED) {
+    const idle = get_ticks() - tp.t_rcvtime;
+    if (idle < TP_KEEPIDLE(tp)) {
+      tcp_timer_activate(tp, TT_KEEP, TP_KEEPIDLE(tp) - idle);
+      return;
+    }
+  }
   TCPSTAT_INC(TCPS_.tcps_keeptimeo);
   if (tp.t_state < TCPS_ESTABLISHED) {
     TCPSTAT_INC(TCPS_.tcps_keepdrops);
