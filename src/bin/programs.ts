@@ -25,6 +25,7 @@ import { route } from '../sbin/route.js';
 import { ping } from '../sbin/ping.js';
 import { tcpdump } from '../sbin/tcpdump.js';
 import { arp } from '../sbin/arp.js';
+import { tcpdrop } from '../sbin/tcpdrop.js';
 
 export interface ProgramEntry {
   readonly path: string;
@@ -82,6 +83,11 @@ const TABLE: readonly ProgramEntry[] = [
     path: '/usr/sbin/arp',
     main: arp,
     desc: 'address resolution display and control (-an, -d host, -s host ether_addr)',
+  },
+  {
+    path: '/usr/sbin/tcpdrop',
+    main: tcpdrop,
+    desc: 'drop TCP connections (-l, -a, -s state, or one by its addresses)',
   },
   { path: '/sbin/kldload', main: S.kldload, desc: 'load a file into the kernel' },
   { path: '/sbin/kldunload', main: S.kldunload, desc: 'unload a file from the kernel' },

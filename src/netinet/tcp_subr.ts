@@ -27,20 +27,42 @@ import { SI_ORDER_ANY, SI_SUB_PROTO_DOMAIN } from '../sys/kernel.js';
 import { VNET_OBJ, VNET_SYSINIT, curvnet } from '../net/vnet.js';
 import {
   CTLFLAG_RD,
+  CTLFLAG_SKIP,
   CTLFLAG_VNET,
+  CTLFLAG_WR,
   CTLTYPE_OPAQUE,
+  CTLTYPE_STRUCT,
   SYSCTL_OUT,
   SYSCTL_PROC,
 } from '../sys/sysctl.js';
 import { M_PREPEND, m_freem, mtod } from '../sys/mbuf.js';
-import { ECONNREFUSED, EHOSTDOWN, EHOSTUNREACH, ENETUNREACH, ETIMEDOUT } from '../sys/errno.js';
+import {
+  ECONNABORTED,
+  ECONNREFUSED,
+  EHOSTDOWN,
+  EHOSTUNREACH,
+  EINVAL,
+  ENETUNREACH,
+  ENOMEM,
+  EPERM,
+  ESRCH,
+  ETIMEDOUT,
+} from '../sys/errno.js';
 import { curkernel } from '../kern/kern_cur.js';
 import { arc4random } from '../kern/subr_random.js';
 import { get_ticks } from '../kern/kern_clock.js';
 import { sbspace, soisdisconnected, sorwakeup, sowwakeup } from '../kern/uipc_sockbuf.js';
 import { sofree } from '../kern/uipc_socket.js';
 import { ifnet_byindex } from '../net/if.js';
-import { IPPROTO_TCP, in_addr_read, in_addr_write, type in_addr_t } from './in.js';
+import {
+  AF_INET,
+  IPPROTO_TCP,
+  SOCKADDR_IN_SIZE,
+  in_addr_read,
+  in_addr_write,
+  sockaddr_in_decode,
+  type in_addr_t,
+} from './in.js';
 import { in_cksum_l4 } from './in_cksum.js';
 import { V_rib } from './in_var.js';
 import {
@@ -128,6 +150,51 @@ SYSCTL_PROC(
     ),
   'S,xinpcb',
   'List of active TCP connections',
+);
+
+/*
+ * net.inet.tcp.drop (sysctl_drop): how tcpdrop(8) drops a connection.  The new value
+ * is two struct sockaddr_storage (128 bytes each), the foreign address first and the
+ * local one second, as tcpdrop.c fills them.  Only the exact 4-tuple matches (listeners
+ * and bound sockets are not connections).  A synchronized connection is dropped with
+ * tcp_drop(ECONNABORTED) and so resets its peer; one in TIME_WAIT is closed without a
+ * segment, as FreeBSD's tcp_twclose does (the peer already has everything).  Errors:
+ * a read or a value shorter than the two addresses (EPERM / ENOMEM, FreeBSD's), a
+ * family other than AF_INET (EINVAL), no such connection (ESRCH).
+ * XXX: AF_INET only (no IPv6 stack); the 128-byte sockaddr_storage slots are FreeBSD's.
+ */
+const SOCKADDR_STORAGE_SIZE = 128;
+
+SYSCTL_PROC(
+  K,
+  'net.inet.tcp.drop',
+  CTLTYPE_STRUCT | CTLFLAG_WR | CTLFLAG_SKIP | CTLFLAG_VNET,
+  (_o, req) => {
+    if (req.oldptr !== null && req.oldptr.length > 0) return EINVAL;
+    const nb = req.newptr;
+    if (nb === null) return EPERM;
+    if (nb.length < 2 * SOCKADDR_STORAGE_SIZE) return ENOMEM;
+    const fin = sockaddr_in_decode(nb, 0);
+    const lin = sockaddr_in_decode(nb, SOCKADDR_STORAGE_SIZE);
+    if (fin === null || lin === null) return EINVAL;
+    if (fin.sin_family !== AF_INET || lin.sin_family !== AF_INET) return EINVAL;
+    if (fin.sin_len < SOCKADDR_IN_SIZE || lin.sin_len < SOCKADDR_IN_SIZE) return EINVAL;
+    const inp = in_pcblookup(
+      V_tcbinfo(),
+      fin.sin_addr,
+      fin.sin_port,
+      lin.sin_addr,
+      lin.sin_port,
+      0,
+    );
+    const tp = inp !== null ? intotcpcb(inp) : null;
+    if (tp === null || tp.t_state === TCPS_CLOSED) return ESRCH;
+    if (tp.t_state === TCPS_TIME_WAIT) tcp_close(tp);
+    else tcp_drop(tp, ECONNABORTED);
+    return 0;
+  },
+  'S,sockaddr_storage[2]',
+  'Drop TCP connection',
 );
 
 /* ------------------------------------------------------------------------------ */
