@@ -7,6 +7,9 @@
  *                                                 run a shell script without a terminal
  *   vimage [-k KERNCONF] [-n NCPU] -c 'COMMANDS'   run a command string
  *   vimage [-k KERNCONF] [-n NCPU] report          boot and report what the kernel set up
+ *   vimage [-k KERNCONF] [-n NCPU] ctl [-r] SOCKET [lab.yml]
+ *                                                 serve the test-control endpoint
+ *                                                 (bin/testctl.ts, docs/TESTCTL.md)
  *   vimage ident [-q] FILE...                      ident(1) on host files
  *
  * The console (bin/console.ts) boots on the real clock; `run` and `-c` use the virtual
@@ -22,6 +25,7 @@ import type { Kernel } from '../kern/kernel.js';
 import { console_main, shell_batch } from './console.js';
 import { ident_format } from '../usr.bin/ident.js';
 import { topology_parse, topology_script, TopologyError } from './topology.js';
+import { TestCtl } from './testctl.js';
 import { __vimage_version, OSRELEASE, OSTYPE } from '../sys/param.js';
 import { VNET_MODMIN } from '../net/vnet.js';
 import { DPCPU_MODMIN } from '../sys/pcpu.js';
@@ -32,6 +36,7 @@ const USAGE =
   '       vimage [-k KERNCONF] [-n NCPU] -c commands\n' +
   '       vimage [-k KERNCONF] [-n NCPU] up [-n] lab.yml [run file | -c commands]\n' +
   '       vimage [-k KERNCONF] [-n NCPU] report\n' +
+  '       vimage [-k KERNCONF] [-n NCPU] ctl [-r] socket [lab.yml]\n' +
   '       vimage ident [-q] file ...\n';
 
 function usage(): never {
@@ -110,6 +115,75 @@ async function up(args: string[], bootopts: { kernconf: string; ncpu?: number })
   return r.deadlock ? 1 : r.status;
 }
 
+/**
+ * vimage ctl [-r] SOCKET [FILE.yml]: boot (virtual clock unless -r), build the lab the
+ * topology file describes, if any, and serve the test-control endpoint on the Unix
+ * socket SOCKET until a client sends "shutdown_endpoint" or the process gets SIGTERM or
+ * SIGINT; the socket file is removed on the way out.  "vimage: ctl listening on SOCKET"
+ * on the standard output says when clients may connect.
+ */
+async function ctl(args: string[], bootopts: { kernconf: string; ncpu?: number }): Promise<number> {
+  let real = false;
+  if (args[0] === '-r') {
+    real = true;
+    args = args.slice(1);
+  }
+  const path = args[0];
+  if (path === undefined || args.length > 2) usage();
+  const file = args[1];
+  let script: string | null = null;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      process.stderr.write(
+        `vimage: ${file}: ${(e as { code?: string }).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}\n`,
+      );
+      return 66;
+    }
+    try {
+      script = topology_script(topology_parse(text, file));
+    } catch (e) {
+      if (!(e instanceof TopologyError)) throw e;
+      process.stderr.write(`vimage: ${e.message}\n`);
+      return 65;
+    }
+  }
+  const k = await bootrc({
+    ...bootopts,
+    clock: real ? 'real' : 'virtual',
+    console: firstline(process.stderr),
+  });
+  if (k === null) return 1;
+  if (script !== null) {
+    const built = await shell_batch(k, ['sh', '-e', '-c', script, file!], {
+      onErr: (s) => process.stderr.write(s),
+    });
+    if (built.status !== 0 || built.deadlock) {
+      process.stderr.write(`vimage: ${file!}: building the lab failed\n`);
+      return built.status || 1;
+    }
+  }
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((res) => {
+    stop = res;
+  });
+  const srv = new TestCtl(k, { onShutdown: () => stop() });
+  try {
+    await srv.listen(path);
+  } catch (e) {
+    process.stderr.write(`vimage: ${path}: ${(e as Error).message}\n`);
+    return 73; // EX_CANTCREAT
+  }
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.stdout.write(`vimage: ctl listening on ${path}\n`);
+  await stopped;
+  await srv.close();
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'ident') {
     const r = ident_format(
@@ -186,6 +260,7 @@ async function main(argv: string[]): Promise<number> {
     return r.status;
   }
   if (cmd === 'up') return up(rest, bootopts);
+  if (cmd === 'ctl') return ctl(rest, bootopts);
   if (cmd !== 'report') usage();
   if (rest.length > 0) usage();
   const k = bootk(bootopts);

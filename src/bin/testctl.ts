@@ -1,0 +1,1570 @@
+/*
+ * bin/testctl.ts — the test-control endpoint behind `vimage ctl`: a Unix socket on the
+ * host that speaks JSON lines, so that any external harness (a Python or Go test, a
+ * protocol conformance suite) drives a kernel without knowing its code.  The protocol
+ * is documented in docs/TESTCTL.md; this comment is about how it is built.
+ *
+ * Requests and replies.  A client writes one JSON object per line, {"id", "op", ...};
+ * the endpoint answers each with one line carrying the same id and either "result" or
+ * "error" (a FreeBSD errno name), "errno" (its number) and "message".  Events (packets
+ * from a tap, a panic) are lines with "event" and no id.  Every reply and event has
+ * "time_ns", the kernel clock (nanoseconds since boot) when it was produced.  Malformed
+ * lines and bad arguments get an EINVAL reply, unknown ops ENOSYS; the connection stays
+ * usable.
+ *
+ * Socket calls are system calls.  For each (client, jail) there is one user process,
+ * `testctl JAIL`, which starts in prison0 and enters the jail with jail_getid +
+ * jail_attach, as jexec(8) does; its first thread then parks in read(2) on a pipe of its
+ * own.  Every request that needs the kernel (socket calls, sysctl, the dumps, tcpdrop)
+ * runs in a new thread of that process (thread_create) with a Libc bound to it, so each
+ * result is exactly what the system call returned, errno included, and the descriptors
+ * are the process's: a client's sockets are private to it and are closed, as at any
+ * process exit, when the client disconnects (the processes are killed).  Because each
+ * request has its own thread, a blocking accept, recv, connect or poll blocks nothing
+ * else: requests are pipelined, and a reply is written, from the kernel thread itself,
+ * the moment its call returns.  Replies therefore come in completion order.
+ *
+ * Time.  On the virtual clock (the default) time moves only when a client says so: after
+ * each request the kernel runs what became runnable with run_for(0) (everything due now,
+ * callouts included, but no jump to the next callout), and `clock` advances it (run_for
+ * the given time, replies and packet events flowing as threads complete) or runs it
+ * until nothing is pending.  A poll with a 1000 ms timeout thus answers after the
+ * client advanced the clock by a second.  All host-side kernel work is serialized on
+ * one chain (drive), so two clients never run the kernel at once.  On the real clock
+ * (`vimage ctl -r`) the kernel runs by itself and `clock` only reports or waits.
+ *
+ * Raw IP tap.  `tap` attaches to an interface of a jail's vnet.  Packets are seen
+ * through bpf's kernel-wide capture hook (net/bpf.ts bpf_capture_set; whatever hook was
+ * installed before is still called), filtered by interface and direction, and sent to
+ * the client as events: by default the IPv4 packets the interface transmits (the
+ * Ethernet header or lo0's address-family word stripped), with the kernel clock's
+ * time.  `inject` gives an IPv4 packet to the interface's if_input as if it had arrived
+ * on the wire (in an Ethernet frame addressed to the interface, or lo0's if_simloop),
+ * as a host interrupt in the interface's vnet, so ether_input and ip_input check and
+ * count it as they would any received packet.
+ *
+ * Dumps read what the tools read: net.inet.{tcp,udp}.pcblist (netstat -a),
+ * net.route.inet.llinfo (arp -a), net.route.inet.dump (netstat -r) and the stats
+ * structures by sysctl (netstat -s), decoded into JSON.  `tcpdrop` is tcpdrop(8)'s
+ * algorithm: the pcblist, then net.inet.tcp.drop per connection.
+ *
+ * XXX: a request whose thread is blocked when its jail is removed is never answered
+ * (the jail's processes are killed at their next return to user mode); IPv4 only; the
+ * tap sees only interfaces that call bpf (all of ours do).
+ */
+
+import * as net from 'node:net';
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import type { Kernel } from '../kern/kernel.js';
+import { Libc, type PollFd } from '../lib/libc.js';
+import { pipe2 } from '../lib/process.js';
+import { jail_attach, jail_getid } from '../lib/libjail.js';
+import { proc_kill, thread_create } from '../kern/kern_proc.js';
+import { prison_find, prison_find_name, type Prison } from '../kern/kern_jail.js';
+import { PRS_NORMAL, P_WEXIT, type Proc } from '../sys/proc.js';
+import { PanicError } from '../kern/sched.js';
+import { exec_lookup } from '../kern/kern_exec.js';
+import { Cons, cons_file } from '../dev/cons.js';
+import { install_programs } from './programs.js';
+import {
+  EAGAIN,
+  EDOOFUS,
+  EINVAL,
+  ENOENT,
+  ENOSYS,
+  ENXIO,
+  EOPNOTSUPP,
+  ESRCH,
+  errname,
+  strerror,
+} from '../sys/errno.js';
+import * as SK from '../sys/socket.js';
+import * as FC from '../sys/fcntl.js';
+import {
+  IPPROTO_ICMP,
+  IPPROTO_IP,
+  IPPROTO_RAW,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  in_addr,
+  in_port,
+  inet_ntoa,
+  sockaddr_in_bytes,
+  sockaddr_in_decode,
+} from '../netinet/in.js';
+import * as TV from '../netinet/tcp_var.js';
+import * as IPO from '../netinet/ip_ctloutput.js';
+import { xinpcb_decode } from '../netinet/in_pcb.js';
+import { STATS, TCPSTATES } from '../usr.bin/netstat.js';
+import { rt_sysctl_msgs } from '../lib/librtsock.js';
+import { RTAX_DST, RTAX_GATEWAY, RTAX_IFP, RTAX_NETMASK, type RtSockaddr } from '../net/route.js';
+import { rt_flags_letters } from '../net/route/route_var.js';
+import { ether_addr_write, ether_sprintf } from '../net/ethernet.js';
+import { bpf_capture_set, type BpfCapture } from '../net/bpf.js';
+import { DLT_EN10MB, DLT_NULL } from '../net/bpf_filter.js';
+import { ifunit } from '../net/if.js';
+import { IFF_LOOPBACK, type Ifnet } from '../net/if_var.js';
+import { if_simloop } from '../net/if_loop.js';
+import { with_vnet, type Vnet } from '../net/vnet.js';
+import { tcp_conn_name, tcp_drop_conn, tcp_droppable, tcp_pcblist } from '../sbin/tcpdrop.js';
+import { __vimage_version } from '../sys/param.js';
+
+/* ---------------------------------------------------------------------------------- */
+/* JSON values, errors and arguments                                                    */
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type Req = Record<string, unknown>;
+
+/** A request failed with errno (FreeBSD's numbers; the reply carries its name). */
+export class CtlError extends Error {
+  constructor(
+    readonly errno: number,
+    message?: string,
+  ) {
+    super(message ?? strerror(errno));
+  }
+}
+
+function fail(errno: number, message?: string): never {
+  throw new CtlError(errno, message);
+}
+
+function einval(message: string): never {
+  throw new CtlError(EINVAL, message);
+}
+
+/** The longest request line (bytes); longer ones are refused with EINVAL. */
+export const CTL_MAXLINE = 1 << 24;
+/** The largest read/recv a request may ask for. */
+const CTL_MAXIO = 1 << 20;
+
+function a_int(r: Req, name: string, def?: number, min = -0x80000000, max = 0x7fffffff): number {
+  const v = r[name];
+  if (v === undefined || v === null) {
+    if (def === undefined) einval(`"${name}" is required (an integer)`);
+    return def;
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v)) einval(`"${name}" must be an integer`);
+  if (v < min || v > max) einval(`"${name}" must be between ${min} and ${max}`);
+  return v;
+}
+
+function a_str(r: Req, name: string, def?: string): string {
+  const v = r[name];
+  if (v === undefined || v === null) {
+    if (def === undefined) einval(`"${name}" is required (a string)`);
+    return def;
+  }
+  if (typeof v !== 'string') einval(`"${name}" must be a string`);
+  return v;
+}
+
+function a_bool(r: Req, name: string, def = false): boolean {
+  const v = r[name];
+  if (v === undefined || v === null) return def;
+  if (typeof v !== 'boolean') einval(`"${name}" must be true or false`);
+  return v;
+}
+
+/** A constant given as its number or its name (case-insensitive, prefix optional). */
+function lookup_const(
+  table: ReadonlyMap<string, number>,
+  prefix: string,
+  what: string,
+  v: unknown,
+): number {
+  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  if (typeof v === 'string') {
+    const u = v.toUpperCase();
+    const n = table.get(u) ?? table.get(prefix + u);
+    if (n !== undefined) return n;
+  }
+  einval(`unknown ${what} ${JSON.stringify(v)}`);
+}
+
+function a_const(
+  r: Req,
+  name: string,
+  table: ReadonlyMap<string, number>,
+  prefix: string,
+  def?: number,
+): number {
+  const v = r[name];
+  if (v === undefined || v === null) {
+    if (def === undefined) einval(`"${name}" is required`);
+    return def;
+  }
+  return lookup_const(table, prefix, name, v);
+}
+
+/** Flags: a number, a name, or a list of names, OR'ed. */
+function a_flags(r: Req, name: string, table: ReadonlyMap<string, number>, prefix: string): number {
+  const v = r[name];
+  if (v === undefined || v === null) return 0;
+  if (Array.isArray(v))
+    return v.reduce<number>((f, x) => f | lookup_const(table, prefix, name, x), 0);
+  return lookup_const(table, prefix, name, v);
+}
+
+/** The names of the bits set in v (unknown bits as a hex number). */
+function flag_names(v: number, table: ReadonlyMap<string, number>): string[] {
+  const out: string[] = [];
+  let rest = v;
+  for (const [n, bit] of table)
+    if (bit !== 0 && (bit & (bit - 1)) === 0 && v & bit && rest & bit) {
+      out.push(n);
+      rest &= ~bit;
+    }
+  if (rest !== 0) out.push(`0x${rest.toString(16)}`);
+  return out;
+}
+
+type Encoding = 'hex' | 'base64' | 'utf8';
+
+function a_encoding(r: Req): Encoding {
+  const e = a_str(r, 'encoding', 'hex');
+  if (e !== 'hex' && e !== 'base64' && e !== 'utf8')
+    einval(`"encoding" must be hex, base64 or utf8`);
+  return e;
+}
+
+/** Bytes from a string in the request's encoding. */
+function a_bytes(r: Req, name = 'data'): Uint8Array {
+  const s = a_str(r, name);
+  const e = a_encoding(r);
+  if (e === 'hex') {
+    const h = s.replace(/\s+/g, '');
+    if (h.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(h)) einval(`"${name}" is not hex`);
+    return new Uint8Array(Buffer.from(h, 'hex'));
+  }
+  if (e === 'base64') {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s)) einval(`"${name}" is not base64`);
+    return new Uint8Array(Buffer.from(s, 'base64'));
+  }
+  return new TextEncoder().encode(s);
+}
+
+function encode(b: Uint8Array, e: Encoding): string {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return e === 'utf8' ? buf.toString('utf8') : buf.toString(e);
+}
+
+/** A dotted quad (strictly four decimal parts) as a host-order number. */
+function parse_inet(s: string, name: string): number {
+  const m = /^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$/.exec(s);
+  if (m === null || m.slice(1).some((x) => Number(x) > 255))
+    einval(`"${name}" must be a dotted-quad IPv4 address`);
+  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+}
+
+/** The socket address of a request: {addr, port} (AF_INET) or {path} (AF_UNIX). */
+function a_sockaddr(r: Req, addrname = 'addr', portname = 'port'): Uint8Array {
+  if (r['path'] !== undefined && addrname === 'addr')
+    return SK.sockaddr_un_encode(a_str(r, 'path'));
+  const a = parse_inet(a_str(r, addrname), addrname);
+  const p = a_int(r, portname, 0, 0, 65535);
+  return sockaddr_in_bytes(in_addr(a), in_port(p));
+}
+
+/** A sockaddr the kernel returned, as JSON. */
+function sockaddr_json(b: Uint8Array, len: number): Json {
+  if (len < 2) return null;
+  const fam = b[1];
+  if (fam === SK.AF_INET) {
+    const s = sockaddr_in_decode(b.subarray(0, Math.max(len, 16)));
+    if (s === null) return null;
+    return { family: 'inet', addr: inet_ntoa(s.sin_addr), port: s.sin_port };
+  }
+  if (fam === SK.AF_UNIX)
+    return { family: 'unix', path: SK.sockaddr_un_decode(b.subarray(0, len)) };
+  return { family: fam ?? 0 };
+}
+
+function table(entries: readonly (readonly [string, number])[]): ReadonlyMap<string, number> {
+  return new Map(entries);
+}
+
+const DOMAINS = table([
+  ['AF_INET', SK.AF_INET],
+  ['INET', SK.AF_INET],
+  ['AF_UNIX', SK.AF_UNIX],
+  ['AF_LOCAL', SK.AF_UNIX],
+  ['UNIX', SK.AF_UNIX],
+  ['LOCAL', SK.AF_UNIX],
+  ['AF_ROUTE', SK.AF_ROUTE],
+  ['ROUTE', SK.AF_ROUTE],
+]);
+const TYPES = table([
+  ['SOCK_STREAM', SK.SOCK_STREAM],
+  ['SOCK_DGRAM', SK.SOCK_DGRAM],
+  ['SOCK_RAW', SK.SOCK_RAW],
+  ['SOCK_SEQPACKET', SK.SOCK_SEQPACKET],
+]);
+const PROTOS = table([
+  ['IPPROTO_IP', IPPROTO_IP],
+  ['IPPROTO_ICMP', IPPROTO_ICMP],
+  ['IPPROTO_TCP', IPPROTO_TCP],
+  ['IPPROTO_UDP', IPPROTO_UDP],
+  ['IPPROTO_RAW', IPPROTO_RAW],
+]);
+const LEVELS = table([['SOL_SOCKET', SK.SOL_SOCKET], ...PROTOS]);
+const SOCKOPTS = table([
+  ['SO_DEBUG', SK.SO_DEBUG],
+  ['SO_ACCEPTCONN', SK.SO_ACCEPTCONN],
+  ['SO_REUSEADDR', SK.SO_REUSEADDR],
+  ['SO_KEEPALIVE', SK.SO_KEEPALIVE],
+  ['SO_DONTROUTE', SK.SO_DONTROUTE],
+  ['SO_BROADCAST', SK.SO_BROADCAST],
+  ['SO_LINGER', SK.SO_LINGER],
+  ['SO_OOBINLINE', SK.SO_OOBINLINE],
+  ['SO_REUSEPORT', SK.SO_REUSEPORT],
+  ['SO_TIMESTAMP', SK.SO_TIMESTAMP],
+  ['SO_NOSIGPIPE', SK.SO_NOSIGPIPE],
+  ['SO_REUSEPORT_LB', SK.SO_REUSEPORT_LB],
+  ['SO_SNDBUF', SK.SO_SNDBUF],
+  ['SO_RCVBUF', SK.SO_RCVBUF],
+  ['SO_SNDLOWAT', SK.SO_SNDLOWAT],
+  ['SO_RCVLOWAT', SK.SO_RCVLOWAT],
+  ['SO_SNDTIMEO', SK.SO_SNDTIMEO],
+  ['SO_RCVTIMEO', SK.SO_RCVTIMEO],
+  ['SO_ERROR', SK.SO_ERROR],
+  ['SO_TYPE', SK.SO_TYPE],
+  ['SO_LISTENQLIMIT', SK.SO_LISTENQLIMIT],
+  ['SO_LISTENQLEN', SK.SO_LISTENQLEN],
+  ['SO_LISTENINCQLEN', SK.SO_LISTENINCQLEN],
+  ['SO_PROTOCOL', SK.SO_PROTOCOL],
+  ['SO_DOMAIN', SK.SO_DOMAIN],
+]);
+const TCPOPTS = table([
+  ['TCP_NODELAY', TV.TCP_NODELAY],
+  ['TCP_MAXSEG', TV.TCP_MAXSEG],
+  ['TCP_NOPUSH', TV.TCP_NOPUSH],
+  ['TCP_NOOPT', TV.TCP_NOOPT],
+  ['TCP_INFO', TV.TCP_INFO],
+  ['TCP_CONGESTION', TV.TCP_CONGESTION],
+  ['TCP_KEEPINIT', TV.TCP_KEEPINIT],
+  ['TCP_KEEPIDLE', TV.TCP_KEEPIDLE],
+  ['TCP_KEEPINTVL', TV.TCP_KEEPINTVL],
+  ['TCP_KEEPCNT', TV.TCP_KEEPCNT],
+]);
+const IPOPTS = table([
+  ['IP_OPTIONS', IPO.IP_OPTIONS],
+  ['IP_HDRINCL', IPO.IP_HDRINCL],
+  ['IP_TOS', IPO.IP_TOS],
+  ['IP_TTL', IPO.IP_TTL],
+  ['IP_RECVDSTADDR', IPO.IP_RECVDSTADDR],
+  ['IP_PORTRANGE', IPO.IP_PORTRANGE],
+  ['IP_RECVIF', IPO.IP_RECVIF],
+  ['IP_BINDANY', IPO.IP_BINDANY],
+  ['IP_RECVTTL', IPO.IP_RECVTTL],
+  ['IP_MINTTL', IPO.IP_MINTTL],
+  ['IP_DONTFRAG', IPO.IP_DONTFRAG],
+  ['IP_RECVTOS', IPO.IP_RECVTOS],
+]);
+const MSGFLAGS = table([
+  ['MSG_OOB', SK.MSG_OOB],
+  ['MSG_PEEK', SK.MSG_PEEK],
+  ['MSG_DONTROUTE', SK.MSG_DONTROUTE],
+  ['MSG_EOR', SK.MSG_EOR],
+  ['MSG_TRUNC', SK.MSG_TRUNC],
+  ['MSG_CTRUNC', SK.MSG_CTRUNC],
+  ['MSG_WAITALL', SK.MSG_WAITALL],
+  ['MSG_DONTWAIT', SK.MSG_DONTWAIT],
+  ['MSG_EOF', SK.MSG_EOF],
+  ['MSG_NOSIGNAL', SK.MSG_NOSIGNAL],
+]);
+const POLLFLAGS = table([
+  ['POLLIN', SK.POLLIN],
+  ['POLLPRI', SK.POLLPRI],
+  ['POLLOUT', SK.POLLOUT],
+  ['POLLERR', SK.POLLERR],
+  ['POLLHUP', SK.POLLHUP],
+  ['POLLNVAL', SK.POLLNVAL],
+  ['POLLRDNORM', SK.POLLRDNORM],
+  ['POLLRDBAND', SK.POLLRDBAND],
+  ['POLLWRBAND', SK.POLLWRBAND],
+  ['POLLINIGNEOF', SK.POLLINIGNEOF],
+  ['POLLRDHUP', SK.POLLRDHUP],
+]);
+const SHUTHOW = table([
+  ['SHUT_RD', SK.SHUT_RD],
+  ['SHUT_WR', SK.SHUT_WR],
+  ['SHUT_RDWR', SK.SHUT_RDWR],
+]);
+const FCNTLCMDS = table([
+  ['F_GETFD', FC.F_GETFD],
+  ['F_SETFD', FC.F_SETFD],
+  ['F_GETFL', FC.F_GETFL],
+  ['F_SETFL', FC.F_SETFL],
+]);
+const OFLAGS = table([
+  ['O_WRONLY', FC.O_WRONLY],
+  ['O_RDWR', FC.O_RDWR],
+  ['O_NONBLOCK', FC.O_NONBLOCK],
+  ['O_APPEND', FC.O_APPEND],
+  ['O_ASYNC', FC.O_ASYNC],
+]);
+const FD_CLOEXEC = 1;
+
+/** The option names of a level. */
+function opt_table(level: number): ReadonlyMap<string, number> {
+  if (level === SK.SOL_SOCKET) return SOCKOPTS;
+  if (level === IPPROTO_TCP) return TCPOPTS;
+  if (level === IPPROTO_IP) return IPOPTS;
+  return new Map();
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Sessions, processes, taps                                                            */
+
+/** The host's jail: "0", "host" or absent. */
+function is_host(jail: string): boolean {
+  return jail === '0' || jail === 'host' || jail === '';
+}
+
+/** A client's process in one jail. */
+interface JailProc {
+  proc: Proc | null;
+  readonly ready: Promise<Proc>;
+}
+
+interface Tap {
+  readonly id: number;
+  readonly s: Session;
+  readonly ifp: Ifnet;
+  readonly vnet: Vnet;
+  readonly dir: 'in' | 'out' | 'inout';
+  readonly link: boolean;
+  readonly encoding: Encoding;
+}
+
+class Session {
+  readonly procs = new Map<string, JailProc>();
+  readonly taps = new Set<Tap>();
+  closed = false;
+  private buf: Buffer = Buffer.alloc(0);
+  /** Discarding the rest of an over-long line. */
+  private skipping = false;
+
+  constructor(
+    readonly ctl: TestCtl,
+    readonly id: number,
+    readonly sock: net.Socket,
+  ) {}
+
+  send(obj: Record<string, Json>): void {
+    if (this.closed || this.sock.destroyed) return;
+    this.sock.write(JSON.stringify(obj) + '\n');
+  }
+
+  /** Bytes from the client: split lines, hand each to the endpoint. */
+  input(chunk: Buffer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    for (;;) {
+      const nl = this.buf.indexOf(0x0a);
+      if (nl < 0) {
+        if (this.buf.length > CTL_MAXLINE) {
+          if (!this.skipping) this.ctl.reply_error(this, null, EINVAL, 'request line too long');
+          this.skipping = true;
+          this.buf = Buffer.alloc(0);
+        }
+        return;
+      }
+      const line = this.buf.subarray(0, nl).toString('utf8').replace(/\r$/, '');
+      this.buf = this.buf.subarray(nl + 1);
+      if (this.skipping) {
+        this.skipping = false;
+        continue;
+      }
+      if (line.trim() === '') continue;
+      this.ctl.request(this, line);
+    }
+  }
+}
+
+/** Per-request reply state: the reply goes out once, with the kernel time of completion. */
+interface Ctx {
+  readonly id: Json;
+  sent: boolean;
+}
+
+const SENT = Symbol('sent');
+type OpResult = Json | typeof SENT;
+type OpFn = (s: Session, r: Req, ctx: Ctx) => Promise<OpResult>;
+
+export interface TestCtlOptions {
+  /** Called when a client asks the endpoint to shut down (op "shutdown"). */
+  onShutdown?: () => void;
+}
+
+export class TestCtl {
+  private server: net.Server | null = null;
+  private path: string | null = null;
+  private readonly sessions = new Set<Session>();
+  private nsession = 0;
+  private ntap = 0;
+  private readonly taps = new Map<Ifnet, Tap[]>();
+  private prev_capture: BpfCapture | null = null;
+  private capture_on = false;
+  /** Host-side kernel work, one at a time. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private panicked: string | null = null;
+  private readonly ops: ReadonlyMap<string, OpFn>;
+
+  constructor(
+    readonly k: Kernel,
+    readonly opts: TestCtlOptions = {},
+  ) {
+    this.ops = this.optable();
+  }
+
+  /* ------------------------------------------------------------------------------ */
+  /* The socket                                                                       */
+
+  /** Listen on a Unix socket path (a stale socket file there is replaced). */
+  listen(path: string): Promise<void> {
+    if (existsSync(path)) {
+      if (!lstatSync(path).isSocket()) throw new Error(`${path}: File exists`);
+      unlinkSync(path);
+    }
+    const srv = net.createServer((sock) => this.attach(sock));
+    this.server = srv;
+    this.path = path;
+    return new Promise((res, rej) => {
+      srv.once('error', rej);
+      srv.listen(path, () => {
+        srv.off('error', rej);
+        res();
+      });
+    });
+  }
+
+  /** Serve one connected stream (the server does this for each client). */
+  attach(sock: net.Socket): void {
+    const s = new Session(this, ++this.nsession, sock);
+    this.sessions.add(s);
+    sock.on('data', (b: Buffer) => s.input(b));
+    sock.on('error', () => {});
+    sock.on('close', () => this.session_end(s));
+  }
+
+  /** Stop listening, end every session, remove the socket file. */
+  async close(): Promise<void> {
+    const srv = this.server;
+    this.server = null;
+    for (const s of [...this.sessions]) s.sock.destroy();
+    if (srv !== null) await new Promise<void>((res) => srv.close(() => res()));
+    for (const s of [...this.sessions]) this.session_end(s);
+    if (this.path !== null && existsSync(this.path)) unlinkSync(this.path);
+    this.path = null;
+    await this.chain.catch(() => {});
+  }
+
+  private session_end(s: Session): void {
+    if (s.closed) return;
+    s.closed = true;
+    this.sessions.delete(s);
+    for (const t of [...s.taps]) this.untap(t);
+    const procs = [...s.procs.values()];
+    s.procs.clear();
+    // The client's processes die as any process does: their descriptors are closed.
+    if (procs.length > 0)
+      void this.drive(() => {
+        for (const jp of procs) if (jp.proc !== null) proc_kill(this.k, jp.proc);
+      }).catch(() => {});
+  }
+
+  /* ------------------------------------------------------------------------------ */
+  /* Requests and replies                                                             */
+
+  reply_error(s: Session, id: Json, errno: number, message?: string): void {
+    const name = errno === 0 ? 'panic' : errname(errno);
+    const r: Record<string, Json> = {
+      id,
+      error: name,
+      errno,
+      message: message ?? strerror(errno),
+      time_ns: this.k.now(),
+    };
+    if (errno === EAGAIN) r['alias'] = 'EWOULDBLOCK';
+    else if (errno === EOPNOTSUPP) r['alias'] = 'ENOTSUP';
+    s.send(r);
+  }
+
+  /** Send the reply of ctx (once): a result or a CtlError. */
+  private finish(s: Session, ctx: Ctx, out: Json | CtlError): void {
+    if (ctx.sent) return;
+    ctx.sent = true;
+    if (out instanceof CtlError) this.reply_error(s, ctx.id, out.errno, out.message);
+    else s.send({ id: ctx.id, result: out, time_ns: this.k.now() });
+  }
+
+  /** One request line. */
+  request(s: Session, line: string): void {
+    let r: unknown;
+    try {
+      r = JSON.parse(line);
+    } catch (e) {
+      this.reply_error(s, null, EINVAL, `malformed JSON: ${(e as Error).message}`);
+      return;
+    }
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+      this.reply_error(s, null, EINVAL, 'a request is a JSON object');
+      return;
+    }
+    const req = r as Req;
+    const idv = req['id'];
+    const id: Json = typeof idv === 'number' || typeof idv === 'string' ? idv : null;
+    if (idv !== undefined && idv !== null && id === null) {
+      this.reply_error(s, null, EINVAL, '"id" must be a number or a string');
+      return;
+    }
+    const ctx: Ctx = { id, sent: false };
+    const opname = req['op'];
+    if (typeof opname !== 'string') {
+      this.finish(s, ctx, new CtlError(EINVAL, '"op" is required (a string)'));
+      return;
+    }
+    const fn = this.ops.get(opname);
+    if (fn === undefined) {
+      this.finish(s, ctx, new CtlError(ENOSYS, `unknown op "${opname}"`));
+      return;
+    }
+    if (this.panicked !== null && opname !== 'hello') {
+      this.finish(s, ctx, new CtlError(0, `panic: ${this.panicked}`));
+      return;
+    }
+    let p: Promise<OpResult>;
+    try {
+      p = fn(s, req, ctx);
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.then(
+      (v) => {
+        if (v !== SENT) this.finish(s, ctx, v);
+      },
+      (e: unknown) => this.finish(s, ctx, this.as_error(e)),
+    );
+  }
+
+  private as_error(e: unknown): CtlError {
+    if (e instanceof CtlError) return e;
+    if (e instanceof PanicError) {
+      this.on_panic(e.message);
+      return new CtlError(0, e.message);
+    }
+    return new CtlError(EDOOFUS, e instanceof Error ? e.message : String(e));
+  }
+
+  private on_panic(msg: string): void {
+    if (this.panicked !== null) return;
+    this.panicked = msg.replace(/^panic: /, '');
+    for (const s of this.sessions)
+      s.send({ event: 'panic', message: this.panicked, time_ns: this.k.now() });
+  }
+
+  /* ------------------------------------------------------------------------------ */
+  /* Driving the kernel                                                               */
+
+  private get virtual(): boolean {
+    return this.k.clock.kind === 'virtual';
+  }
+
+  /**
+   * Run fn on the host side after every earlier piece of host work, then let the kernel
+   * run what it made runnable — on the virtual clock without moving time (run_for(0):
+   * what is due now, nothing later); on the real clock the processor is kicked.
+   */
+  private drive<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (this.k.panicstr !== null) throw new PanicError(this.k.panicstr);
+      try {
+        return await fn();
+      } finally {
+        if (this.k.panicstr === null) {
+          if (this.virtual) await this.k.run_for(0);
+          else this.k.sched.kick();
+        }
+      }
+    };
+    const p = this.chain.then(run, run);
+    this.chain = p.catch((e: unknown) => {
+      if (e instanceof PanicError) this.on_panic(e.message);
+    });
+    return p;
+  }
+
+  /** A host interrupt: fn with the kernel's registers (the drive that follows runs it). */
+  private intr(fn: () => void): void {
+    if (this.virtual) this.k.enter(fn);
+    else this.k.sched.hostintr(fn);
+  }
+
+  /* ------------------------------------------------------------------------------ */
+  /* Jails                                                                            */
+
+  /** The jail a request names: "jail" (name or jid; "0"/"host" is the host) or "vnet". */
+  private jailarg(r: Req): string {
+    const v = r['vnet'];
+    if (v !== undefined && v !== null) {
+      if (typeof v !== 'number' || !Number.isInteger(v)) einval('"vnet" must be an integer');
+      if (v === 0 || !this.k.vimage) {
+        if (v !== 0) fail(ENOENT, `no vnet ${v}`);
+        return '0';
+      }
+      const pr = this.k.jails.allprison.find(
+        (p) => p.pr_vnet !== null && p.pr_vnet.vnet_id === v && p.pr_vnet !== this.k.vnet0,
+      );
+      if (pr === undefined) fail(ENOENT, `no vnet ${v}`);
+      return String(pr.pr_id);
+    }
+    const j = r['jail'];
+    if (j === undefined || j === null) return '0';
+    if (typeof j === 'number' && Number.isInteger(j) && j >= 0) return String(j);
+    if (typeof j !== 'string') einval('"jail" must be a name or a jid');
+    return j;
+  }
+
+  /** Host-side lookup of a jail (for taps and sh), and the vnet it works in. */
+  private prison(jail: string): { pr: Prison; vnet: Vnet } {
+    const k = this.k;
+    let pr: Prison | null;
+    if (is_host(jail)) pr = k.prison0;
+    else if (/^[0-9]+$/.test(jail)) pr = prison_find(k, Number(jail));
+    else pr = prison_find_name(k, k.prison0, jail);
+    if (pr === null) fail(ENOENT, `jail "${jail}" not found`);
+    return { pr, vnet: pr.pr_vnet ?? k.vnet0 };
+  }
+
+  private alive(p: Proc): boolean {
+    return p.p_state === PRS_NORMAL && !(p.p_flag & P_WEXIT) && !p.p_exited;
+  }
+
+  /** The client's process in a jail, made on first use (it enters the jail itself). */
+  private jailproc(s: Session, jail: string): Promise<Proc> {
+    const old = s.procs.get(jail);
+    if (old !== undefined && (old.proc === null || this.alive(old.proc))) return old.ready;
+    const k = this.k;
+    let ok: (p: Proc) => void = () => {};
+    let no: (e: CtlError) => void = () => {};
+    const ready = new Promise<Proc>((a, b) => {
+      ok = a;
+      no = b;
+    });
+    const jp: JailProc = { proc: null, ready };
+    s.procs.set(jail, jp);
+    ready.catch(() => {
+      if (s.procs.get(jail) === jp) s.procs.delete(jail);
+    });
+    this.drive(() => {
+      const p = k.proc_create(
+        `testctl ${jail}`,
+        { cr_uid: 0, cr_prison: k.prison0 },
+        async (td) => {
+          const c = new Libc(k, td);
+          if (!is_host(jail)) {
+            const jid = await jail_getid(c, jail);
+            if (jid < 0) {
+              no(new CtlError(c.errno, `jail "${jail}" not found`));
+              return 1;
+            }
+            if ((await jail_attach(c, jid)) < 0) {
+              no(new CtlError(c.errno, `jail_attach ${jail}: ${c.strerror()}`));
+              return 1;
+            }
+          }
+          ok(p);
+          // Park: the process lives until it is killed (the client leaves).  The pipe
+          // and a dup of its read end fill descriptors 0-2, so the client's sockets
+          // start at 3, as a program's do after its standard streams.
+          const fds = await pipe2(c);
+          if (fds !== null) {
+            await c.dup(fds[0]);
+            await c.read(fds[0], new Uint8Array(1));
+          }
+          return 0;
+        },
+      );
+      jp.proc = p;
+      if (s.closed) proc_kill(k, p);
+    }).catch((e: unknown) => no(this.as_error(e)));
+    return ready;
+  }
+
+  /**
+   * Run fn as a new thread of the client's process in the request's jail; the reply is
+   * sent from that thread when fn returns, with the kernel time of that moment.
+   */
+  private async thread_op(
+    s: Session,
+    r: Req,
+    ctx: Ctx,
+    fn: (c: Libc) => Promise<Json>,
+  ): Promise<OpResult> {
+    const jail = this.jailarg(r);
+    const p = await this.jailproc(s, jail);
+    const k = this.k;
+    await this.drive(() => {
+      const td = thread_create(k, p, `testctl ${String(r['op'])}`, async (td) => {
+        const c = new Libc(k, td);
+        let out: Json | CtlError;
+        try {
+          out = await fn(c);
+        } catch (e) {
+          out = e instanceof CtlError ? e : new CtlError(EDOOFUS, (e as Error).message);
+        }
+        this.finish(s, ctx, out);
+        return 0;
+      });
+      if (td === null) {
+        if (s.procs.get(jail)?.proc === p) s.procs.delete(jail);
+        fail(ESRCH, `the process in jail "${jail}" is gone`);
+      }
+    });
+    return SENT;
+  }
+
+  /* ------------------------------------------------------------------------------ */
+  /* Taps                                                                             */
+
+  private capture: BpfCapture = (ifp, dlt, data, wirelen, out) => {
+    const list = this.taps.get(ifp);
+    if (list !== undefined && list.length > 0) {
+      let ip: Uint8Array | null = null;
+      if (dlt === DLT_EN10MB && data.length >= 14 && data[12] === 0x08 && data[13] === 0x00)
+        ip = data.subarray(14);
+      else if (
+        dlt === DLT_NULL &&
+        data.length >= 4 &&
+        new DataView(data.buffer, data.byteOffset, 4).getUint32(0, true) === SK.AF_INET
+      )
+        ip = data.subarray(4);
+      for (const t of list) {
+        if (t.dir === 'in' ? out : t.dir === 'out' ? !out : false) continue;
+        if (ip === null && !t.link) continue;
+        const ev: Record<string, Json> = {
+          event: 'packet',
+          tap: t.id,
+          ifname: ifp.if_xname,
+          dir: out ? 'out' : 'in',
+          time_ns: this.k.now(),
+          len: ip !== null ? ip.length : wirelen,
+        };
+        if (ip !== null) ev['ip'] = encode(ip, t.encoding);
+        if (t.link) ev['frame'] = encode(data, t.encoding);
+        t.s.send(ev);
+      }
+    }
+    if (this.prev_capture !== null) this.prev_capture(ifp, dlt, data, wirelen, out);
+  };
+
+  private untap(t: Tap): void {
+    t.s.taps.delete(t);
+    const list = this.taps.get(t.ifp);
+    if (list !== undefined) {
+      const i = list.indexOf(t);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.taps.delete(t.ifp);
+    }
+    if (this.taps.size === 0 && this.capture_on) {
+      this.capture_on = false;
+      bpf_capture_set(this.k, this.prev_capture);
+      this.prev_capture = null;
+    }
+  }
+
+  private find_tap(s: Session, r: Req): Tap {
+    const id = a_int(r, 'tap', undefined, 1);
+    for (const t of s.taps) if (t.id === id) return t;
+    fail(ENOENT, `no tap ${id}`);
+  }
+
+  /** The interface a request names in its jail's vnet (host side). */
+  private find_if(r: Req): { ifp: Ifnet; vnet: Vnet } {
+    const { vnet } = this.prison(this.jailarg(r));
+    const name = a_str(r, 'ifname');
+    const ifp = this.k.enter(() => with_vnet(vnet, () => ifunit(name)));
+    if (ifp === null) fail(ENXIO, `${name}: no such interface in that jail`);
+    return { ifp, vnet };
+  }
+
+  /* ------------------------------------------------------------------------------ */
+  /* The operations                                                                   */
+
+  private optable(): ReadonlyMap<string, OpFn> {
+    const k = this.k;
+    const ops = new Map<string, OpFn>();
+    const sys = (fn: (c: Libc, r: Req) => Promise<Json>): OpFn => {
+      return (s, r, ctx) => this.thread_op(s, r, ctx, (c) => fn(c, r));
+    };
+    const check = (c: Libc, rv: number, what?: string): number => {
+      if (rv < 0) fail(c.errno, what !== undefined ? `${what}: ${c.strerror()}` : undefined);
+      return rv;
+    };
+
+    ops.set('hello', async () => ({
+      name: 'vimage testctl',
+      protocol: 1,
+      version: __vimage_version,
+      kernel: k.ident,
+      vimage: k.vimage,
+      clock: k.clock.kind,
+      time_ns: k.now(),
+      ops: [...this.ops.keys()],
+    }));
+
+    /* Socket calls ------------------------------------------------------------------ */
+
+    ops.set(
+      'socket',
+      sys(async (c, r) => {
+        const dom = a_const(r, 'domain', DOMAINS, 'AF_', SK.AF_INET);
+        let type = a_const(r, 'type', TYPES, 'SOCK_');
+        const proto = a_const(r, 'protocol', PROTOS, 'IPPROTO_', 0);
+        if (a_bool(r, 'nonblock')) type |= SK.SOCK_NONBLOCK;
+        if (a_bool(r, 'cloexec')) type |= SK.SOCK_CLOEXEC;
+        return { fd: check(c, await c.socket(dom, type, proto)) };
+      }),
+    );
+    ops.set(
+      'bind',
+      sys(async (c, r) => {
+        const fd = a_int(r, 'fd', undefined, 0);
+        check(c, await c.bind(fd, a_sockaddr(r)));
+        return {};
+      }),
+    );
+    ops.set(
+      'listen',
+      sys(async (c, r) => {
+        const fd = a_int(r, 'fd', undefined, 0);
+        check(c, await c.listen(fd, a_int(r, 'backlog', SK.SOMAXCONN)));
+        return {};
+      }),
+    );
+    ops.set(
+      'accept',
+      sys(async (c, r) => {
+        const fd = a_int(r, 'fd', undefined, 0);
+        const b = new Uint8Array(SK.SOCK_MAXADDRLEN);
+        const len: [number] = [b.length];
+        let flags = 0;
+        if (a_bool(r, 'nonblock')) flags |= SK.SOCK_NONBLOCK;
+        const nfd = check(c, await c.accept4(fd, b, len, flags));
+        return { fd: nfd, peer: sockaddr_json(b, len[0]) };
+      }),
+    );
+    ops.set(
+      'connect',
+      sys(async (c, r) => {
+        const fd = a_int(r, 'fd', undefined, 0);
+        check(c, await c.connect(fd, a_sockaddr(r)));
+        return {};
+      }),
+    );
+    const recv = (useread: boolean) =>
+      sys(async (c, r) => {
+        const fd = a_int(r, 'fd', undefined, 0);
+        const len = a_int(r, 'len', 65536, 0, CTL_MAXIO);
+        const e = a_encoding(r);
+        const buf = new Uint8Array(len);
+        if (useread) {
+          const n = check(c, await c.read(fd, buf, len));
+          return { len: n, data: encode(buf.subarray(0, n), e) };
+        }
+        let flags = a_flags(r, 'flags', MSGFLAGS, 'MSG_');
+        if (a_bool(r, 'peek')) flags |= SK.MSG_PEEK;
+        if (a_bool(r, 'dontwait')) flags |= SK.MSG_DONTWAIT;
+        if (a_bool(r, 'waitall')) flags |= SK.MSG_WAITALL;
+        const from = new Uint8Array(SK.SOCK_MAXADDRLEN);
+        const fromlen: [number] = [from.length];
+        const n = check(c, await c.recvfrom(fd, buf, len, flags, from, fromlen));
+        const out: Record<string, Json> = { len: n, data: encode(buf.subarray(0, n), e) };
+        if (fromlen[0] > 0) out['from'] = sockaddr_json(from, fromlen[0]);
+        return out;
+      });
+    ops.set('recv', recv(false));
+    ops.set('read', recv(true));
+    const send = (usewrite: boolean) =>
+      sys(async (c, r) => {
+        const fd = a_int(r, 'fd', undefined, 0);
+        const data = a_bytes(r);
+        if (usewrite) return { len: check(c, await c.write(fd, data)) };
+        let flags = a_flags(r, 'flags', MSGFLAGS, 'MSG_');
+        if (a_bool(r, 'dontwait')) flags |= SK.MSG_DONTWAIT;
+        const to = r['addr'] !== undefined || r['path'] !== undefined ? a_sockaddr(r) : null;
+        return { len: check(c, await c.sendto(fd, data, data.length, flags, to)) };
+      });
+    ops.set('send', send(false));
+    ops.set('write', send(true));
+    ops.set(
+      'close',
+      sys(async (c, r) => {
+        check(c, await c.close(a_int(r, 'fd', undefined, 0)));
+        return {};
+      }),
+    );
+    ops.set(
+      'shutdown',
+      sys(async (c, r) => {
+        const fd = a_int(r, 'fd', undefined, 0);
+        check(c, await c.shutdown(fd, a_const(r, 'how', SHUTHOW, 'SHUT_', SK.SHUT_RDWR)));
+        return {};
+      }),
+    );
+    ops.set(
+      'fcntl',
+      sys(async (c, r) => {
+        const fd = a_int(r, 'fd', undefined, 0);
+        const cmd = a_const(r, 'cmd', FCNTLCMDS, 'F_');
+        let arg = 0;
+        if (cmd === FC.F_SETFL) arg = a_flags(r, 'arg', OFLAGS, 'O_');
+        else if (cmd === FC.F_SETFD) arg = a_bool(r, 'cloexec') ? FD_CLOEXEC : a_int(r, 'arg', 0);
+        const v = check(c, await c.fcntl(fd, cmd, arg));
+        const out: Record<string, Json> = { value: v };
+        if (cmd === FC.F_GETFL) out['flags'] = flag_names(v, OFLAGS);
+        if (cmd === FC.F_GETFD) out['cloexec'] = (v & FD_CLOEXEC) !== 0;
+        return out;
+      }),
+    );
+    ops.set(
+      'getsockopt',
+      sys(async (c, r) => {
+        const fd = a_int(r, 'fd', undefined, 0);
+        const level = a_const(r, 'level', LEVELS, '');
+        const name = a_const(r, 'name', opt_table(level), '');
+        const len = a_int(r, 'len', 4, 0, 4096);
+        const b = new Uint8Array(len);
+        const ol: [number] = [len];
+        check(c, await c.getsockopt(fd, level, name, b, ol));
+        const v = b.subarray(0, ol[0]);
+        const out: Record<string, Json> = { len: ol[0], hex: encode(v, 'hex') };
+        if (ol[0] === 4) out['value'] = new DataView(v.buffer, v.byteOffset, 4).getInt32(0, true);
+        return out;
+      }),
+    );
+    ops.set(
+      'setsockopt',
+      sys(async (c, r) => {
+        const fd = a_int(r, 'fd', undefined, 0);
+        const level = a_const(r, 'level', LEVELS, '');
+        const name = a_const(r, 'name', opt_table(level), '');
+        let val: Uint8Array | number;
+        if (r['data'] !== undefined) val = a_bytes(r);
+        else if (typeof r['value'] === 'boolean') val = r['value'] ? 1 : 0;
+        else val = a_int(r, 'value');
+        check(c, await c.setsockopt(fd, level, name, val));
+        return {};
+      }),
+    );
+    const getname = (peer: boolean) =>
+      sys(async (c, r) => {
+        const fd = a_int(r, 'fd', undefined, 0);
+        const b = new Uint8Array(SK.SOCK_MAXADDRLEN);
+        const len: [number] = [b.length];
+        check(c, await (peer ? c.getpeername(fd, b, len) : c.getsockname(fd, b, len)));
+        return sockaddr_json(b, len[0]);
+      });
+    ops.set('getsockname', getname(false));
+    ops.set('getpeername', getname(true));
+    ops.set(
+      'poll',
+      sys(async (c, r) => {
+        const list = r['fds'];
+        if (!Array.isArray(list) || list.length > 1024)
+          einval('"fds" must be a list of {fd, events} (at most 1024)');
+        const fds: PollFd[] = list.map((x: unknown) => {
+          if (typeof x !== 'object' || x === null) einval('each of "fds" is {fd, events}');
+          const o = x as Req;
+          return {
+            fd: a_int(o, 'fd', undefined, -1),
+            events: a_flags(o, 'events', POLLFLAGS, 'POLL'),
+            revents: 0,
+          };
+        });
+        const n = check(c, await c.poll(fds, a_int(r, 'timeout', -1, -1)));
+        return {
+          n,
+          fds: fds.map((p) => ({ fd: p.fd, revents: flag_names(p.revents, POLLFLAGS) })),
+        };
+      }),
+    );
+
+    /* Kernel state --------------------------------------------------------------- */
+
+    ops.set(
+      'sysctl',
+      sys(async (c, r) => {
+        const name = a_str(r, 'name');
+        const mib: number[] = [];
+        const sz: [number] = [24];
+        check(c, await c.sysctlnametomib(name, mib, sz), name);
+        const fb = new Uint8Array(1024);
+        const fl: [number] = [fb.length];
+        check(c, await c.sysctl([0, 4, ...mib], fb, fl), name);
+        const kind = new DataView(fb.buffer).getUint32(0, true);
+        const out: Record<string, Json> = { name, type: ctltype_name(kind) };
+        const len: [number] = [0];
+        const isnode = (kind & 0xf) === 1;
+        if (!isnode) {
+          if ((await c.sysctl(mib, null, len)) < 0) fail(c.errno, `${name}: ${c.strerror()}`);
+          const b = new Uint8Array(len[0] + 64);
+          const l2: [number] = [b.length];
+          check(c, await c.sysctl(mib, b, l2), name);
+          out['value'] = sysctl_json(kind, b.subarray(0, l2[0]));
+        }
+        if (r['value'] !== undefined || r['data'] !== undefined) {
+          const nb = r['data'] !== undefined ? a_bytes(r) : sysctl_encode(kind, r['value']);
+          check(c, await c.sysctl(mib, null, null, nb), name);
+          const b = new Uint8Array(Math.max(len[0], nb.length) + 64);
+          const l3: [number] = [b.length];
+          check(c, await c.sysctl(mib, b, l3), name);
+          out['old'] = out['value'] ?? null;
+          out['value'] = sysctl_json(kind, b.subarray(0, l3[0]));
+        }
+        return out;
+      }),
+    );
+    ops.set(
+      'pcblist',
+      sys(async (c, r) => {
+        const proto = a_str(r, 'proto', 'all');
+        if (proto !== 'tcp' && proto !== 'udp' && proto !== 'all')
+          einval('"proto" must be tcp, udp or all');
+        const out: Json[] = [];
+        for (const p of ['tcp', 'udp'] as const) {
+          if (proto !== 'all' && proto !== p) continue;
+          const b = await c.sysctlbyname_bytes(`net.inet.${p}.pcblist`);
+          if (b === null) fail(c.errno, `net.inet.${p}.pcblist: ${c.strerror()}`);
+          const list = xinpcb_decode(b);
+          if (list === null) fail(EDOOFUS, `net.inet.${p}.pcblist: bad xinpcb list`);
+          for (const x of list) {
+            const e: Record<string, Json> = {
+              proto: p,
+              laddr: inet_ntoa(x.inp_laddr),
+              lport: x.inp_lport,
+              faddr: inet_ntoa(x.inp_faddr),
+              fport: x.inp_fport,
+              rcv_cc: x.so_rcv_cc,
+              snd_cc: x.so_snd_cc,
+              socket: x.xso_so !== 0,
+            };
+            if (p === 'tcp') e['state'] = TCPSTATES[x.t_state] ?? String(x.t_state);
+            out.push(e);
+          }
+        }
+        return { pcbs: out };
+      }),
+    );
+    ops.set(
+      'arp',
+      sys(async (c) => {
+        const msgs = await rt_sysctl_msgs(c, 'net.route.inet.llinfo');
+        if (msgs === null) fail(c.errno, `net.route.inet.llinfo: ${c.strerror()}`);
+        const now = Math.floor(k.clock.boottime / 1e9 + k.now() / 1e9);
+        const out: Json[] = [];
+        for (const m of msgs) {
+          const dst = m.addrs[RTAX_DST] ?? null;
+          const gw = m.addrs[RTAX_GATEWAY] ?? null;
+          if (dst === null || dst.kind !== 'inet' || gw === null || gw.kind !== 'link') continue;
+          const exp = m.hdr['rmx_expire'] ?? 0;
+          out.push({
+            addr: inet_ntoa(dst.addr),
+            mac: gw.lladdr.length > 0 ? ether_sprintf(gw.lladdr) : null,
+            ifname: gw.name,
+            permanent: exp === 0,
+            expires: exp === 0 ? null : Math.max(0, exp - now),
+          });
+        }
+        return { entries: out };
+      }),
+    );
+    ops.set(
+      'routes',
+      sys(async (c) => {
+        const msgs = await rt_sysctl_msgs(c, 'net.route.inet.dump');
+        if (msgs === null) fail(c.errno, `net.route.inet.dump: ${c.strerror()}`);
+        const out: Json[] = [];
+        for (const m of msgs) {
+          const dst = m.addrs[RTAX_DST] ?? null;
+          if (dst === null || dst.kind !== 'inet') continue;
+          const mask = m.addrs[RTAX_NETMASK] ?? null;
+          const flags = m.hdr['rtm_flags'] ?? 0;
+          const ifp = m.addrs[RTAX_IFP] ?? null;
+          out.push({
+            dst: inet_ntoa(dst.addr),
+            prefixlen: mask_len(mask, flags),
+            gateway: gw_json(m.addrs[RTAX_GATEWAY] ?? null),
+            flags: rt_flags_letters(flags),
+            ifname: ifp !== null && ifp.kind === 'link' ? ifp.name : null,
+          });
+        }
+        return { routes: out };
+      }),
+    );
+    ops.set(
+      'stats',
+      sys(async (c, r) => {
+        const want = a_str(r, 'proto', 'all');
+        if (want !== 'all' && !STATS.has(want))
+          einval(`"proto" must be one of ${[...STATS.keys()].join(', ')} or all`);
+        const nz = a_bool(r, 'nonzero');
+        const out: Record<string, Json> = {};
+        for (const [p, def] of STATS) {
+          if (want !== 'all' && want !== p) continue;
+          const b = new Uint8Array(def.fields.length * 8 + 256);
+          const len: [number] = [b.length];
+          check(c, await c.sysctlbyname(def.sysctl, b, len), def.sysctl);
+          const dv = new DataView(b.buffer);
+          const vals: Record<string, Json> = {};
+          def.fields.forEach((f, i) => {
+            if ((i + 1) * 8 > len[0]) return;
+            const v = dv.getUint32(i * 8, true) + dv.getUint32(i * 8 + 4, true) * 4294967296;
+            if (!nz || v !== 0) vals[f] = v;
+          });
+          out[p] = vals;
+        }
+        return out;
+      }),
+    );
+    ops.set(
+      'tcpdrop',
+      sys(async (c, r) => {
+        const list = await tcp_pcblist(c);
+        if (list === null) fail(c.errno, `net.inet.tcp.pcblist: ${c.strerror()}`);
+        const one = r['laddr'] !== undefined;
+        let want = -1;
+        if (!one) {
+          const st = a_str(r, 'state', 'TIME_WAIT');
+          if (st.toLowerCase() !== 'all') {
+            want = TCPSTATES.findIndex((n) => n.toLowerCase() === st.toLowerCase());
+            if (want < 0) einval(`unknown TCP state "${st}"`);
+          }
+        }
+        const targets = one
+          ? [
+              {
+                laddr: parse_inet(a_str(r, 'laddr'), 'laddr'),
+                lport: a_int(r, 'lport', undefined, 1, 65535),
+                faddr: parse_inet(a_str(r, 'faddr'), 'faddr'),
+                fport: a_int(r, 'fport', undefined, 1, 65535),
+                state: 0,
+              },
+            ]
+          : list.filter((x) => tcp_droppable(x) && (want < 0 || x.state === want));
+        const dropped: Json[] = [];
+        for (const t of targets) {
+          if ((await tcp_drop_conn(c, t)) < 0) {
+            if (one) fail(c.errno, `${tcp_conn_name(t)}: ${c.strerror()}`);
+            continue; // gone meanwhile
+          }
+          dropped.push({
+            laddr: inet_ntoa(t.laddr),
+            lport: t.lport,
+            faddr: inet_ntoa(t.faddr),
+            fport: t.fport,
+          });
+        }
+        return { count: dropped.length, dropped };
+      }),
+    );
+
+    /* Time ------------------------------------------------------------------------ */
+
+    ops.set('clock', async (_s, r) => {
+      const ms = r['advance_ms'];
+      const ns = r['advance_ns'];
+      let adv = 0;
+      if (ns !== undefined) adv = a_int(r, 'advance_ns', 0, 0, Number.MAX_SAFE_INTEGER);
+      else if (ms !== undefined) {
+        if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms))
+          einval('"advance_ms" must be a number >= 0');
+        adv = Math.round(ms * 1e6);
+      }
+      const idle = a_bool(r, 'idle');
+      if (idle && adv > 0) einval('give "idle" or an advance, not both');
+      let isidle: boolean | null = null;
+      if (idle) {
+        const max = Math.round(a_int(r, 'max_ms', 3600000, 0, 0x7fffffff) * 1e6);
+        isidle = await this.drive(() => this.run_idle(max));
+      } else if (adv > 0) await this.drive(() => k.run_for(adv / 1e9));
+      const out: Record<string, Json> = {
+        time_ns: k.now(),
+        time_ms: k.now() / 1e6,
+        clock: k.clock.kind,
+      };
+      if (isidle !== null) out['idle'] = isidle;
+      return out;
+    });
+
+    /* Taps ------------------------------------------------------------------------ */
+
+    ops.set('tap', async (s, r) => {
+      const { ifp, vnet } = this.find_if(r);
+      const dir = a_str(r, 'direction', 'out');
+      if (dir !== 'in' && dir !== 'out' && dir !== 'inout')
+        einval('"direction" must be in, out or inout');
+      const t: Tap = {
+        id: ++this.ntap,
+        s,
+        ifp,
+        vnet,
+        dir,
+        link: a_bool(r, 'link'),
+        encoding: a_encoding(r),
+      };
+      s.taps.add(t);
+      const list = this.taps.get(ifp) ?? [];
+      list.push(t);
+      this.taps.set(ifp, list);
+      if (!this.capture_on) {
+        const g = k.netglobal['bpf'] as { capture: BpfCapture | null } | undefined;
+        this.prev_capture = g?.capture ?? null;
+        this.capture_on = true;
+        bpf_capture_set(k, this.capture);
+      }
+      const bp = ifp.if_bpf as { bif_dlt: number } | null;
+      return {
+        tap: t.id,
+        ifname: ifp.if_xname,
+        dlt: bp === null ? null : bp.bif_dlt === DLT_EN10MB ? 'EN10MB' : 'NULL',
+        mac: ifp.if_lladdr !== null ? ether_sprintf(ifp.if_lladdr) : null,
+      };
+    });
+    ops.set('untap', async (s, r) => {
+      this.untap(this.find_tap(s, r));
+      return {};
+    });
+    ops.set('inject', async (s, r) => {
+      let ifp: Ifnet;
+      let vnet: Vnet;
+      if (r['tap'] !== undefined) ({ ifp, vnet } = this.find_tap(s, r));
+      else ({ ifp, vnet } = this.find_if(r));
+      const pkt = a_bytes(r);
+      if (pkt.length < 20 || pkt[0]! >> 4 !== 4) einval('"data" must be an IPv4 packet');
+      const loop = (ifp.if_flags & IFF_LOOPBACK) !== 0;
+      let frame = pkt;
+      if (!loop) {
+        const dst = ifp.if_lladdr;
+        if (dst === null) fail(EOPNOTSUPP, `${ifp.if_xname}: not an Ethernet interface`);
+        const src = r['src_mac'] !== undefined ? parse_mac(a_str(r, 'src_mac')) : DEF_SRC_MAC;
+        frame = new Uint8Array(14 + pkt.length);
+        ether_addr_write(frame, 0, dst);
+        frame.set(src, 6);
+        frame[12] = 0x08;
+        frame[13] = 0x00;
+        frame.set(pkt, 14);
+      }
+      await this.drive(() =>
+        this.intr(() =>
+          with_vnet(vnet, () => {
+            if (ifp.if_vnet !== vnet) return;
+            const m = k.mbpool.m_devget(frame, ifp);
+            if (m === null) return;
+            if (loop) if_simloop(ifp, m, SK.AF_INET);
+            else ifp.if_input(ifp, m);
+          }),
+        ),
+      );
+      return { len: pkt.length };
+    });
+
+    /* Commands ---------------------------------------------------------------------- */
+
+    ops.set('sh', async (_s, r) => {
+      const cmd = a_str(r, 'command');
+      const input = a_str(r, 'stdin', '');
+      const { pr } = this.prison(this.jailarg(r));
+      return this.drive(() => this.sh(pr, cmd, input)).then((run) => run);
+    });
+
+    ops.set('shutdown_endpoint', async () => {
+      setImmediateSafe(() => this.opts.onShutdown?.());
+      return {};
+    });
+
+    return ops;
+  }
+
+  /** clock idle: run callouts one deadline at a time until none is left or max passes. */
+  private async run_idle(max_ns: number): Promise<boolean> {
+    const k = this.k;
+    const deadline = k.now() + max_ns;
+    for (;;) {
+      const next = k.callwheel.next_time();
+      if (next === Infinity) return true;
+      if (next > deadline) {
+        if (deadline > k.now()) await k.run_for((deadline - k.now()) / 1e9);
+        return k.callwheel.next_time() === Infinity;
+      }
+      await k.run_for(Math.max(0, next - k.now()) / 1e9);
+    }
+  }
+
+  /**
+   * sh: /bin/sh -c COMMAND as a new process of the jail (as `jexec JAIL sh -c` would
+   * run it), its standard output and error collected; resolves with its exit status.
+   * Started inside drive(); the returned promise settles as the kernel runs it.
+   */
+  private sh(pr: Prison, cmd: string, input: string): Promise<Json> {
+    const k = this.k;
+    if (exec_lookup(k, '/', '/bin/sh') === undefined) install_programs(k);
+    const img = exec_lookup(k, '/', '/bin/sh')!;
+    let out = '';
+    let err = '';
+    const d1 = new TextDecoder();
+    const d2 = new TextDecoder();
+    const cout = new Cons(k, (b) => void (out += d1.decode(b, { stream: true })));
+    const cerr = new Cons(k, (b) => void (err += d2.decode(b, { stream: true })));
+    if (input !== '') cout.push(new TextEncoder().encode(input));
+    cout.cn_eof = true;
+    const f = cons_file(cout);
+    return new Promise<Json>((res) => {
+      const p = k.proc_create('sh', { cr_uid: 0, cr_prison: pr }, async (td) => {
+        const st = await img(
+          k,
+          td,
+          ['sh', '-c', cmd],
+          ['PATH=/sbin:/bin:/usr/sbin:/usr/bin', 'HOME=/', 'USER=root', 'SHELL=/bin/sh'],
+        );
+        res({ status: st, stdout: out, stderr: err });
+        return st;
+      });
+      [f, f, cons_file(cerr)].forEach((fp, i) => {
+        if (i === 1) fp.f_count++;
+        p.p_fd!.fd_ofiles[i] = { fde_file: fp, fde_flags: 0 };
+      });
+    });
+  }
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Helpers                                                                              */
+
+/** A locally administered address for the "wire" side of injected frames. */
+const DEF_SRC_MAC = new Uint8Array([0x02, 0x00, 0x5e, 0x10, 0x00, 0x01]);
+
+function parse_mac(s: string): Uint8Array {
+  const p = s.split(':');
+  if (p.length !== 6 || p.some((x) => !/^[0-9a-fA-F]{1,2}$/.test(x)))
+    einval('"src_mac" must be six hex bytes separated by colons');
+  return new Uint8Array(p.map((x) => parseInt(x, 16)));
+}
+
+function setImmediateSafe(fn: () => void): void {
+  setImmediate(() => {
+    try {
+      fn();
+    } catch {
+      /* the host's callback: nothing to report to */
+    }
+  });
+}
+
+const CTLTYPES: readonly string[] = [
+  '',
+  'node',
+  'int',
+  'string',
+  's64',
+  'opaque',
+  'uint',
+  'long',
+  'ulong',
+  'u64',
+  'u8',
+  'u16',
+  's8',
+  's16',
+  's32',
+  'u32',
+];
+
+function ctltype_name(kind: number): string {
+  return CTLTYPES[kind & 0xf] ?? 'unknown';
+}
+
+/** Width and signedness of an integer sysctl type, or null. */
+function ctl_int(kind: number): { size: number; signed: boolean } | null {
+  switch (ctltype_name(kind)) {
+    case 'int':
+    case 's32':
+      return { size: 4, signed: true };
+    case 'uint':
+    case 'u32':
+      return { size: 4, signed: false };
+    case 'long':
+    case 's64':
+      return { size: 8, signed: true };
+    case 'ulong':
+    case 'u64':
+      return { size: 8, signed: false };
+    case 'u8':
+      return { size: 1, signed: false };
+    case 's8':
+      return { size: 1, signed: true };
+    case 'u16':
+      return { size: 2, signed: false };
+    case 's16':
+      return { size: 2, signed: true };
+    default:
+      return null;
+  }
+}
+
+/** A sysctl value as JSON: a number (or a list of them), a string, or hex. */
+function sysctl_json(kind: number, b: Uint8Array): Json {
+  if (ctltype_name(kind) === 'string') {
+    const n = b.indexOf(0);
+    return new TextDecoder().decode(n >= 0 ? b.subarray(0, n) : b);
+  }
+  const t = ctl_int(kind);
+  if (t === null) return { hex: encode(b, 'hex') };
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const vals: number[] = [];
+  for (let o = 0; o + t.size <= b.length; o += t.size) {
+    if (t.size === 1) vals.push(t.signed ? dv.getInt8(o) : dv.getUint8(o));
+    else if (t.size === 2) vals.push(t.signed ? dv.getInt16(o, true) : dv.getUint16(o, true));
+    else if (t.size === 4) vals.push(t.signed ? dv.getInt32(o, true) : dv.getUint32(o, true));
+    else vals.push(Number(t.signed ? dv.getBigInt64(o, true) : dv.getBigUint64(o, true)));
+  }
+  return vals.length === 1 ? vals[0]! : vals;
+}
+
+/** A new value for a sysctl of this type (EINVAL when it does not fit). */
+function sysctl_encode(kind: number, v: unknown): Uint8Array {
+  if (ctltype_name(kind) === 'string') {
+    if (typeof v !== 'string') einval('"value" must be a string for this sysctl');
+    return new TextEncoder().encode(v);
+  }
+  const t = ctl_int(kind);
+  if (t === null) einval('set an opaque sysctl with "data" (and "encoding")');
+  if (typeof v !== 'number' || !Number.isInteger(v)) einval('"value" must be an integer');
+  const b = new Uint8Array(t.size);
+  const dv = new DataView(b.buffer);
+  if (t.size === 1) dv.setUint8(0, v & 0xff);
+  else if (t.size === 2) dv.setUint16(0, v & 0xffff, true);
+  else if (t.size === 4) dv.setUint32(0, v >>> 0, true);
+  else dv.setBigInt64(0, BigInt(v), true);
+  return b;
+}
+
+const RTF_HOST = 0x4;
+
+/** The prefix length of a route's netmask (32 for host routes). */
+function mask_len(mask: RtSockaddr | null, flags: number): number {
+  if (flags & RTF_HOST) return 32;
+  if (mask === null || mask.kind !== 'inet') return mask === null ? 32 : 0;
+  let n = 0;
+  for (let m = mask.addr >>> 0; m & 0x80000000; m = (m << 1) >>> 0) n++;
+  return n;
+}
+
+function gw_json(gw: RtSockaddr | null): Json {
+  if (gw === null) return null;
+  if (gw.kind === 'inet') return inet_ntoa(gw.addr);
+  if (gw.kind === 'link')
+    return gw.lladdr.length > 0 ? ether_sprintf(gw.lladdr) : `link#${gw.index}`;
+  return null;
+}
