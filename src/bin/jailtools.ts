@@ -5,7 +5,10 @@
  *   jail -c [-v] param[=value] ... [command=prog arg ...]   create ("NAME: created")
  *   jail -m param=value ...                                  modify (host.hostname, persist)
  *   jail -r jail ...                                         remove ("NAME: removed")
- *   jls [-v] [-j jail] [param ...]                           list
+ *   jls [-dhNnqsv] [-j jail] [param ...]                     list (a table; with
+ *                                                            parameters their values,
+ *                                                            -n as name=value, -h with
+ *                                                            a header, -q quoted)
  *   jexec jail [command ...]                                 run a command inside
  *
  * Boolean parameters are given bare (`vnet`, `persist`) or negated (`novnet`,
@@ -28,11 +31,16 @@ import {
   jail_getv,
   jail_remove,
   jail_setv,
+  JAIL_PARAM_TYPES,
   type JailValue,
 } from '../lib/libjail.js';
 import { ENOENT } from '../sys/errno.js';
 
-function parseParam(a: string): [string, JailValue] {
+/**
+ * One "name[=value]" argument as libjail's jailparam_import reads it; a value the
+ * parameter's type cannot take is an error in its words (a string).
+ */
+function parseParam(a: string): [string, JailValue] | string {
   const eq = a.indexOf('=');
   if (eq < 0) {
     if (a === 'vnet') return ['vnet', JAIL_SYS_NEW];
@@ -40,8 +48,17 @@ function parseParam(a: string): [string, JailValue] {
   }
   const n = a.slice(0, eq);
   const v = a.slice(eq + 1);
-  if (n === 'vnet') return ['vnet', v === 'new' ? JAIL_SYS_NEW : v === 'inherit' ? 2 : Number(v)];
-  if (n === 'jid' || n === 'children.max') return [n, Number(v)];
+  if (n === 'vnet') {
+    /* A jailsys parameter: disable, new, inherit (or their numbers). */
+    const i = ['disable', 'new', 'inherit'].indexOf(v.toLowerCase());
+    if (i >= 0) return ['vnet', i];
+    if (/^[0-2]$/.test(v)) return ['vnet', Number(v)];
+    return `${n}: unknown jailsys value "${v}"`;
+  }
+  if (n === 'jid' || n === 'children.max') {
+    if (!/^-?[0-9]+$/.test(v)) return `${n}: non-integer value "${v}"`;
+    return [n, Number(v)];
+  }
   if (n === 'persist') return ['persist', v === 'false' || v === '0' ? 0 : 1];
   return [n, v];
 }
@@ -100,7 +117,12 @@ export const jail: Program = async (ctx) => {
       command = [a.slice('command='.length), ...argv.slice(i + 1)];
       break;
     }
-    params.push(parseParam(a));
+    const pp = parseParam(a);
+    if (typeof pp === 'string') {
+      await ctx.err(`jail: ${pp}\n`);
+      return 1;
+    }
+    params.push(pp);
   }
   const name = params.find(([n]) => n === 'name')?.[1];
   if (
@@ -146,43 +168,100 @@ function envp(env: ReadonlyMap<string, string>): string[] {
   return [...env].map(([k, v]) => `${k}=${v}`);
 }
 
+/* jls -n without parameters: every parameter, in FreeBSD's order (the top-level ones,
+ * then the dotted ones). */
+const JLS_ALL = [
+  'dying',
+  'jid',
+  'name',
+  'parent',
+  'path',
+  'persist',
+  'vnet',
+  'children.cur',
+  'children.max',
+  'host.hostname',
+];
+/* Booleans print as "persist"/"nopersist" with -n, "true"/"false" without; vnet is a
+ * jailsys parameter ("new", "inherit"). */
+const JLS_BOOL = new Set(['dying', 'persist']);
+
+/** A parameter's value as jailparam_export writes it. */
+function jls_value(name: string, v: string | number | undefined): string {
+  if (v === undefined) return '';
+  if (JLS_BOOL.has(name)) return v ? 'true' : 'false';
+  if (name === 'vnet') return v === JAIL_SYS_NEW ? 'new' : v === 2 ? 'inherit' : 'disable';
+  return String(v);
+}
+
+/** -q: quotes around a value with spaces or quotes, or an empty one. */
+function jls_quote(v: string, q: boolean): string {
+  return q && (v === '' || /[\s"']/.test(v)) ? `"${v.replace(/"/g, '\\"')}"` : v;
+}
+
 export const jls: Program = async (ctx) => {
+  const U = 'usage: jls [-dhNnqsv] [-j jail] [param ...]\n';
   const argv = ctx.argv.slice(1);
   let only: string | null = null;
   let verbose = false;
   let nameFirst = false;
-  while (argv[0] !== undefined && argv[0].startsWith('-')) {
+  let header = false;
+  let pairs = false;
+  let quote = false;
+  /* getopt("dhj:Nnqsv"). */
+  while (argv[0] !== undefined && argv[0].startsWith('-') && argv[0] !== '-') {
     const a = argv.shift()!;
-    if (a === '-j') {
-      only = argv.shift() ?? null;
-      if (only === null) {
-        await ctx.err('usage: jls [-dhNnqv] [-j jail] [param ...]\n');
+    if (a === '--') break;
+    for (let i = 1; i < a.length; i++) {
+      const c = a[i]!;
+      if (c === 'j') {
+        only = a.slice(i + 1) || (argv.shift() ?? null);
+        if (only === null) {
+          await ctx.err(`jls: option requires an argument -- j\n${U}`);
+          return EX_USAGE;
+        }
+        break;
+      }
+      if (c === 'v') verbose = true;
+      else if (c === 'N') nameFirst = true;
+      else if (c === 'h') header = true;
+      else if (c === 'n' || c === 's') pairs = true;
+      else if (c === 'q') quote = true;
+      else if (c === 'd') continue; /* dying jails: removal here is immediate */
+      else {
+        await ctx.err(`jls: illegal option -- ${c}\n${U}`);
         return EX_USAGE;
       }
-    } else if (a === '-v') verbose = true;
-    else if (a === '-N') nameFirst = true;
-    else if (a === '-n' || a === '-q' || a === '-d' || a === '-s') continue;
-    else {
-      await ctx.err('usage: jls [-dhNnqv] [-j jail] [param ...]\n');
-      return EX_USAGE;
     }
   }
+  for (const n of argv)
+    if (!JAIL_PARAM_TYPES.has(n) || n === 'lastjid') {
+      await ctx.err(`jls: unknown parameter: ${n}\n`);
+      return 1;
+    }
   const libc = ctx.libc;
-  const names =
-    argv.length > 0 ? argv : ['jid', 'name', 'host.hostname', 'path', 'vnet', 'persist'];
+  const listed = argv.length > 0 ? argv : pairs ? JLS_ALL : [];
+  const names = [
+    ...new Set(['jid', 'name', 'host.hostname', 'path', 'vnet', 'persist', ...listed]),
+  ];
   const rows: Map<string, string | number>[] = [];
   if (only !== null) {
-    const key: [string, JailValue] = /^[0-9]+$/.test(only) ? ['jid', Number(only)] : ['name', only];
-    const r = await jail_getv(libc, key, [...new Set(['jid', 'name', ...names])]);
+    const byjid = /^[0-9]+$/.test(only);
+    const key: [string, JailValue] = byjid ? ['jid', Number(only)] : ['name', only];
+    const r = await jail_getv(libc, key, names);
     if (r.jid < 0) {
-      await ctx.err(`jls: ${r.errmsg || libc.strerror()}\n`);
+      await ctx.err(
+        libc.errno === ENOENT
+          ? `jls: jail ${byjid ? only : `"${only}"`} not found\n`
+          : `jls: ${r.errmsg || libc.strerror()}\n`,
+      );
       return 1;
     }
     rows.push(r.values);
   } else {
     let last = 0;
     for (;;) {
-      const r = await jail_getv(libc, ['lastjid', last], [...new Set(['jid', 'name', ...names])]);
+      const r = await jail_getv(libc, ['lastjid', last], names);
       if (r.jid < 0) {
         if (libc.errno !== ENOENT) {
           await ctx.err(`jls: ${r.errmsg || libc.strerror()}\n`);
@@ -194,8 +273,19 @@ export const jls: Program = async (ctx) => {
       last = r.jid;
     }
   }
-  if (argv.length > 0) {
-    for (const r of rows) await ctx.out(argv.map((n) => String(r.get(n) ?? '')).join(' ') + '\n');
+  if (listed.length > 0) {
+    /* Parameters: values (or name=value pairs with -n), one jail per line. */
+    let out = header ? listed.join(' ') + '\n' : '';
+    for (const r of rows) {
+      const f = listed.map((n) => {
+        const v = r.get(n);
+        if (pairs && JLS_BOOL.has(n)) return v ? n : `no${n}`;
+        const s = jls_quote(jls_value(n, v), quote);
+        return pairs ? `${n}=${s}` : s;
+      });
+      out += f.join(' ') + '\n';
+    }
+    await ctx.out(out);
     return 0;
   }
   if (verbose) {

@@ -15,7 +15,7 @@
 import type { Libc, KldFileStat } from '../lib/libc.js';
 import { EX_USAGE, type ProcCtx, type Program } from '../lib/process.js';
 import { O_RDONLY } from '../sys/fcntl.js';
-import { EEXIST } from '../sys/errno.js';
+import { EEXIST, EINVAL, ENOENT } from '../sys/errno.js';
 import { FdReader } from '../lib/process.js';
 import { ident_format } from '../usr.bin/ident.js';
 import { getopt } from './filters.js';
@@ -140,9 +140,14 @@ async function getval(libc: Libc, mib: readonly number[]): Promise<Uint8Array | 
 function encval(kind: number, v: string): Uint8Array | string {
   const t = kind & CTLTYPE;
   if (t === CTLTYPE_STRING) return enc.encode(v);
+  /* strtol/strtoll with the whole string: out of the 64-bit range is ERANGE (an invalid
+   * value); within it, a narrower type keeps the low bits, as C's cast does. */
   const m = /^(-?)(0x[0-9a-f]+|[0-9]+)$/i.exec(v);
-  const n = m ? (m[1] ? -1 : 1) * Number(m[2]) : NaN;
-  if (!Number.isFinite(n)) return `invalid integer '${v}'`;
+  if (m === null) return `invalid integer '${v}'`;
+  const big = (m[1] ? -1n : 1n) * BigInt(m[2]!);
+  const unsigned = t === CTLTYPE_ULONG || t === CTLTYPE_U64;
+  if (unsigned ? big < -(1n << 64n) || big >= 1n << 64n : big < -(1n << 63n) || big >= 1n << 63n)
+    return `invalid integer '${v}'`;
   const size = { [CTLTYPE_U8]: 1, [CTLTYPE_S8]: 1, [CTLTYPE_U16]: 2, [CTLTYPE_S16]: 2 } as Record<
     number,
     number
@@ -151,10 +156,10 @@ function encval(kind: number, v: string): Uint8Array | string {
   const sz = size[t] ?? (wide ? 8 : 4);
   const b = new Uint8Array(sz);
   const dv = new DataView(b.buffer);
-  if (sz === 1) dv.setUint8(0, n & 0xff);
-  else if (sz === 2) dv.setUint16(0, n & 0xffff, true);
-  else if (sz === 4) dv.setUint32(0, n >>> 0, true);
-  else dv.setBigInt64(0, BigInt(n), true);
+  if (sz === 1) dv.setUint8(0, Number(BigInt.asUintN(8, big)));
+  else if (sz === 2) dv.setUint16(0, Number(BigInt.asUintN(16, big)), true);
+  else if (sz === 4) dv.setUint32(0, Number(BigInt.asUintN(32, big)), true);
+  else dv.setBigInt64(0, BigInt.asIntN(64, big), true);
   return b;
 }
 
@@ -345,22 +350,64 @@ export const kldunload: Program = async (ctx) => {
   return st;
 };
 
-async function modstat(libc: Libc, modid: number): Promise<{ id: number; name: string } | null> {
+interface ModStat {
+  id: number;
+  name: string;
+  refs: number;
+  /** union modspecific: intval, uintval, ulongval of the same bytes. */
+  data: bigint;
+}
+
+/** modstat(2): struct module_stat (version, name[32], refs, id, data at 48). */
+async function modstat(libc: Libc, modid: number): Promise<ModStat | null> {
   const m = libc.malloc(56)!;
   try {
     new DataView(m.buf.buffer, m.buf.byteOffset, 56).setInt32(0, 56, true);
     if ((await libc.syscall(SYS_modstat, modid, m.addr)) < 0) return null;
     const dv = new DataView(m.buf.buffer, m.buf.byteOffset, 56);
-    return { id: dv.getInt32(40, true), name: cstr(m.buf.subarray(4, 36)) };
+    return {
+      id: dv.getInt32(40, true),
+      name: cstr(m.buf.subarray(4, 36)),
+      refs: dv.getInt32(36, true),
+      data: dv.getBigUint64(48, true),
+    };
   } finally {
     libc.free(m.addr);
   }
 }
 
+/** modfind(name): the module's id by walking modnext (there is no modfind(2) here). */
+async function modfind(libc: Libc, name: string): Promise<number> {
+  for (let id = await libc.syscall(SYS_modnext, 0); id > 0;) {
+    const ms = await modstat(libc, id);
+    if (ms !== null && ms.name === name) return id;
+    id = await libc.syscall(SYS_modnext, id);
+  }
+  return -1;
+}
+
+/** humanize_number(buf, 5, n, "", HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE): "11K", "1.5M". */
+function humanize(n: number): string {
+  const units = ['', 'K', 'M', 'G', 'T'];
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  if (i === 0) return String(n);
+  return v < 9.95 ? `${v.toFixed(1)}${units[i]}` : `${Math.round(v)}${units[i]}`;
+}
+
 export const kldstat: Program = async (ctx) => {
-  const o = getopt(ctx.argv, 'vqh', 'in');
-  if (typeof o === 'string') {
-    await ctx.warn(o);
+  const o = getopt(ctx.argv, 'dvqh', 'imn');
+  const want = typeof o === 'string' ? undefined : o.flags.get('i');
+  if (
+    typeof o === 'string' ||
+    o.rest.length > 0 ||
+    (want !== undefined && !/^[0-9]+$/.test(want))
+  ) {
+    if (typeof o === 'string') await ctx.warn(o);
     await ctx.err(
       'usage: kldstat [-d] [-h] [-q] [-v] [-i id] [-n filename]\n       kldstat [-d] [-q] [-m modname]\n',
     );
@@ -368,21 +415,46 @@ export const kldstat: Program = async (ctx) => {
   }
   const libc = ctx.libc;
   const verbose = o.flags.has('v');
+  const quiet = o.flags.has('q');
+  const human = o.flags.has('h');
+  const mname = o.flags.get('m');
+  if (mname !== undefined) {
+    /* -m: one module; -d adds its data (int, uint, ulong views of one union). */
+    const id = await modfind(libc, mname);
+    if (id < 0) {
+      if (!quiet) await ctx.err(`kldstat: can't find module ${mname}: No such file or directory\n`);
+      return 1;
+    }
+    if (quiet) return 0;
+    const ms = await modstat(libc, id);
+    if (ms === null) {
+      await ctx.err(`kldstat: can't stat module id ${id}: ${libc.strerror()}\n`);
+      return 0;
+    }
+    const head = `${String(ms.id).padStart(3)} ${String(ms.refs).padStart(4)} ${ms.name}`;
+    if (o.flags.has('d')) {
+      const i = BigInt.asIntN(32, ms.data);
+      const u = BigInt.asUintN(32, ms.data);
+      await ctx.out(
+        `Id  Refs Name data..(int, uint, ulong)\n${head} (${i}, ${u}, 0x${ms.data.toString(16)})\n`,
+      );
+    } else await ctx.out(`Id  Refs Name\n${head}\n`);
+    return 0;
+  }
   let ids: number[] = [];
-  const want = o.flags.get('i');
   const wname = o.flags.get('n');
   if (want !== undefined) ids = [Number(want)];
   else if (wname !== undefined) {
     const id = await libc.kldfind(wname);
     if (id < 0) {
-      if (!o.flags.has('q'))
-        await ctx.err(`kldstat: can't find file ${wname}: ${libc.strerror()}\n`);
+      if (!quiet) await ctx.err(`kldstat: can't find file ${wname}: ${libc.strerror()}\n`);
       return 1;
     }
+    if (quiet) return 0;
     ids = [id];
   } else for (let id = await libc.kldnext(0); id > 0; id = await libc.kldnext(id)) ids.push(id);
-  if (o.flags.has('q')) return 0;
-  await ctx.out('Id Refs Address                Size Name\n');
+  /* "Id Refs Address%*c %8s Name": the address column is a pointer's 18 characters. */
+  await ctx.out(`Id Refs Address${' '.repeat(11)} ${'Size'.padStart(human ? 5 : 8)} Name\n`);
   for (const id of ids) {
     const s: KldFileStat = {
       version: 0,
@@ -399,8 +471,9 @@ export const kldstat: Program = async (ctx) => {
     }
     const addr = '0x' + s.address.toString(16);
     const name = verbose && s.pathname ? `${s.name} (${s.pathname})` : s.name;
+    const size = human ? humanize(s.size).padStart(5) : s.size.toString(16).padStart(8);
     await ctx.out(
-      `${String(s.id).padStart(2)} ${String(s.refs).padStart(4)} ${addr.padStart(18)} ${s.size.toString(16).padStart(8)} ${name}\n`,
+      `${String(s.id).padStart(2)} ${String(s.refs).padStart(4)} ${addr.padStart(18)} ${size} ${name}\n`,
     );
     if (!verbose) continue;
     await ctx.out('\tContains modules:\n\t\t Id Name\n');
@@ -508,55 +581,80 @@ export const ident: Program = async (ctx) => {
 
 async function ddbUsage(ctx: ProcCtx): Promise<number> {
   await ctx.err(
-    'usage: ddb script scriptname=commands\n       ddb scripts\n       ddb unscript scriptname\n       ddb enter\n',
+    'usage: ddb script scriptname\n' +
+      '       ddb script scriptname=script\n' +
+      '       ddb scripts\n' +
+      '       ddb unscript scriptname\n' +
+      '       ddb enter\n',
   );
   return EX_USAGE;
 }
 
+const EX_DATAERR = 65;
+const EX_OSERR = 71;
+
+/*
+ * ddb(8) as FreeBSD's sbin/ddb: `script NAME=COMMANDS` sets, `script NAME` prints the
+ * commands of one script (EX_DATAERR when there is none), `scripts` lists them,
+ * `unscript NAME` removes one (EX_DATAERR when unknown); a failing sysctl is EX_OSERR.
+ * `enter` (ours) is sysctl debug.kdb.enter=1.
+ */
 export const ddb: Program = async (ctx) => {
   const libc = ctx.libc;
   const [cmd, ...rest] = ctx.argv.slice(1);
+  const oserr = async (oid: string): Promise<number> => {
+    await ctx.err(`ddb: sysctl: ${oid}: ${libc.strerror()}\n`);
+    return EX_OSERR;
+  };
   switch (cmd) {
     case 'script': {
+      /* The shell split "name=show pcpu; c" only if it was not quoted: join it back. */
       const s = rest.join(' ');
-      if (!/^[\w.]+=/.test(s)) return ddbUsage(ctx);
-      if ((await libc.sysctlbyname('debug.ddb.scripting.script', null, null, enc.encode(s))) < 0) {
-        await ctx.err(`ddb: sysctl: debug.ddb.scripting.script: ${libc.strerror()}\n`);
-        return 1;
+      if (rest.length === 0 || (!s.includes('=') && rest.length !== 1)) return ddbUsage(ctx);
+      if (!s.includes('=')) {
+        const v = await libc.sysctlbyname_str('debug.ddb.scripting.scripts');
+        if (v === null) return oserr('debug.ddb.scripting.scripts');
+        for (const line of v.split('\n')) {
+          const eq = line.indexOf('=');
+          if (eq >= 0 && line.slice(0, eq) === s) {
+            await ctx.out(`${line.slice(eq + 1)}\n`);
+            return 0;
+          }
+        }
+        await ctx.err(`ddb: ${s}: No such file or directory\n`);
+        return EX_DATAERR;
       }
+      if ((await libc.sysctlbyname('debug.ddb.scripting.script', null, null, enc.encode(s))) < 0)
+        return oserr('debug.ddb.scripting.scripts'); /* sic: FreeBSD names the list */
       return 0;
     }
     case 'scripts': {
+      if (rest.length !== 0) return ddbUsage(ctx);
       const v = await libc.sysctlbyname_str('debug.ddb.scripting.scripts');
-      if (v === null) {
-        await ctx.err(`ddb: sysctl: debug.ddb.scripting.scripts: ${libc.strerror()}\n`);
-        return 1;
-      }
+      if (v === null) return oserr('debug.ddb.scripting.scripts');
       await ctx.out(v);
       return 0;
     }
     case 'unscript': {
       if (rest.length !== 1) return ddbUsage(ctx);
+      const name = rest[0]!;
       if (
-        (await libc.sysctlbyname(
-          'debug.ddb.scripting.unscript',
-          null,
-          null,
-          enc.encode(rest[0]!),
-        )) < 0
+        (await libc.sysctlbyname('debug.ddb.scripting.unscript', null, null, enc.encode(name))) < 0
       ) {
-        await ctx.err(`ddb: sysctl: debug.ddb.scripting.unscript: ${libc.strerror()}\n`);
-        return 1;
+        if (libc.errno === EINVAL || libc.errno === ENOENT) {
+          await ctx.err(`ddb: sysctl: ${name}: No such file or directory\n`);
+          return EX_DATAERR;
+        }
+        return oserr('debug.ddb.scripting.unscript');
       }
       return 0;
     }
     case 'enter': {
+      if (rest.length !== 0) return ddbUsage(ctx);
       const one = new Uint8Array(4);
       new DataView(one.buffer).setInt32(0, 1, true);
-      if ((await libc.sysctlbyname('debug.kdb.enter', null, null, one)) < 0) {
-        await ctx.err(`ddb: sysctl: debug.kdb.enter: ${libc.strerror()}\n`);
-        return 1;
-      }
+      if ((await libc.sysctlbyname('debug.kdb.enter', null, null, one)) < 0)
+        return oserr('debug.kdb.enter');
       return 0;
     }
     default:

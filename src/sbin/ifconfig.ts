@@ -244,7 +244,8 @@ class Ifconfig {
     if (/^[0-9]+$/.test(j)) return Number(j);
     const r = await jail_getv(this.libc, ['name', j], ['jid']);
     if (r.jid < 0) {
-      await this.ctx.err(`ifconfig: ${r.errmsg || `jail "${j}" not found`}\n`);
+      /* libjail's jail_errmsg for a name that is not there (FreeBSD's wording). */
+      await this.ctx.err(`ifconfig: jail "${j}" not found\n`);
       return null;
     }
     return r.jid;

@@ -343,15 +343,33 @@ export const route: Program = async (ctx) => {
     const pos: string[] = [];
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i]!;
+      /* Modifiers with a value: a missing one is usage, as FreeBSD's `if (!--argc)`. */
+      if ((a === '-netmask' || a === '-mtu' || a === '-ifp') && argv[i + 1] === undefined) {
+        await ctx.err(USAGE);
+        return 64;
+      }
       if (a === '-host') host = true;
       else if (a === '-net') net = true;
       else if (a === '-reject') flags |= RTF_REJECT;
       else if (a === '-blackhole') flags |= RTF_BLACKHOLE;
       else if (a === '-static') flags |= RTF_STATIC;
       else if (a === '-iface' || a === '-interface') flags &= ~RTF_GATEWAY;
-      else if (a === '-netmask') netmask = inet_aton(argv[++i] ?? '');
-      else if (a === '-mtu') mtu = Number(argv[++i]);
-      else if (a === '-ifp') ifp = argv[++i] ?? null;
+      else if (a === '-netmask') {
+        const v = argv[++i]!;
+        netmask = inet_aton(v);
+        if (netmask === null) {
+          await ctx.err(`route: bad address: ${v}\n`);
+          return 1;
+        }
+      } else if (a === '-mtu') {
+        /* set_metric: strtol with the whole string, else err(EX_USAGE, value). */
+        const v = argv[++i]!;
+        if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(v)) {
+          await ctx.err(`route: ${v}: Invalid argument\n`);
+          return 64;
+        }
+        mtu = Number(v);
+      } else if (a === '-ifp') ifp = argv[++i]!;
       else pos.push(a);
     }
     const dstS = pos[0];

@@ -3,7 +3,8 @@
  * filtered in the kernel by a program pcap_compile built from the expression, printed
  * one line each or written to a pcap file.  Installed as /usr/sbin/tcpdump.
  *
- *   tcpdump [-nqt] [-c count] [-i interface] [-s snaplen] [-w file] [expression]
+ *   tcpdump [-nqt] [-c count] [-i interface] [-r file] [-s snaplen] [-w file]
+ *           [expression]
  *
  * It opens /dev/bpf, sets the buffer length it reads with (BIOCGBLEN), the interface
  * (BIOCSETIF, in the caller's vnet), immediate mode, and the filter (BIOCSETF), then
@@ -13,19 +14,33 @@
  * else prints its ethertype or protocol number.  -n is accepted (there is no resolver:
  * addresses are always numeric).  On exit the counters go to standard error as tcpdump
  * prints them: captured, received by filter (BIOCGSTATS bs_recv), dropped by kernel.
+ *
+ * -r reads a capture file (pcap or pcapng, lib's pcap_read) instead of an interface:
+ * the same program filters each record in this process (bpf_filter, as libpcap does for
+ * savefiles), and the records that pass are printed, or written to -w's file; the
+ * header line is "reading from file F, link-type ..." and no counters follow.
  */
 
 import type { Program, ProcCtx } from '../lib/process.js';
 import { EX_USAGE } from '../lib/process.js';
-import { O_CREAT, O_RDWR, O_TRUNC, O_WRONLY } from '../sys/fcntl.js';
+import { O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../sys/fcntl.js';
+import { FdReader } from '../lib/process.js';
 import { BIOCGBLEN, BIOCGDLT, BIOCGSTATS, BIOCIMMEDIATE, BIOCSETIF } from '../net/bpf.js';
-import { BIOCSETF, BPF_WORDALIGN, DLT_EN10MB, bpf_program_encode } from '../net/bpf_filter.js';
+import {
+  BIOCSETF,
+  BPF_WORDALIGN,
+  DLT_EN10MB,
+  bpf_filter,
+  bpf_program_encode,
+} from '../net/bpf_filter.js';
 import { ifr_name_set } from '../net/if.js';
 import { ether_addr_read, ether_sprintf } from '../net/ethernet.js';
 import { pcap_compile } from '../lib/pcap_compile.js';
 import { inet_ntoa, in_addr_read } from '../netinet/in.js';
 import {
   LINKTYPE_ETHERNET,
+  LINKTYPE_NULL,
+  pcap_read,
   PCAP_FILE_HDR_LEN,
   PCAP_MAGIC_USEC,
   PCAP_REC_HDR_LEN,
@@ -34,13 +49,15 @@ import {
 } from '../net/pcap.js';
 
 const USAGE =
-  'usage: tcpdump [-nqt] [-c count] [-i interface] [-s snaplen] [-w file] [expression]\n';
+  'usage: tcpdump [-nqt] [-c count] [-i interface] [-r file] [-s snaplen] [-w file]\n' +
+  '               [expression]\n';
 
 interface Opts {
   count: number;
   ifname: string;
   snaplen: number;
   wfile: string | null;
+  rfile: string | null;
   notime: boolean;
   expr: string;
 }
@@ -51,6 +68,7 @@ function parse(argv: readonly string[]): Opts | string {
     ifname: '',
     snaplen: 262144,
     wfile: null,
+    rfile: null,
     notime: false,
     expr: '',
   };
@@ -87,6 +105,9 @@ function parse(argv: readonly string[]): Opts | string {
           break;
         case 'w':
           o.wfile = v;
+          break;
+        case 'r':
+          o.rfile = v;
           break;
         default:
           return USAGE;
@@ -199,12 +220,107 @@ function timestr(sec: number, usec: number): string {
   return `${p2(Math.floor(d / 3600))}:${p2(Math.floor(d / 60) % 60)}:${p2(d % 60)}.${String(usec).padStart(6, '0')} `;
 }
 
+/** A pcap file header for link type `dlt` (DLT and LINKTYPE agree for these two). */
+function pcap_file_header(snaplen: number, dlt: number): Uint8Array {
+  const h = new Uint8Array(PCAP_FILE_HDR_LEN);
+  const dv = new DataView(h.buffer);
+  dv.setUint32(0, PCAP_MAGIC_USEC, true);
+  dv.setUint16(4, PCAP_VERSION_MAJOR, true);
+  dv.setUint16(6, PCAP_VERSION_MINOR, true);
+  dv.setUint32(16, snaplen, true);
+  dv.setUint32(20, dlt === DLT_EN10MB ? LINKTYPE_ETHERNET : dlt, true);
+  return h;
+}
+
+/** A pcap record: header and bytes. */
+function pcap_record(sec: number, usec: number, data: Uint8Array, wirelen: number): Uint8Array {
+  const r = new Uint8Array(PCAP_REC_HDR_LEN + data.length);
+  const rv = new DataView(r.buffer);
+  rv.setUint32(0, sec >>> 0, true);
+  rv.setUint32(4, usec, true);
+  rv.setUint32(8, data.length, true);
+  rv.setUint32(12, wirelen, true);
+  r.set(data, PCAP_REC_HDR_LEN);
+  return r;
+}
+
+function linktype_name(dlt: number): string {
+  return dlt === DLT_EN10MB ? 'EN10MB (Ethernet)' : 'NULL (BSD loopback)';
+}
+
+/** tcpdump -r: the records of a capture file that pass the filter. */
+async function readfile(ctx: ProcCtx, o: Opts, rfile: string): Promise<number> {
+  const libc = ctx.libc;
+  const fd = await libc.open(rfile, O_RDONLY);
+  if (fd < 0) {
+    await ctx.err(`tcpdump: ${rfile}: ${libc.strerror()}\n`);
+    return 1;
+  }
+  const rd = new FdReader(libc, fd);
+  const bytes = await rd.readAll();
+  await libc.close(fd);
+  const res = pcap_read(bytes);
+  const cap = res.ok ? res.capture : res.partial;
+  const ifc = cap.interfaces[0];
+  if (!res.ok && cap.packets.length === 0) {
+    await ctx.err(`tcpdump: bad dump file format\n`);
+    return 1;
+  }
+  const dlt = ifc?.linktype ?? LINKTYPE_ETHERNET;
+  if (dlt !== LINKTYPE_ETHERNET && dlt !== LINKTYPE_NULL) {
+    await ctx.err(`tcpdump: unsupported link type ${dlt}\n`);
+    return 1;
+  }
+  const snaplen = ifc?.snaplen || o.snaplen;
+  const prog = pcap_compile(o.expr, dlt, snaplen);
+  if ('error' in prog) {
+    await ctx.err(`tcpdump: ${prog.error}\n`);
+    return 1;
+  }
+  await ctx.err(
+    `reading from file ${rfile}, link-type ${linktype_name(dlt)}, snapshot length ${snaplen}\n`,
+  );
+  let wfd = -1;
+  if (o.wfile !== null) {
+    wfd = await libc.open(o.wfile, O_WRONLY | O_CREAT | O_TRUNC, 0o644);
+    if (wfd < 0) {
+      await ctx.err(`tcpdump: ${o.wfile}: ${libc.strerror()}\n`);
+      return 1;
+    }
+    await libc.write(wfd, pcap_file_header(snaplen, dlt));
+  }
+  let n = 0;
+  let out = '';
+  for (const p of cap.packets) {
+    if (o.count > 0 && n >= o.count) break;
+    if (bpf_filter(prog.prog, p.data, p.origlen, p.data.length) === 0) continue;
+    n++;
+    const usecs = p.ts_ns / 1000n;
+    const sec = Number(usecs / 1000000n);
+    const usec = Number(usecs % 1000000n);
+    if (wfd >= 0) {
+      await libc.write(wfd, pcap_record(sec, usec, p.data, p.origlen));
+      continue;
+    }
+    const line = dlt === DLT_EN10MB ? ether_line(p.data) : ip_line(p.data.subarray(4));
+    out += `${o.notime ? '' : timestr(sec, usec)}${line}\n`;
+  }
+  if (wfd >= 0) await libc.close(wfd);
+  await ctx.out(out);
+  if (!res.ok) {
+    await ctx.err(`tcpdump: pcap_loop: truncated dump file; ${res.error}\n`);
+    return 1;
+  }
+  return 0;
+}
+
 export const tcpdump: Program = async (ctx: ProcCtx) => {
   const o = parse(ctx.argv);
   if (typeof o === 'string') {
     await ctx.err(o);
     return EX_USAGE;
   }
+  if (o.rfile !== null) return readfile(ctx, o, o.rfile);
   const libc = ctx.libc;
   const fd = await libc.open('/dev/bpf', O_RDWR);
   if (fd < 0) {
@@ -256,16 +372,9 @@ export const tcpdump: Program = async (ctx: ProcCtx) => {
       await ctx.err(`tcpdump: ${o.wfile}: ${libc.strerror()}\n`);
       return 1;
     }
-    const h = new Uint8Array(PCAP_FILE_HDR_LEN);
-    const dv = new DataView(h.buffer);
-    dv.setUint32(0, PCAP_MAGIC_USEC, true);
-    dv.setUint16(4, PCAP_VERSION_MAJOR, true);
-    dv.setUint16(6, PCAP_VERSION_MINOR, true);
-    dv.setUint32(16, o.snaplen, true);
-    dv.setUint32(20, dlt === DLT_EN10MB ? LINKTYPE_ETHERNET : dlt, true);
-    await libc.write(wfd, h);
+    await libc.write(wfd, pcap_file_header(o.snaplen, dlt));
   }
-  const ltype = dlt === DLT_EN10MB ? 'EN10MB (Ethernet)' : 'NULL (BSD loopback)';
+  const ltype = linktype_name(dlt);
   await ctx.err(
     wfd >= 0
       ? `tcpdump: listening on ${o.ifname}, link-type ${ltype}, snapshot length ${o.snaplen} bytes\n`
@@ -289,14 +398,7 @@ export const tcpdump: Program = async (ctx: ProcCtx) => {
       off += BPF_WORDALIGN(hdrlen + caplen);
       captured++;
       if (wfd >= 0) {
-        const r = new Uint8Array(PCAP_REC_HDR_LEN + caplen);
-        const rv = new DataView(r.buffer);
-        rv.setUint32(0, sec >>> 0, true);
-        rv.setUint32(4, usec, true);
-        rv.setUint32(8, caplen, true);
-        rv.setUint32(12, datalen, true);
-        r.set(data, PCAP_REC_HDR_LEN);
-        await libc.write(wfd, r);
+        await libc.write(wfd, pcap_record(sec, usec, data, datalen));
         continue;
       }
       const line = dlt === DLT_EN10MB ? ether_line(data) : ip_line(data.subarray(4));

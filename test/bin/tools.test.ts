@@ -201,7 +201,7 @@ test('jail -c/-r, jls, jexec: processes in a jail see its root, hostname and vne
       'j1: created\n' +
         '   JID  IP Address      Hostname                      Path\n' +
         '     1                  j1                            /j1\n' +
-        `j1 ${probe.k.vimage ? 1 : 2} 1\n` +
+        `j1 ${probe.k.vimage ? 'new' : 'inherit'} true\n` +
         'j1\nin\n1\n       1\n3\nt2: created\nt2\n       2\nj1: removed\n       1\n1\n' +
         (probe.k.vimage ? 'v: created\n0\n' : '1\n'),
     );
