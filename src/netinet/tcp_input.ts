@@ -218,6 +218,9 @@ export interface TcpSeg {
   ttl: number;
 }
 
+/** The to_sacks of a segment without SACK blocks (shared: frozen, never written). */
+const NO_SACKS = Object.freeze([]) as unknown as [number, number][];
+
 /** tcp_dooptions: parse cnt option bytes at b[off]; MSS, WS and SACK-permitted only on a SYN. */
 export function tcp_dooptions(b: Uint8Array, off: number, cnt: number, syn: boolean): TcpOpt {
   const to: TcpOpt = {
@@ -227,8 +230,22 @@ export function tcp_dooptions(b: Uint8Array, off: number, cnt: number, syn: bool
     to_tsval: 0,
     to_tsecr: 0,
     to_nsacks: 0,
-    to_sacks: [],
+    to_sacks: NO_SACKS,
   };
+  /* The layout every segment of a timestamping connection has, NOP NOP TS (RFC 7323
+   * appendix A, FreeBSD's TCPOPT_TSTAMP_HDR test): read it without the walk. */
+  if (
+    cnt === 12 &&
+    b[off] === TCPOPT_NOP &&
+    b[off + 1] === TCPOPT_NOP &&
+    b[off + 2] === TCPOPT_TIMESTAMP &&
+    b[off + 3] === 10
+  ) {
+    to.to_flags = TOF_TS;
+    to.to_tsval = rd32(b, off + 4);
+    to.to_tsecr = rd32(b, off + 8);
+    return to;
+  }
   let i = 0;
   while (i < cnt) {
     const opt = b[off + i]!;
@@ -268,6 +285,7 @@ export function tcp_dooptions(b: Uint8Array, off: number, cnt: number, syn: bool
         if (optlen > 2 && (optlen - 2) % 8 === 0 && !syn) {
           to.to_flags |= TOF_SACK;
           to.to_nsacks = (optlen - 2) / 8;
+          to.to_sacks = [];
           for (let j = 0; j < to.to_nsacks; j++)
             to.to_sacks.push([rd32(b, p + 2 + 8 * j), rd32(b, p + 6 + 8 * j)]);
         }
