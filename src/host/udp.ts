@@ -31,9 +31,21 @@ export interface HostNet {
   ): HostUdpEndpoint;
 }
 
+/** SO_RCVBUF of a host endpoint (bytes). */
+export const HOST_UDP_RCVBUF = 2 * 1024 * 1024;
+
 export const host_net: HostNet = {
   udp_open(address, port, onmessage, onbound, onerror): HostUdpEndpoint {
-    const s: Socket = createSocket({ type: 'udp4', reuseAddr: false });
+    // The receive buffer is the driver's receive ring: while the kernel holds Node's
+    // event loop (a burst of work on the processor) the peer keeps sending, and the
+    // host's default (rmem_default, about 200 KiB: some 250 small datagrams) overflowed
+    // under a window of 256 datagrams in bench/vxlan (RcvbufErrors).  The host caps the
+    // size at its rmem_max.
+    const s: Socket = createSocket({
+      type: 'udp4',
+      reuseAddr: false,
+      recvBufferSize: HOST_UDP_RCVBUF,
+    });
     let closed = false;
     s.on('message', (msg, rinfo) => {
       if (!closed) onmessage(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), rinfo);
