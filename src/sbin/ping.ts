@@ -7,11 +7,16 @@
  * Every `wait` seconds (default 1) an echo request goes out with our pid as the
  * identifier, the sequence number, and the send time (struct timeval, 16 bytes) at the
  * start of the data, as FreeBSD's ping does; replies are matched on identifier and
- * the round trip is computed from the time they carry.  ICMP errors quoting one of our
- * requests are reported by type.  After the last request ping waits `waittime`
- * milliseconds (default 10000) for outstanding replies; -t ends everything after
- * `timeout` seconds.  Exit status: 0 when at least one reply came back, 2 when none
- * did, 64 for bad usage, 68 for an unknown host — FreeBSD's values.
+ * the round trip is computed from the time they carry; a sequence number seen before
+ * is a duplicate ("(DUP!)", "+N duplicates" in the summary).  ICMP errors quoting one
+ * of our requests are reported as FreeBSD 14's pr_icmph does: the message, then the
+ * returned header (pr_retip: "Vr HL TOS  Len   ID Flg  off TTL Pro  cks      Src
+ * Dst" and its values, and the ports of a quoted TCP or UDP header).  After the last
+ * request ping waits two round trips (at least a second) when replies came back, else
+ * `waittime` milliseconds (-W, default 10000); with -W, a reply later than waittime is
+ * not printed and counts as "out of wait time".  -t ends everything after `timeout`
+ * seconds.  Exit status: 0 when at least one reply came back, 2 when none did, 64 for
+ * bad usage, 68 for an unknown host — FreeBSD's values.
  *
  * -R asks every hop to record its address (RFC 791 §3.1 "Record Route"): the socket's
  * IP_OPTIONS is a record-route option with room for nine addresses (39 bytes: type,
@@ -70,30 +75,89 @@ const ICMP_ECHOREPLY = 0;
 const ICMP_ECHO = 8;
 const TIMEVAL = 16;
 
-/** ICMP types and codes ping reports (FreeBSD's pr_icmph wording). */
-function icmp_text(type: number, code: number): string {
+const hex = (v: number, w: number): string => v.toString(16).padStart(w, '0');
+
+/**
+ * pr_iph: the quoted IP header as FreeBSD 14 prints it.  (Its flags and offset come
+ * from ntohl() of the 16-bit ip_off, which on a little-endian machine leaves nothing
+ * in either mask: they always print as "0 0000"; we compute the same.)
+ */
+function pr_iph(ip: Uint8Array): string {
+  const hl = ip[0]! & 15;
+  const len = (ip[2]! << 8) | ip[3]!;
+  const id = (ip[4]! << 8) | ip[5]!;
+  const off16le = ip[6]! | (ip[7]! << 8);
+  const offl = (((off16le & 0xff) << 24) | ((off16le >>> 8) << 16)) >>> 0;
+  const sum = (ip[10]! << 8) | ip[11]!;
+  let s = 'Vr HL TOS  Len   ID Flg  off TTL Pro  cks      Src      Dst\n';
+  s += ` ${hex(ip[0]! >> 4, 1)}  ${hex(hl, 1)}  ${hex(ip[1]!, 2)} ${hex(len, 4)} ${hex(id, 4)}`;
+  s += `   ${hex((offl & 0xe000) >>> 13, 1)} ${hex(offl & 0x1fff, 4)}`;
+  s += `  ${hex(ip[8]!, 2)}  ${hex(ip[9]!, 2)} ${hex(sum, 4)}`;
+  s += ` ${inet_ntoa(in_addr_read(ip, 12))}  ${inet_ntoa(in_addr_read(ip, 16))} `;
+  for (let i = 20; i < hl << 2 && i < ip.length; i++) s += hex(ip[i]!, 2);
+  return s + '\n';
+}
+
+/** pr_retip: the quoted header, and the ports of a quoted TCP or UDP header. */
+function pr_retip(ip: Uint8Array): string {
+  let s = pr_iph(ip);
+  const p = ip.subarray((ip[0]! & 15) << 2);
+  if ((ip[9] === 6 || ip[9] === 17) && p.length >= 4)
+    s += `${ip[9] === 6 ? 'TCP' : 'UDP'}: from port ${(p[0]! << 8) | p[1]!}, to port ${(p[2]! << 8) | p[3]!} (decimal)\n`;
+  return s;
+}
+
+/** pr_icmph: what an ICMP message says (FreeBSD 14's words), with the returned header. */
+function pr_icmph(icp: Uint8Array): string {
+  const type = icp[0]!;
+  const code = icp[1]!;
+  const oip = icp.subarray(8);
   switch (type) {
-    case 3:
-      return (
+    case 0:
+      return 'Echo Reply\n';
+    case 3: {
+      const mtu = (icp[6]! << 8) | icp[7]!;
+      const t =
         [
           'Destination Net Unreachable',
           'Destination Host Unreachable',
           'Destination Protocol Unreachable',
           'Destination Port Unreachable',
-          'frag needed and DF set',
+          `frag needed and DF set (MTU ${mtu})`,
           'Source Route Failed',
-        ][code] ?? `Dest Unreachable, Bad Code: ${code}`
-      );
-    case 11:
-      return code === 0 ? 'Time to live exceeded' : 'Frag reassembly time exceeded';
-    case 5:
-      return 'Redirect';
-    case 12:
-      return 'Parameter problem';
+        ][code] ??
+        (code === 13
+          ? 'Communication prohibited by filter'
+          : `Dest Unreachable, Bad Code: ${code}`);
+      return `${t}\n${pr_retip(oip)}`;
+    }
     case 4:
-      return 'Source Quench';
+      return `Source Quench\n${pr_retip(oip)}`;
+    case 5: {
+      const t =
+        [
+          'Redirect Network',
+          'Redirect Host',
+          'Redirect Type of Service and Network',
+          'Redirect Type of Service and Host',
+        ][code] ?? `Redirect, Bad Code: ${code}`;
+      return `${t}(New addr: ${inet_ntoa(in_addr_read(icp, 4))})\n${pr_retip(oip)}`;
+    }
+    case 8:
+      return 'Echo Request\n';
+    case 11: {
+      const t =
+        code === 0
+          ? 'Time to live exceeded'
+          : code === 1
+            ? 'Frag reassembly time exceeded'
+            : `Time exceeded, Bad Code: ${code}`;
+      return `${t}\n${pr_retip(oip)}`;
+    }
+    case 12:
+      return `Parameter problem: pointer = 0x${hex(icp[4]!, 2)}\n${pr_retip(oip)}`;
     default:
-      return `Bad ICMP type: ${type}`;
+      return `Bad ICMP type: ${type}\n`;
   }
 }
 
@@ -110,6 +174,8 @@ interface Opts {
   broadcast: boolean;
   /** -R: the record-route option on every request. */
   rroute: boolean;
+  /** -W given (F_WAITTIME): replies later than waittime are not printed. */
+  fwaittime: boolean;
 }
 
 function parse(argv: readonly string[]): { o: Opts; host: string } | string {
@@ -124,6 +190,7 @@ function parse(argv: readonly string[]): { o: Opts; host: string } | string {
     quiet: false,
     broadcast: false,
     rroute: false,
+    fwaittime: false,
   };
   const a = argv.slice(1);
   let host: string | undefined;
@@ -173,11 +240,13 @@ function parse(argv: readonly string[]): { o: Opts; host: string } | string {
           break;
         case 't':
           if (!Number.isInteger(n) || n <= 0) return bad('timeout');
+          if (n > 3600) return `ping: invalid timeout: \`${v}' > 3600\n`;
           o.timeout = n;
           break;
         case 'W':
-          if (!Number.isInteger(n) || n < 0) return bad('timing interval');
-          o.waittime = n;
+          if (!Number.isFinite(n) || n < 0 || n > 2147483647) return bad('timing interval');
+          o.waittime = Math.trunc(n);
+          o.fwaittime = true;
           break;
         case 'S': {
           const x = inet_aton(v);
@@ -207,7 +276,11 @@ function sin(addr: number): Uint8Array {
 class Pinger {
   ntransmitted = 0;
   nreceived = 0;
-  nerrors = 0;
+  nrepeats = 0;
+  /** Replies later than -W's waittime (FreeBSD's nrcvtimeout). */
+  nrcvtimeout = 0;
+  /** The longest round trip, ms (tmax: the final wait is two of them). */
+  tmax = 0;
   readonly rtts: number[] = [];
   readonly ident: number;
   private readonly seen = new Set<number>();
@@ -259,7 +332,8 @@ class Pinger {
   async drain(): Promise<void> {
     const buf = new Uint8Array(65536);
     const from = new Uint8Array(16);
-    for (;;) {
+    /* FreeBSD stops reading as soon as every request has its reply. */
+    for (; !(this.o.count > 0 && this.nreceived >= this.o.count);) {
       const fds = [{ fd: this.s, events: POLLIN, revents: 0 }];
       if ((await this.libc.poll(fds, 0)) <= 0) return;
       const n = await this.libc.recvfrom(this.s, buf, buf.length, 0, from, [16]);
@@ -281,19 +355,27 @@ class Pinger {
       if (((icp[4]! << 8) | icp[5]!) !== this.ident) return;
       const seq = (icp[6]! << 8) | icp[7]!;
       line = `${cc} bytes from ${src}: icmp_seq=${seq} ttl=${b[8]!}`;
+      let rtt = 0;
       if (cc >= 8 + TIMEVAL) {
         const dv = new DataView(icp.buffer, icp.byteOffset, icp.length);
         const sent = Number(dv.getBigInt64(8, true)) * 1e9 + Number(dv.getBigInt64(16, true)) * 1e3;
-        const rtt = Math.max(0, (now - sent) / 1e6);
+        rtt = Math.max(0, (now - sent) / 1e6);
         this.rtts.push(rtt);
+        this.tmax = Math.max(this.tmax, rtt);
         line += ` time=${rtt.toFixed(3)} ms`;
       }
-      if (this.seen.has(seq)) line += ' (DUP!)';
-      else {
+      if (this.seen.has(seq)) {
+        line += ' (DUP!)';
+        this.nrepeats++;
+      } else {
         this.seen.add(seq);
         this.nreceived++;
       }
       if (this.o.quiet) return;
+      if (this.o.fwaittime && rtt > this.o.waittime) {
+        this.nrcvtimeout++;
+        return;
+      }
       const send_len = 20 + (this.o.rroute ? MAX_IPOPTLEN : 0) + 8 + this.o.size;
       if (b.length !== send_len) line += `\nwrong total length ${b.length} instead of ${send_len}`;
     } else {
@@ -303,10 +385,13 @@ class Pinger {
       const ohl = (ip[0]! & 15) << 2;
       if (ip[9] !== IPPROTO_ICMP || ip.length < ohl + 8) return;
       const oicmp = ip.subarray(ohl);
+      /* About one of ours: to our destination, ICMP, an echo request with our id. */
+      if (in_addr_read(ip, 16) !== this.dst) return;
       if (oicmp[0] !== ICMP_ECHO || ((oicmp[4]! << 8) | oicmp[5]!) !== this.ident) return;
-      this.nerrors++;
       if (this.o.quiet) return;
-      line = `${cc} bytes from ${src}: ${icmp_text(type, icp[1]!)}`;
+      /* pr_icmph ends with a newline; the options follow, then one more (a blank line
+       * after the returned header, as FreeBSD prints it). */
+      line = `${cc} bytes from ${src}: ${pr_icmph(icp)}`;
     }
     await this.ctx.out(`${line}${this.pr_options(b, hlen)}\n`);
   }
@@ -372,10 +457,14 @@ class Pinger {
   async summary(host: string): Promise<void> {
     let s = `\n--- ${host} ping statistics ---\n`;
     s += `${this.ntransmitted} packets transmitted, ${this.nreceived} packets received, `;
-    if (this.nerrors > 0) s += `+${this.nerrors} errors, `;
-    const loss =
-      this.ntransmitted > 0 ? (100 * (this.ntransmitted - this.nreceived)) / this.ntransmitted : 0;
-    s += `${loss.toFixed(1)}% packet loss\n`;
+    if (this.nrepeats > 0) s += `+${this.nrepeats} duplicates, `;
+    if (this.ntransmitted > 0) {
+      if (this.nreceived > this.ntransmitted) s += "-- somebody's printing up packets!";
+      else
+        s += `${((100 * (this.ntransmitted - this.nreceived)) / this.ntransmitted).toFixed(1)}% packet loss`;
+    }
+    if (this.nrcvtimeout > 0) s += `, ${this.nrcvtimeout} packets out of wait time`;
+    s += '\n';
     if (this.rtts.length > 0) {
       const n = this.rtts.length;
       const min = Math.min(...this.rtts);
@@ -448,25 +537,35 @@ export const ping: Program = async (ctx) => {
   if ((await libc.getuid()) === 0) await libc.setsockopt(s, SOL_SOCKET, SO_SNDBUF, hold);
   const pg = new Pinger(ctx, s, dst, o, await libc.getpid());
   const addr = inet_ntoa(dst);
-  await ctx.out(`PING ${addr} (${addr}): ${o.size} data bytes\n`);
+  const from = o.src !== null ? ` from ${inet_ntoa(o.src)}` : '';
+  await ctx.out(`PING ${addr} (${addr})${from}: ${o.size} data bytes\n`);
   const start = await pg.now();
   const deadline = o.timeout > 0 ? start + o.timeout * 1e9 : Infinity;
-  for (;;) {
-    await pg.pinger();
-    const last = o.count > 0 && pg.ntransmitted >= o.count;
-    const t0 = await pg.now();
-    let until = t0 + (last ? o.waittime * 1e6 : o.interval * 1e9);
+  /*
+   * FreeBSD's main loop: a request every interval; once the last is out, one more
+   * interval, then the almost_done wait — two round trips (at least a second) when
+   * replies came back, else waittime.  Every reply is read as it comes; the run ends
+   * early when every request has its reply, and at -t's deadline.
+   */
+  const wait_until = async (until: number): Promise<boolean> => {
     if (until > deadline) until = deadline;
     for (;;) {
       await pg.drain();
+      if (o.count > 0 && pg.nreceived >= o.count) return true;
       const now = await pg.now();
-      if (now >= until) break;
-      if (last && pg.nreceived >= pg.ntransmitted) break;
+      if (now >= until) return now >= deadline;
       await waitfor(libc, s, until, now);
     }
-    if (last || (await pg.now()) >= deadline) break;
-    if (!o.quiet && pg.nreceived < pg.ntransmitted)
-      await ctx.out(`Request timeout for icmp_seq ${pg.ntransmitted - 1}\n`);
+  };
+  for (;;) {
+    await pg.pinger();
+    if (await wait_until((await pg.now()) + o.interval * 1e9)) break;
+    if (o.count > 0 && pg.ntransmitted >= o.count) {
+      const final =
+        pg.nreceived > 0 ? Math.max(1, Math.floor((2 * pg.tmax) / 1000)) * 1e9 : o.waittime * 1e6;
+      await wait_until((await pg.now()) + final);
+      break;
+    }
   }
   await pg.summary(addr);
   await libc.close(s);
