@@ -316,8 +316,9 @@ class Ifconfig {
           if (jid === null) return 1;
           const r = ifreq(cur);
           new DataView(r.buffer).setInt32(16, jid, true);
+          /* FreeBSD's words: "SIOCSIFVNET", "SIOCSIFRVNET(jid, name)". */
           if ((await this.ioctl(a === 'vnet' ? SIOCSIFVNET : SIOCSIFRVNET, r)) < 0)
-            return this.fail(`SIOCSIF${a === 'vnet' ? '' : 'R'}VNET`);
+            return this.fail(a === 'vnet' ? 'SIOCSIFVNET' : `SIOCSIFRVNET(${jid}, ${cur})`);
           break;
         }
         case 'ether':
