@@ -77,12 +77,20 @@ const TABLE: readonly ProgramEntry[] = [
     main: route,
     desc: 'manipulate the routing tables (add, delete, change, get, monitor)',
   },
-  { path: '/sbin/ping', main: ping, desc: 'send ICMP ECHO_REQUEST packets to network hosts' },
-  { path: '/usr/sbin/tcpdump', main: tcpdump, desc: 'dump traffic on a network (bpf)' },
+  {
+    path: '/sbin/ping',
+    main: ping,
+    desc: 'send ICMP ECHO_REQUEST packets to network hosts (-bnqR -c -i -m -s -S -t -W)',
+  },
+  {
+    path: '/usr/sbin/tcpdump',
+    main: tcpdump,
+    desc: 'dump traffic on a network (bpf; -i -n -c -t -w, -r file)',
+  },
   {
     path: '/usr/sbin/arp',
     main: arp,
-    desc: 'address resolution display and control (-an, -d host, -s host ether_addr)',
+    desc: 'address resolution display and control (-an [-i if], -d host | -a, -s/-S host ether)',
   },
   {
     path: '/usr/sbin/tcpdrop',
@@ -91,9 +99,13 @@ const TABLE: readonly ProgramEntry[] = [
   },
   { path: '/sbin/kldload', main: S.kldload, desc: 'load a file into the kernel' },
   { path: '/sbin/kldunload', main: S.kldunload, desc: 'unload a file from the kernel' },
-  { path: '/sbin/kldstat', main: S.kldstat, desc: 'display status of dynamic kernel linker (-v)' },
+  {
+    path: '/sbin/kldstat',
+    main: S.kldstat,
+    desc: 'display status of dynamic kernel linker (-v -h -q, -i id, -n file, -m module)',
+  },
   { path: '/usr/sbin/jail', main: J.jail, desc: 'manage jails (-c name=N vnet persist, -m, -r)' },
-  { path: '/usr/sbin/jls', main: J.jls, desc: 'list jails' },
+  { path: '/usr/sbin/jls', main: J.jls, desc: 'list jails (-v -N, -j jail, params with -h -n -q)' },
   { path: '/usr/sbin/jexec', main: J.jexec, desc: 'execute a command inside an existing jail' },
   {
     path: '/sbin/ddb',
