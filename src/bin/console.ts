@@ -21,8 +21,9 @@
  *
  * Batch: the shell gets the script as `sh -c TEXT` (with -e for `vimage run`), standard
  * input at end of file, standard output and standard error collected or written to the
- * host's.  The kernel runs until the shell exits; if everything is blocked first the run
- * is a deadlock and fails.
+ * host's.  The kernel runs until the shell exits; if everything is blocked first and
+ * nothing from the host can wake it (host_can_wake: on the real clock, an open vxlan
+ * endpoint can) the run is a deadlock and fails.
  */
 
 import * as fs from 'node:fs';
@@ -34,6 +35,7 @@ import { exec_lookup } from '../kern/kern_exec.js';
 import type { File } from '../kern/kern_descrip.js';
 import { kdb_enter, kdb_state, KDB_WHY_BREAK, type KdbIo } from '../kern/subr_kdb.js';
 import { install_programs } from './programs.js';
+import { vxlan_host_endpoints } from '../net/if_vxlan.js';
 
 const enc = new TextEncoder();
 
@@ -116,22 +118,53 @@ export async function shell_batch(
   void run.done.then(() => {
     finished = true;
   });
-  const idle = (async (): Promise<'idle'> => {
-    await k.run_until_idle();
-    return 'idle';
-  })();
-  const r = await Promise.race([run.done, idle]);
-  if (r === 'idle') {
+  for (;;) {
+    const idle = (async (): Promise<'idle'> => {
+      await k.run_until_idle();
+      return 'idle';
+    })();
+    const r = await Promise.race([run.done, idle]);
+    if (r !== 'idle') {
+      res.status = r;
+      return res;
+    }
     // Let a just-settled exit be observed.
     await Promise.resolve();
-    if (!finished) {
+    if (finished) {
+      res.status = await run.done;
+      return res;
+    }
+    if (!host_can_wake(k)) {
       res.deadlock = true;
       res.status = 1;
       return res;
     }
-    res.status = await run.done;
-  } else res.status = r;
-  return res;
+    // Idle, but the host may still wake a thread (a datagram for a vxlan endpoint): look
+    // again a little later, and at once if the shell exits meanwhile.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const later = new Promise<'later'>((res) => (timer = setTimeout(res, HOST_WAIT_MS, 'later')));
+    const w = await Promise.race([run.done, later]);
+    clearTimeout(timer);
+    if (w !== 'later') {
+      res.status = w;
+      return res;
+    }
+  }
+}
+
+/** How often an idle kernel that the host may still wake is looked at again (ms). */
+const HOST_WAIT_MS = 50;
+
+/**
+ * Can anything outside the kernel still wake one of its threads once nothing is
+ * runnable and no callout is pending?  On the virtual clock, no: time stands still and
+ * the host delivers nothing by itself.  On the real clock, yes while a vxlan(4)
+ * interface has its host UDP endpoint open — a frame from the peer may be what the
+ * shell waits for (`nc -l` for a Linux client, `tcpdump -c 1 -i vxlan0`).  The
+ * console's own input is at end of file in batch mode, so it wakes nobody.
+ */
+function host_can_wake(k: Kernel): boolean {
+  return k.clock.kind === 'real' && vxlan_host_endpoints(k) > 0;
 }
 
 /* ---------------------------------------------------------------------------------- */

@@ -163,10 +163,27 @@ function vxlan_sc(ifp: Ifnet): VxlanSoftc {
   return ifp.if_softc as VxlanSoftc;
 }
 
+/** Kernel-wide: how many vxlan host endpoints are open (k.netglobal['vxlan']). */
+function vxlan_global(k: Kernel): { open: number } {
+  let g = k.netglobal['vxlan'] as { open: number } | undefined;
+  if (g === undefined) k.netglobal['vxlan'] = g = { open: 0 };
+  return g;
+}
+
+/**
+ * The host endpoints open in kernel k: each can deliver a frame, and so wake a thread,
+ * when nothing in the kernel is runnable or pending (the batch console asks, on the
+ * real clock, before it calls an idle kernel deadlocked).
+ */
+export function vxlan_host_endpoints(k: Kernel): number {
+  return vxlan_global(k).open;
+}
+
 /** Open the host endpoint (interface up): RUNNING once bound. */
 function vxlan_init(k: Kernel, ifp: Ifnet): void {
   const sc = vxlan_sc(ifp);
   if (sc.sock !== null || k.hostnet === null) return;
+  vxlan_global(k).open++;
   sc.sock = k.hostnet.udp_open(
     sc.local,
     sc.lport,
@@ -190,7 +207,10 @@ function vxlan_teardown(ifp: Ifnet): void {
   const sc = vxlan_sc(ifp);
   ifp.if_drv_flags &= ~IFF_DRV_RUNNING;
   if_link_state_change(ifp, LINK_STATE_DOWN);
-  sc.sock?.close();
+  if (sc.sock !== null) {
+    sc.sock.close();
+    vxlan_global(curkernel()).open--;
+  }
   sc.sock = null;
   sc.ftable.clear();
   mbufq_drain(sc.rxq);
