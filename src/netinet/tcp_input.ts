@@ -164,6 +164,7 @@ import { tcp_timer_activate, tcp_timer_active, TP_KEEPIDLE } from './tcp_timer.j
 import { syncache_add, syncache_chkrst, syncache_expand } from './tcp_syncache.js';
 import {
   tcp_clean_sackreport,
+  tcp_dsack_report,
   tcp_free_sackholes,
   tcp_sack_active,
   tcp_sack_doack,
@@ -510,6 +511,9 @@ function tcp_reass(tp: Tcpcb, seq: number, m: Mbuf | null, len: number, fin: boo
     if (prev !== undefined) {
       const over = seq_sub(seq_add(prev.seq, prev.len), seq);
       if (over > 0) {
+        /* Data the queue already holds: a duplicate to report (D-SACK, RFC 2883 §4.1.2). */
+        if (tp.t_flags & TF_SACK_PERMIT)
+          tcp_dsack_report(tp, seq, seq_add(seq, Math.min(over, len)));
         if (over >= len) {
           TCPSTAT_INC(TCPS_.tcps_rcvduppack);
           TCPSTAT_ADD(TCPS_.tcps_rcvdupbyte, len);
@@ -527,6 +531,8 @@ function tcp_reass(tp: Tcpcb, seq: number, m: Mbuf | null, len: number, fin: boo
       const nx = q[i]!;
       const over = seq_sub(seq_add(seq, len), nx.seq);
       if (over <= 0) break;
+      if (tp.t_flags & TF_SACK_PERMIT)
+        tcp_dsack_report(tp, nx.seq, seq_add(nx.seq, Math.min(over, nx.len)));
       if (over < nx.len) {
         tp.t_segqlen -= over;
         tseg_trim_front(nx, over);
@@ -813,6 +819,9 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
       TCPSTAT_INC(TCPS_.tcps_rcvpartduppack);
       TCPSTAT_ADD(TCPS_.tcps_rcvpartdupbyte, todrop);
     }
+    /* D-SACK (RFC 2883 §4.1.1): the next ACK reports the duplicate range first. */
+    if (todrop > 0 && tp.t_flags & TF_SACK_PERMIT)
+      tcp_dsack_report(tp, th.seq, seq_add(th.seq, todrop));
     m_adj(m, todrop);
     th.seq = seq_add(th.seq, todrop);
     tlen -= todrop;

@@ -91,7 +91,13 @@ import {
 import { tcp_setpersist, tcp_timer_activate, tcp_timer_active } from './tcp_timer.js';
 import { tcp_mssopt, tcp_ts_getticks, wr32 } from './tcp_subr.js';
 import { cc_after_idle } from './cc/cc.js';
-import { tcp_sack_active, tcp_sack_output, tcp_sack_pipe, tcp_sack_sent } from './tcp_sack.js';
+import {
+  tcp_sack_active,
+  tcp_sack_blocks,
+  tcp_sack_output,
+  tcp_sack_pipe,
+  tcp_sack_sent,
+} from './tcp_sack.js';
 
 export const K = new ObjFile('netinet/tcp_output.ts', VIMAGEID('src/netinet/tcp_output.ts'));
 const S_tcp_output = K.TEXT('tcp_output');
@@ -481,8 +487,14 @@ export function tcp_output(tp: Tcpcb): number {
         (flags & TH_SYN && !(flags & TH_ACK) && tp.t_flags & TF_REQ_TSTMP)
       )
         which |= OPT_TS;
-      if (tp.t_flags & TF_SACK_PERMIT && tp.sackblks.length > 0 && !(flags & TH_SYN)) {
-        sacks = tp.sackblks;
+      if (
+        tp.t_flags & TF_SACK_PERMIT &&
+        (tp.sackblks.length > 0 || tp.t_dsack !== null) &&
+        !(flags & TH_SYN)
+      ) {
+        /* A pending D-SACK goes first, once (RFC 2883 §4). */
+        sacks = tcp_sack_blocks(tp);
+        tp.t_dsack = null;
         TCPSTAT_INC(TCPS_.tcps_sack_send_blocks);
       }
     }

@@ -16,8 +16,19 @@
  * keeps recovery going; an ACK at snd_recover ends it; a retransmission timeout
  * forgets the scoreboard (tcp_free_sackholes), as FreeBSD does.
  *
- * Deliberate differences: no D-SACK generation, the "lost" rule is FreeBSD's simple one
- * (every hole below snd_fack) rather than RFC 6675's IsLost() per segment.
+ * D-SACK (RFC 2883): a receiver that gets data it already has — below rcv_nxt, or
+ * inside what its reassembly queue holds — remembers the duplicate range
+ * (tcp_dsack_report, the first duplicate of a segment) and its next ACK reports it once
+ * as the first SACK block, followed by the queued block that contains it, if any, then
+ * the usual blocks (tcp_sack_blocks, §4).  A sender recognises a D-SACK block as §4
+ * defines it — a first block at or below the cumulative ACK, or inside the second
+ * block — counts it (tcps_dsack_count, tcps_dsack_bytes, FreeBSD's names) and keeps it
+ * out of the scoreboard: it says nothing about holes.  Both follow net.inet.tcp.sack.enable
+ * through the negotiated SACK-permitted option, as in FreeBSD (no separate switch).
+ *
+ * Deliberate differences: the "lost" rule is FreeBSD's simple one (every hole below
+ * snd_fack) rather than RFC 6675's IsLost() per segment; D-SACKs are counted, not yet
+ * used to undo spurious retransmissions (RFC 3708).
  */
 
 import {
@@ -67,6 +78,28 @@ export function tcp_update_sack_list(tp: Tcpcb, start: number): void {
   tp.sackblks = out.map((r) => [r[0], r[1]]);
 }
 
+/**
+ * tcp_dsack_report: [start, end) arrived again (a duplicate).  The first duplicate since
+ * the last ACK is the one reported (RFC 2883 §4: one D-SACK block per ACK).
+ */
+export function tcp_dsack_report(tp: Tcpcb, start: number, end: number): void {
+  if (tp.t_dsack === null && SEQ_LT(start, end)) tp.t_dsack = [start, end];
+}
+
+/**
+ * The SACK blocks for the next segment: tp.sackblks, or, with a D-SACK pending, that
+ * block first, then the queued block containing it (if any), then the others.
+ */
+export function tcp_sack_blocks(tp: Tcpcb): readonly (readonly [number, number])[] {
+  const d = tp.t_dsack;
+  if (d === null) return tp.sackblks;
+  const inside = tp.sackblks.find((b) => SEQ_LEQ(b[0], d[0]) && SEQ_LEQ(d[1], b[1]));
+  const out: (readonly [number, number])[] = [d];
+  if (inside !== undefined) out.push(inside);
+  for (const b of tp.sackblks) if (b !== inside) out.push(b);
+  return out;
+}
+
 /** Drop the blocks the cumulative ACK point has reached (tcp_clean_sackreport). */
 export function tcp_clean_sackreport(tp: Tcpcb): void {
   if (tp.t_segq.length === 0) {
@@ -85,10 +118,25 @@ export function tcp_sack_doack(
   blocks: readonly (readonly [number, number])[],
   ack: number,
 ): void {
+  /* A D-SACK block (RFC 2883 §4): the first, at or below the cumulative ACK or inside
+   * the second block.  Counted, and not taken for data held above a hole. */
+  let first = 0;
+  const d = blocks[0];
+  if (d !== undefined && SEQ_LT(d[0], d[1])) {
+    const b1 = blocks[1];
+    if (SEQ_LEQ(d[1], ack) || (b1 !== undefined && SEQ_LEQ(b1[0], d[0]) && SEQ_LEQ(d[1], b1[1]))) {
+      TCPSTAT_INC(TCPS_.tcps_dsack_count);
+      TCPSTAT_ADD(TCPS_.tcps_dsack_bytes, seq_sub(d[1], d[0]));
+      first = 1;
+    }
+  }
+  /* Only a D-SACK, and no scoreboard: nothing to update (as for an ACK without blocks). */
+  if (first === blocks.length && tp.t_sacked.length === 0) return;
   let sb = tp.t_sacked
     .filter((r) => SEQ_GT(r[1], ack))
     .map((r): [number, number] => [SEQ_MAX(r[0], ack), r[1]]);
-  for (const [s0, e] of blocks) {
+  for (let i = first; i < blocks.length; i++) {
+    const [s0, e] = blocks[i]!;
     if (!SEQ_LT(s0, e) || !SEQ_GT(e, ack) || SEQ_GT(e, tp.snd_max)) continue;
     const s = SEQ_MAX(s0, ack);
     sb.push([s, e]);

@@ -355,6 +355,8 @@ export class Tcpcb {
   t_bytes_acked = 0;
   /* SACK (netinet/tcp_sack.ts): the blocks we report, most recent first... */
   sackblks: [number, number][] = [];
+  /** A duplicate range received, for the first block of the next ACK (D-SACK, RFC 2883). */
+  t_dsack: [number, number] | null = null;
   /* ...and the peer's: SACKed ranges above snd_una, the highest SACKed sequence, and
    * the retransmission point in the holes during recovery. */
   t_sacked: [number, number][] = [];
