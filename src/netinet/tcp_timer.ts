@@ -151,8 +151,8 @@ handlers[TT_REXMT] = (tp) => {
     tp.snd_ssthresh_prev = tp.snd_ssthresh;
     tp.snd_recover_prev = tp.snd_recover;
     /* With timestamps tcp_output sets it as the retransmission leaves (Eifel). */
-    if (!(tp.t_flags & TF_RCVD_TSTMP))
-      tp.t_badrxtwin = get_ticks() + (tp.t_srtt >> (TCP_RTT_SHIFT + 1));
+    tp.t_badrxtwin =
+      tp.t_flags & TF_RCVD_TSTMP ? 0 : get_ticks() + (tp.t_srtt >> (TCP_RTT_SHIFT + 1));
     tp.t_flags |= TF_PREVVALID;
   } else tp.t_flags &= ~TF_PREVVALID;
   const rexmt =
