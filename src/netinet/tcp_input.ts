@@ -24,9 +24,12 @@
  *   reassembly queue (at most net.inet.tcp.reass.maxqueuelen segments), and FIN.
  *   The urgent pointer is accepted and its data delivered in line.
  *
- * Deliberate differences: no header prediction fast path, no SACK scoreboard or
- * SACK-based recovery yet (SACK-permitted is negotiated and blocks are parsed and
- * counted), no ECN, no TCP Fast Open, no MD5 signatures.
+ * Duplicate data (below rcv_nxt, or already in the reassembly queue) is reported to a
+ * SACK-permitted peer as a D-SACK block (RFC 2883, tcp_sack.ts).  Segments do not
+ * re-arm the keep timer (t_rcvtime is what it reads, as in FreeBSD).
+ *
+ * Deliberate differences: no header prediction fast path (the option parse has
+ * FreeBSD's NOP NOP TS shortcut), no ECN, no TCP Fast Open, no MD5 signatures.
  */
 
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
