@@ -87,6 +87,7 @@ import {
   in_ifaddrs_of,
 } from './in_var.js';
 import { V_ip_defttl } from './ip_var.js';
+import type { IpPcbOpts } from './ip_ctloutput.js';
 import { IFF_BROADCAST, IFF_LOOPBACK } from '../net/if_var.js';
 import { ifnet_byindex } from '../net/if.js';
 
@@ -160,6 +161,8 @@ export class Inpcb {
   inp_ip_ttl: number;
   inp_ip_tos = 0;
   inp_ip_minttl = 0;
+  /** IP_OPTIONS: inserted into every datagram the pcb sends (UDP). */
+  inp_options: IpPcbOpts | null = null;
   /** The protocol's own block (struct tcpcb), or null. */
   inp_ppcb: unknown = null;
   /** Generation number: when the pcb was made (netstat sorts by it). */

@@ -11,10 +11,11 @@
  * ENOPROTOOPT.  SOL_SOCKET follow-up calls are ignored, as FreeBSD's udp_ctloutput does.
  *
  * ip_pcbopts checks and stores the value of IP_OPTIONS (the options a socket's
- * datagrams carry, RFC 791 §3.1) as FreeBSD's ip_pcbopts does; raw sockets use it
- * (raw_ip.ts, which is how ping -R records a route).
- * XXX: UDP and TCP sockets answer IP_OPTIONS with ENOPROTOOPT: their output paths do
- * not pass options to ip_output yet.
+ * datagrams carry, RFC 791 §3.1) as FreeBSD's ip_pcbopts does; raw sockets (raw_ip.ts,
+ * which is how ping -R records a route) and UDP sockets (inp_options, sent with every
+ * datagram) use it.
+ * XXX: TCP sockets answer IP_OPTIONS with ENOPROTOOPT: tcp_output does not pass
+ * options to ip_output (nor take them off the MSS) yet.
  */
 
 import type { Socket, SockOpt } from '../sys/socketvar.js';
@@ -23,7 +24,7 @@ import { PR_VNET } from '../kern/kern_jail.js';
 import { CMSG_DATA_OFF, CMSG_LEN, CMSG_SPACE } from '../sys/socket.js';
 import { sooptcopyin, sooptcopyout, SOPT_SET } from '../kern/uipc_socket.js';
 import { curkernel } from '../kern/kern_cur.js';
-import { IPPROTO_IP, in_addr_read } from './in.js';
+import { IPPROTO_IP, IPPROTO_TCP, in_addr_read } from './in.js';
 import {
   IPOPT_EOL,
   IPOPT_LSRR,
@@ -149,6 +150,23 @@ export function ip_pcbopts(val: Uint8Array): IpPcbOpts | null | number {
   return { ipopt_dst: first >>> 0, ipopt_list: Uint8Array.from(out) };
 }
 
+/**
+ * The options to give ip_output for the datagram whose IP header is at b[o] (null when
+ * there are none); a source route's first hop becomes the header's destination, as
+ * ip_insertoptions does (transport checksums were computed with the final one).
+ */
+export function ip_opts_route(b: Uint8Array, o: number, opts: IpPcbOpts | null): Uint8Array | null {
+  if (opts === null) return null;
+  const d = opts.ipopt_dst;
+  if (d !== 0) {
+    b[o + 16] = d >>> 24;
+    b[o + 17] = (d >>> 16) & 0xff;
+    b[o + 18] = (d >>> 8) & 0xff;
+    b[o + 19] = d & 0xff;
+  }
+  return opts.ipopt_list;
+}
+
 /** IP_OPTIONS for getsockopt: the first hop, then the options (FreeBSD's layout). */
 export function ip_pcbopts_get(o: IpPcbOpts | null): Uint8Array {
   if (o === null) return new Uint8Array(0);
@@ -167,6 +185,14 @@ export function ip_ctloutput(so: Socket, sopt: SockOpt): number {
   const inp = so.so_pcb as Inpcb | null;
   if (inp === null) return EINVAL;
   const name = sopt.sopt_name;
+  if (name === IP_OPTIONS) {
+    if (inp.inp_ip_p === IPPROTO_TCP) return ENOPROTOOPT;
+    if (sopt.sopt_dir !== SOPT_SET) return sooptcopyout(sopt, ip_pcbopts_get(inp.inp_options));
+    const o = ip_pcbopts(sopt.sopt_val);
+    if (typeof o === 'number') return o;
+    inp.inp_options = o;
+    return 0;
+  }
   if (sopt.sopt_dir === SOPT_SET) {
     const v = sooptcopyin(sopt, 4);
     if (typeof v === 'number') return v;

@@ -72,7 +72,13 @@ import {
 import { in_localip } from './in_var.js';
 import { IPS, IPSTAT_INC } from './ip_var.js';
 import { ip_output, IP_ALLOWBROADCAST, IP_RAWOUTPUT, IP_ROUTETOIF } from './ip_output.js';
-import { IP_OPTIONS, ip_pcbopts, ip_pcbopts_get, type IpPcbOpts } from './ip_ctloutput.js';
+import {
+  IP_OPTIONS,
+  ip_opts_route,
+  ip_pcbopts,
+  ip_pcbopts_get,
+  type IpPcbOpts,
+} from './ip_ctloutput.js';
 
 export const K = new ObjFile('netinet/raw_ip.ts', VIMAGEID('src/netinet/raw_ip.ts'));
 
@@ -187,7 +193,7 @@ function rip_output(so: Socket, cb: RipCb, m: Mbuf, dst: number): number {
     b[17] = (dst >>> 16) & 0xff;
     b[18] = (dst >>> 8) & 0xff;
     b[19] = dst & 0xff;
-    return ip_output(m, rip_opts(b, cb), null, flags, null, cb);
+    return ip_output(m, ip_opts_route(b, 0, cb.inp_options), null, flags, null, cb);
   }
   /* IP_HDRINCL: the caller's header, checked as FreeBSD's rip_output does. */
   const b = mtod(m);
@@ -204,24 +210,7 @@ function rip_output(so: Socket, cb: RipCb, m: Mbuf, dst: number): number {
   }
   /* Any source address, as FreeBSD allows root outside address-restricted jails. */
   IPSTAT_INC(IPS.ips_rawout);
-  return ip_output(m, rip_opts(b, cb), null, flags | IP_RAWOUTPUT, null, cb);
-}
-
-/**
- * The socket's IP options for the header at b (null when it has none); a source
- * route's first hop becomes the header's destination, as ip_insertoptions does.
- */
-function rip_opts(b: Uint8Array, cb: RipCb): Uint8Array | null {
-  const o = cb.inp_options;
-  if (o === null) return null;
-  const d = o.ipopt_dst;
-  if (d !== 0) {
-    b[16] = d >>> 24;
-    b[17] = (d >>> 16) & 0xff;
-    b[18] = (d >>> 8) & 0xff;
-    b[19] = d & 0xff;
-  }
-  return o.ipopt_list;
+  return ip_output(m, ip_opts_route(b, 0, cb.inp_options), null, flags | IP_RAWOUTPUT, null, cb);
 }
 
 function sin_from(nam: Uint8Array): { addr: number } | number {

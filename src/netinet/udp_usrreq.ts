@@ -143,6 +143,7 @@ import {
   IP_TOS,
   cmsg_foreach,
   ip_ctloutput,
+  ip_opts_route,
   ip_savecontrol,
 } from './ip_ctloutput.js';
 import { ip_protox_register } from './ip_input.js';
@@ -604,7 +605,7 @@ function udp_output(
   if (so.so_options & SO_DONTROUTE) ipflags |= IP_ROUTETOIF;
   if (so.so_options & SO_BROADCAST) ipflags |= IP_ALLOWBROADCAST;
   UDPSTAT_INC(UDPS.udps_opackets);
-  return ip_output(m, null, null, ipflags, null, inp);
+  return ip_output(m, ip_opts_route(b, o, inp.inp_options), null, ipflags, null, inp);
 }
 
 /* ------------------------------------------------------------------------------ */

@@ -9,18 +9,21 @@ import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
 import { runIn } from '../../lib/inet.js';
 import { addaddr, delta, epair, inv, ip, ipstat } from '../../lib/inet_lab.js';
-import { kern_jail_set } from '../../../src/kern/kern_jail.js';
-import { AF_INET, SOCK_RAW } from '../../../src/sys/socket.js';
+import { kern_jail_set, prison_find_name } from '../../../src/kern/kern_jail.js';
+import { AF_INET, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM } from '../../../src/sys/socket.js';
 import {
   IPPROTO_ICMP,
   IPPROTO_IP,
   sockaddr_in,
+  sockaddr_in_bytes,
   sockaddr_in_encode,
 } from '../../../src/netinet/in.js';
 import { in_cksum } from '../../../src/netinet/in_cksum.js';
 import { IP_HDRINCL } from '../../../src/netinet/raw_ip.js';
 import { IP_OPTIONS } from '../../../src/netinet/ip_ctloutput.js';
-import { EINVAL } from '../../../src/sys/errno.js';
+import { EINVAL, ENOPROTOOPT } from '../../../src/sys/errno.js';
+import { bpf_capture_set } from '../../../src/net/bpf.js';
+import { nanosleep } from '../../../src/lib/process.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Prison } from '../../../src/kern/kern_jail.js';
 import type { Vnet } from '../../../src/net/vnet.js';
@@ -157,4 +160,54 @@ test('a loose source route goes to its first hop; HDRINCL with options of its ow
   const d = delta(before, ipstat(k, vb));
   assert.equal(d['ips_total'], 1, 'b got it: the first hop');
   assert.equal(d['ips_cantforward'], 1, 'and does not source-route (forwarding off)');
+});
+
+test('UDP sockets carry IP_OPTIONS: record route on the wire, the datagram delivered; TCP says ENOPROTOOPT', async () => {
+  const { k, pa, vb } = lab();
+  const pb = prison_find_name(k, k.prison0, 'b')!;
+  const frames: Uint8Array[] = [];
+  bpf_capture_set(k, (_ifp, _dlt, data) => void frames.push(data.slice()));
+  const rr = Uint8Array.from([7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  const got = runIn(
+    k,
+    async (c) => {
+      const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
+      assert.equal(await c.bind(s, sockaddr_in_bytes(0, 5300)), 0);
+      const buf = new Uint8Array(64);
+      const n = await c.recvfrom(s, buf, buf.length, 0, null, null);
+      return new TextDecoder().decode(buf.subarray(0, n));
+    },
+    pb,
+  );
+  const sent = runIn(
+    k,
+    async (c) => {
+      await nanosleep(c, 1e6);
+      const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
+      assert.equal(await c.setsockopt(s, IPPROTO_IP, IP_OPTIONS, rr), 0);
+      const b = new Uint8Array(64);
+      const len: [number] = [b.length];
+      assert.equal(await c.getsockopt(s, IPPROTO_IP, IP_OPTIONS, b, len), 0);
+      const back = [...b.subarray(0, len[0])];
+      const t = await c.socket(AF_INET, SOCK_STREAM, 0);
+      const tcp = (await c.setsockopt(t, IPPROTO_IP, IP_OPTIONS, rr)) < 0 ? c.errno : 0;
+      const msg = new TextEncoder().encode('routed');
+      const n = await c.sendto(s, msg, msg.length, 0, sockaddr_in_bytes(ip('192.0.2.2'), 5300));
+      return { back, tcp, n };
+    },
+    pa,
+  );
+  const [text, r] = await Promise.all([got, sent]);
+  bpf_capture_set(k, null);
+  assert.equal(text, 'routed');
+  assert.deepEqual(r, { back: [0, 0, 0, 0, ...rr], tcp: ENOPROTOOPT, n: 6 });
+  // On the epair: a 32-byte header carrying the (still empty: routers and the
+  // destination fill it) record route option.
+  const udp = frames.filter((f) => f[12] === 0x08 && f[13] === 0 && f[14 + 9] === 17);
+  assert.ok(udp.length >= 1);
+  const ipb = udp[0]!.subarray(14);
+  assert.equal(ipb[0], 0x48);
+  assert.deepEqual([...ipb.subarray(20, 32)], [...rr]);
+  assert.equal(in_cksum(ipb, 0, 32), 0, 'header checksum');
+  void vb;
 });
