@@ -62,6 +62,7 @@ import {
 import { AF_INET, IFF_BROADCAST, type IfDst, type Ifnet } from '../net/if_var.js';
 import { ifnet_byindex } from '../net/if.js';
 import { RTF_BLACKHOLE, RTF_BROADCAST, RTF_GATEWAY, RTF_HOST, RTF_REJECT } from '../net/route.js';
+import type { Rib, Rtentry } from '../net/route/route_var.js';
 import { in_cksum } from './in_cksum.js';
 import { IN_MULTICAST, in_addr_read, in_addr_write, type in_addr_t } from './in.js';
 import { IPOPT_COPIED, IPOPT_EOL, IPOPT_NOP, IP_DF, IP_HDR_LEN, IP_MF, IP_OFFMASK } from './ip.js';
@@ -94,6 +95,17 @@ export const IP_NODEFAULTFLOWID = 0x40;
 export interface IpRoute {
   /** The path MTU of the route used (set on EMSGSIZE for ICMP need-frag). */
   ro_mtu?: number;
+  /**
+   * A connection's route cache (FreeBSD's inp_route: ro_nh checked against the rib's
+   * generation): the route and interface looked up for ro_dst in ro_rib, valid while
+   * that rib's rnh_gen is still ro_gen (every add, delete and change bumps it).  The
+   * route's own fields are read per datagram, so what changes in place is seen.
+   */
+  ro_rt?: Rtentry;
+  ro_ifp?: Ifnet;
+  ro_dst?: number;
+  ro_rib?: Rib;
+  ro_gen?: number;
 }
 
 /** The per-vnet IP ID counter (FreeBSD's V_ip_id, per CPU there). */
@@ -238,8 +250,23 @@ export function ip_output(
     ifp = ia.ifa_ifp;
     ifa = ia.ia_addr;
   } else {
-    const rt = V_rib.get().lookup(dst);
-    const rifp = rt !== null && rt.rt_ifp !== null ? ifnet_byindex(rt.rt_ifp.if_index) : null;
+    const rib = V_rib.get();
+    let rt: Rtentry | null;
+    let rifp: Ifnet | null;
+    if (ro !== null && ro.ro_rib === rib && ro.ro_gen === rib.rnh_gen && ro.ro_dst === dst) {
+      rt = ro.ro_rt!;
+      rifp = ro.ro_ifp!;
+    } else {
+      rt = rib.lookup(dst);
+      rifp = rt !== null && rt.rt_ifp !== null ? ifnet_byindex(rt.rt_ifp.if_index) : null;
+      if (ro !== null && rt !== null && rifp !== null) {
+        ro.ro_rt = rt;
+        ro.ro_ifp = rifp;
+        ro.ro_dst = dst;
+        ro.ro_rib = rib;
+        ro.ro_gen = rib.rnh_gen;
+      }
+    }
     if (rt === null || rifp === null) {
       IPSTAT_INC(IPS.ips_noroute);
       m_freem(m);

@@ -39,7 +39,7 @@ import { SO_DONTROUTE } from '../sys/socket.js';
 import { EHOSTDOWN, EHOSTUNREACH, EMSGSIZE, ENETDOWN, ENETUNREACH, ENOBUFS } from '../sys/errno.js';
 import { IPPROTO_TCP, in_addr_write } from './in.js';
 import { in_pseudo } from './in_cksum.js';
-import { ip_output, IP_ROUTETOIF } from './ip_output.js';
+import { ip_output, IP_ROUTETOIF, type IpRoute } from './ip_output.js';
 import {
   IN_FASTRECOVERY,
   MAX_TCPOPTLEN,
@@ -285,7 +285,13 @@ function tcp_seg_alloc(
  * a segment over lo0 is never summed at all, and bpf on lo0 shows the pseudo-header
  * sum in the field, as it does on FreeBSD.  Consumes m; returns ip_output's errno.
  */
-function tcp_seg_send(m: Mbuf, laddr: number, faddr: number, ipflags: number): number {
+function tcp_seg_send(
+  m: Mbuf,
+  laddr: number,
+  faddr: number,
+  ipflags: number,
+  ro: IpRoute | null = null,
+): number {
   const b = m.m_buf;
   const t = m.m_data + 20;
   const s = in_pseudo(laddr, faddr, IPPROTO_TCP + m.m_len - 20);
@@ -293,7 +299,7 @@ function tcp_seg_send(m: Mbuf, laddr: number, faddr: number, ipflags: number): n
   b[t + 17] = s & 0xff;
   m.csum_flags = CSUM_TCP;
   m.csum_data = 16; /* offsetof(struct tcphdr, th_sum) */
-  return ip_output(m, null, null, ipflags, null, null);
+  return ip_output(m, null, ro, ipflags, null, null);
 }
 
 /**
@@ -620,7 +626,8 @@ export function tcp_output(tp: Tcpcb): number {
       const t = m.m_data + 20;
       tcp_addopts(b, t + 20, which, mss, tp.request_r_scale, tsval, tp.ts_recent, sacks);
       if (len > 0) sbcopy(snd, b.subarray(t + hlen, t + hlen + len), off);
-      error = tcp_seg_send(m, inp.inp_laddr, inp.inp_faddr, ipflags);
+      /* The connection's route cache (ip_output revalidates it by the rib's generation). */
+      error = tcp_seg_send(m, inp.inp_laddr, inp.inp_faddr, ipflags, (tp.t_route ??= {}));
     }
     if (error !== 0) {
       /* The segment is lost; the retransmission timer will try again. */

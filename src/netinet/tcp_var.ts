@@ -14,6 +14,7 @@
  * sysctl_msec_to_ticks handlers show them.
  */
 
+import type { IpRoute } from './ip_output.js';
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
 import { counterStruct } from '../sys/types.js';
 import {
@@ -355,6 +356,8 @@ export class Tcpcb {
   t_bytes_acked = 0;
   /* SACK (netinet/tcp_sack.ts): the blocks we report, most recent first... */
   sackblks: [number, number][] = [];
+  /** The route cache ip_output keeps for this connection (inp_route), made on first send. */
+  t_route: IpRoute | null = null;
   /** A duplicate range received, for the first block of the next ACK (D-SACK, RFC 2883). */
   t_dsack: [number, number] | null = null;
   /* ...and the peer's: SACKed ranges above snd_una, the highest SACKed sequence, and
