@@ -307,7 +307,7 @@ const PROTOS = table([
   ['IPPROTO_UDP', IPPROTO_UDP],
   ['IPPROTO_RAW', IPPROTO_RAW],
 ]);
-const LEVELS = table([['SOL_SOCKET', SK.SOL_SOCKET], ...PROTOS]);
+const LEVELS = table([['SOL_SOCKET', SK.SOL_SOCKET], ['SOCKET', SK.SOL_SOCKET], ...PROTOS]);
 const SOCKOPTS = table([
   ['SO_DEBUG', SK.SO_DEBUG],
   ['SO_ACCEPTCONN', SK.SO_ACCEPTCONN],
@@ -405,6 +405,11 @@ const OFLAGS = table([
   ['O_ASYNC', FC.O_ASYNC],
 ]);
 const FD_CLOEXEC = 1;
+
+/** The prefix of a level's option names (SO_, TCP_, IP_). */
+function opt_prefix(level: number): string {
+  return level === SK.SOL_SOCKET ? 'SO_' : level === IPPROTO_TCP ? 'TCP_' : 'IP_';
+}
 
 /** The option names of a level. */
 function opt_table(level: number): ReadonlyMap<string, number> {
@@ -1032,8 +1037,8 @@ export class TestCtl {
       'getsockopt',
       sys(async (c, r) => {
         const fd = a_int(r, 'fd', undefined, 0);
-        const level = a_const(r, 'level', LEVELS, '');
-        const name = a_const(r, 'name', opt_table(level), '');
+        const level = a_const(r, 'level', LEVELS, 'IPPROTO_');
+        const name = a_const(r, 'name', opt_table(level), opt_prefix(level));
         const len = a_int(r, 'len', 4, 0, 4096);
         const b = new Uint8Array(len);
         const ol: [number] = [len];
@@ -1048,8 +1053,8 @@ export class TestCtl {
       'setsockopt',
       sys(async (c, r) => {
         const fd = a_int(r, 'fd', undefined, 0);
-        const level = a_const(r, 'level', LEVELS, '');
-        const name = a_const(r, 'name', opt_table(level), '');
+        const level = a_const(r, 'level', LEVELS, 'IPPROTO_');
+        const name = a_const(r, 'name', opt_table(level), opt_prefix(level));
         let val: Uint8Array | number;
         if (r['data'] !== undefined) val = a_bytes(r);
         else if (typeof r['value'] === 'boolean') val = r['value'] ? 1 : 0;
@@ -1376,7 +1381,10 @@ export class TestCtl {
       const cmd = a_str(r, 'command');
       const input = a_str(r, 'stdin', '');
       const { pr } = this.prison(this.jailarg(r));
-      return this.drive(() => this.sh(pr, cmd, input)).then((run) => run);
+      // Started inside drive, awaited outside it: the shell runs as the kernel does
+      // (a command that sleeps finishes when a client moves the clock).
+      const run = await this.drive(() => ({ done: this.sh(pr, cmd, input) }));
+      return run.done;
     });
 
     ops.set('shutdown_endpoint', async () => {
