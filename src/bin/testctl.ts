@@ -436,7 +436,8 @@ interface JailProc {
 interface Tap {
   readonly id: number;
   readonly s: Session;
-  readonly ifp: Ifnet;
+  /** The interface, or null: every interface of the vnet. */
+  readonly ifp: Ifnet | null;
   readonly vnet: Vnet;
   readonly dir: 'in' | 'out' | 'inout';
   readonly link: boolean;
@@ -508,7 +509,8 @@ export class TestCtl {
   private readonly sessions = new Set<Session>();
   private nsession = 0;
   private ntap = 0;
-  private readonly taps = new Map<Ifnet, Tap[]>();
+  /** Taps by interface, and vnet-wide taps by vnet. */
+  private readonly taps = new Map<Ifnet | Vnet, Tap[]>();
   private prev_capture: BpfCapture | null = null;
   private capture_on = false;
   /** Host-side kernel work, one at a time. */
@@ -834,7 +836,9 @@ export class TestCtl {
   /* Taps                                                                             */
 
   private capture: BpfCapture = (ifp, dlt, data, wirelen, out) => {
-    const list = this.taps.get(ifp);
+    let list = this.taps.get(ifp);
+    const vl = ifp.if_vnet !== null ? this.taps.get(ifp.if_vnet) : undefined;
+    if (vl !== undefined) list = list === undefined ? vl : [...list, ...vl];
     if (list !== undefined && list.length > 0) {
       let ip: Uint8Array | null = null;
       if (dlt === DLT_EN10MB && data.length >= 14 && data[12] === 0x08 && data[13] === 0x00)
@@ -866,11 +870,12 @@ export class TestCtl {
 
   private untap(t: Tap): void {
     t.s.taps.delete(t);
-    const list = this.taps.get(t.ifp);
+    const key = t.ifp ?? t.vnet;
+    const list = this.taps.get(key);
     if (list !== undefined) {
       const i = list.indexOf(t);
       if (i >= 0) list.splice(i, 1);
-      if (list.length === 0) this.taps.delete(t.ifp);
+      if (list.length === 0) this.taps.delete(key);
     }
     if (this.taps.size === 0 && this.capture_on) {
       this.capture_on = false;
@@ -1306,7 +1311,11 @@ export class TestCtl {
     /* Taps ------------------------------------------------------------------------ */
 
     ops.set('tap', async (s, r) => {
-      const { ifp, vnet } = this.find_if(r);
+      // Without "ifname": every interface of the jail's vnet.
+      const { ifp, vnet } =
+        r['ifname'] === undefined
+          ? { ifp: null, vnet: this.prison(this.jailarg(r)).vnet }
+          : this.find_if(r);
       const dir = a_str(r, 'direction', 'out');
       if (dir !== 'in' && dir !== 'out' && dir !== 'inout')
         einval('"direction" must be in, out or inout');
@@ -1320,15 +1329,16 @@ export class TestCtl {
         encoding: a_encoding(r),
       };
       s.taps.add(t);
-      const list = this.taps.get(ifp) ?? [];
+      const list = this.taps.get(ifp ?? vnet) ?? [];
       list.push(t);
-      this.taps.set(ifp, list);
+      this.taps.set(ifp ?? vnet, list);
       if (!this.capture_on) {
         const g = k.netglobal['bpf'] as { capture: BpfCapture | null } | undefined;
         this.prev_capture = g?.capture ?? null;
         this.capture_on = true;
         bpf_capture_set(k, this.capture);
       }
+      if (ifp === null) return { tap: t.id, ifname: null, dlt: null, mac: null };
       const bp = ifp.if_bpf as { bif_dlt: number } | null;
       return {
         tap: t.id,
@@ -1342,10 +1352,12 @@ export class TestCtl {
       return {};
     });
     ops.set('inject', async (s, r) => {
-      let ifp: Ifnet;
+      let ifp: Ifnet | null;
       let vnet: Vnet;
-      if (r['tap'] !== undefined) ({ ifp, vnet } = this.find_tap(s, r));
+      if (r['tap'] !== undefined && r['ifname'] === undefined)
+        ({ ifp, vnet } = this.find_tap(s, r));
       else ({ ifp, vnet } = this.find_if(r));
+      if (ifp === null) einval('that tap is on a whole vnet: say which interface ("ifname")');
       const pkt = a_bytes(r);
       if (pkt.length < 20 || pkt[0]! >> 4 !== 4) einval('"data" must be an IPv4 packet');
       const loop = (ifp.if_flags & IFF_LOOPBACK) !== 0;

@@ -197,6 +197,9 @@ test('vimage ctl: two jails over an epair, driven through the endpoint', async (
     const tapb = await c.ok('tap', { jail: 'b', ifname: 'eth0', direction: 'in' });
     const macb = tapb['mac'] as string;
     await c.ok('untap', { tap: tapb['tap'] });
+    // Without an interface name: everything b's vnet transmits.
+    const tapvb = await c.ok('tap', { jail: 'b' });
+    assert.equal(tapvb['ifname'], null);
 
     // b listens on 192.0.2.2:5001; a second bind of the port is EADDRINUSE.
     const ls = (await c.ok('socket', { jail: 'b', domain: 'inet', type: 'stream' }))['fd'];
@@ -239,6 +242,12 @@ test('vimage ctl: two jails over an epair, driven through the endpoint', async (
     assert.equal((ip[22]! << 8) | ip[23]!, 5001);
     assert.equal(ip[33], 0x02, 'flags: SYN alone');
     assert.equal(typeof syn['time_ns'], 'number');
+    const synack = c.events.find((e) => e['tap'] === tapvb['tap']);
+    assert.ok(synack !== undefined);
+    assert.equal(synack['ifname'], 'eth0');
+    assert.equal(hexb(synack['ip'] as string)[33], 0x12, 'b answered SYN|ACK');
+    await c.ok('untap', { tap: tapvb['tap'] });
+    assert.equal((await c.err('untap', { tap: tapvb['tap'] }))['error'], 'ENOENT');
 
     // Data, MSG_PEEK, exact bytes.
     assert.equal(
