@@ -5,7 +5,7 @@
 // pass's kernel (GENERIC, then NOVIMAGE).  CTL_DEBUG=1 prints the conversation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as net from 'node:net';
 import { join, resolve } from 'node:path';
@@ -476,6 +476,28 @@ test('vimage ctl: the host over lo0; tcpdrop resets a connection; a client leavi
     ctl.child.kill('SIGTERM');
     assert.equal(await ctl.exited, 0);
     assert.equal(existsSync(sockpath), false);
+  } finally {
+    if (ctl.child.exitCode === null) ctl.child.kill('SIGKILL');
+    t.cleanup();
+  }
+});
+
+test('examples/testctl.mjs, a harness in plain JavaScript, runs against the twojails lab', async () => {
+  const t = tempRoot();
+  const sockpath = join(t.dir, 'ctl.sock');
+  const ctl = await startCtl('GENERIC', sockpath, LAB);
+  try {
+    const r = spawnSync(process.execPath, [resolve('examples/testctl.mjs'), sockpath], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.stderr, '');
+    assert.equal(r.status, 0);
+    assert.match(
+      r.stdout,
+      /^b accepted fd 4 from 192\.0\.2\.1:(\d+)\nb received 13 bytes: "hello from a\\n"\nconnecting again: connect: EISCONN: Socket is already connected\na's pcbs: \1>8080 TIME_WAIT\ntcpdrop: 1 dropped\nkernel time: 0 ns\n$/,
+    );
+    ctl.child.kill('SIGTERM');
+    assert.equal(await ctl.exited, 0);
   } finally {
     if (ctl.child.exitCode === null) ctl.child.kill('SIGKILL');
     t.cleanup();
