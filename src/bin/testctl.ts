@@ -135,6 +135,11 @@ function einval(message: string): never {
 
 /** The longest request line (bytes); longer ones are refused with EINVAL. */
 export const CTL_MAXLINE = 1 << 24;
+/**
+ * The longest single clock advance: ten days.  Kernel time is nanoseconds in a double,
+ * exact for about 104 days of uptime (host/clock.ts).
+ */
+const CTL_MAXADVANCE = 10 * 86400 * 1e9;
 /** The largest read/recv a request may ask for. */
 const CTL_MAXIO = 1 << 20;
 
@@ -715,14 +720,12 @@ export class TestCtl {
   private jailarg(r: Req): string {
     const v = r['vnet'];
     if (v !== undefined && v !== null) {
+      // The vnet's number (vnet_id: `vimage report`, ddb's show vnet); the host's is
+      // vnet0's, also under NOVIMAGE where it is the only one.
       if (typeof v !== 'number' || !Number.isInteger(v)) einval('"vnet" must be an integer');
-      if (v === 0 || !this.k.vimage) {
-        if (v !== 0) fail(ENOENT, `no vnet ${v}`);
-        return '0';
-      }
-      const pr = this.k.jails.allprison.find(
-        (p) => p.pr_vnet !== null && p.pr_vnet.vnet_id === v && p.pr_vnet !== this.k.vnet0,
-      );
+      const k = this.k;
+      if (v === k.vnet0.vnet_id) return '0';
+      const pr = k.jails.allprison.find((p) => p.pr_vnet !== null && p.pr_vnet.vnet_id === v);
       if (pr === undefined) fail(ENOENT, `no vnet ${v}`);
       return String(pr.pr_id);
     }
@@ -1286,17 +1289,17 @@ export class TestCtl {
       const ms = r['advance_ms'];
       const ns = r['advance_ns'];
       let adv = 0;
-      if (ns !== undefined) adv = a_int(r, 'advance_ns', 0, 0, Number.MAX_SAFE_INTEGER);
+      if (ns !== undefined) adv = a_int(r, 'advance_ns', 0, 0, CTL_MAXADVANCE);
       else if (ms !== undefined) {
-        if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms))
-          einval('"advance_ms" must be a number >= 0');
+        if (typeof ms !== 'number' || !(ms >= 0) || ms * 1e6 > CTL_MAXADVANCE)
+          einval(`"advance_ms" must be a number from 0 to ${CTL_MAXADVANCE / 1e6}`);
         adv = Math.round(ms * 1e6);
       }
       const idle = a_bool(r, 'idle');
       if (idle && adv > 0) einval('give "idle" or an advance, not both');
       let isidle: boolean | null = null;
       if (idle) {
-        const max = Math.round(a_int(r, 'max_ms', 3600000, 0, 0x7fffffff) * 1e6);
+        const max = a_int(r, 'max_ms', 3600000, 0, CTL_MAXADVANCE / 1e6) * 1e6;
         isidle = await this.drive(() => this.run_idle(max));
       } else if (adv > 0) await this.drive(() => k.run_for(adv / 1e9));
       const out: Record<string, Json> = {

@@ -326,6 +326,10 @@ test('vimage ctl: two jails over an epair, driven through the endpoint', async (
     assert.equal(msl['value'], 10000);
     assert.equal((await c.ok('sysctl', { jail: 'b', name: 'net.inet.tcp.msl' }))['value'], 30000);
     assert.equal((await c.err('sysctl', { jail: 'a', name: 'net.inet.nope' }))['error'], 'ENOENT');
+    // The same by vnet number (vnet0 is 1; the lab made a's, then b's).
+    assert.equal((await c.ok('sysctl', { vnet: 2, name: 'net.inet.tcp.msl' }))['value'], 10000);
+    assert.equal((await c.ok('sysctl', { vnet: 3, name: 'net.inet.tcp.msl' }))['value'], 30000);
+    assert.equal((await c.err('sysctl', { vnet: 9, name: 'net.inet.tcp.msl' }))['error'], 'ENOENT');
 
     // Active close on a: TIME_WAIT, then dropped (silently: no RST on the wire).
     await c.ok('close', { jail: 'a', fd: cs });
