@@ -22,7 +22,9 @@
  * process exit, when the client disconnects (the processes are killed).  Because each
  * request has its own thread, a blocking accept, recv, connect or poll blocks nothing
  * else: requests are pipelined, and a reply is written, from the kernel thread itself,
- * the moment its call returns.  Replies therefore come in completion order.
+ * the moment its call returns.  Replies therefore come in completion order, while the
+ * requests themselves reach the kernel in arrival order, across clients (submitq: the
+ * next request is handed over once the previous one's thread is started).
  *
  * Time.  On the virtual clock (the default) time moves only when a client says so: after
  * each request the kernel runs what became runnable with run_for(0) (everything due now,
@@ -48,9 +50,11 @@
  * structures by sysctl (netstat -s), decoded into JSON.  `tcpdrop` is tcpdrop(8)'s
  * algorithm: the pcblist, then net.inet.tcp.drop per connection.
  *
- * XXX: a request whose thread is blocked when its jail is removed is never answered
- * (the jail's processes are killed at their next return to user mode); IPv4 only; the
- * tap sees only interfaces that call bpf (all of ours do).
+ * A jail's removal kills the processes in it; a request whose thread was blocked there
+ * is answered EINTR after the drive that noticed (reap).
+ *
+ * XXX: IPv4 only; the tap sees only interfaces that call bpf (all of ours do); output to
+ * a client is not flow-controlled.
  */
 
 import * as net from 'node:net';
@@ -69,6 +73,7 @@ import { install_programs } from './programs.js';
 import {
   EAGAIN,
   EDOOFUS,
+  EINTR,
   EINVAL,
   ENOENT,
   ENOSYS,
@@ -436,6 +441,8 @@ function is_host(jail: string): boolean {
 interface JailProc {
   proc: Proc | null;
   readonly ready: Promise<Proc>;
+  /** Requests running in its threads, not answered yet. */
+  readonly pending: Set<Ctx>;
 }
 
 interface Tap {
@@ -520,6 +527,8 @@ export class TestCtl {
   private capture_on = false;
   /** Host-side kernel work, one at a time. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** Requests in arrival order (see request()). */
+  private submitq: Promise<void> = Promise.resolve();
   private panicked: string | null = null;
   private readonly ops: ReadonlyMap<string, OpFn>;
 
@@ -646,18 +655,24 @@ export class TestCtl {
       this.finish(s, ctx, new CtlError(0, `panic: ${this.panicked}`));
       return;
     }
-    let p: Promise<OpResult>;
-    try {
-      p = fn(s, req, ctx);
-    } catch (e) {
-      p = Promise.reject(e);
-    }
-    p.then(
-      (v) => {
-        if (v !== SENT) this.finish(s, ctx, v);
-      },
-      (e: unknown) => this.finish(s, ctx, this.as_error(e)),
-    );
+    // Requests reach the kernel in the order they arrived (from every client): each
+    // op's promise settles once its work is handed to the kernel — a blocking call's
+    // thread started, a clock advance done — not when a blocked call returns.
+    const run = (): Promise<void> => {
+      let p: Promise<OpResult>;
+      try {
+        p = fn(s, req, ctx);
+      } catch (e) {
+        p = Promise.reject(e);
+      }
+      return p.then(
+        (v) => {
+          if (v !== SENT) this.finish(s, ctx, v);
+        },
+        (e: unknown) => this.finish(s, ctx, this.as_error(e)),
+      );
+    };
+    this.submitq = this.submitq.then(run, run);
   }
 
   private as_error(e: unknown): CtlError {
@@ -697,6 +712,7 @@ export class TestCtl {
         if (this.k.panicstr === null) {
           if (this.virtual) await this.k.run_for(0);
           else this.k.sched.kick();
+          this.reap();
         }
       }
     };
@@ -762,7 +778,7 @@ export class TestCtl {
       ok = a;
       no = b;
     });
-    const jp: JailProc = { proc: null, ready };
+    const jp: JailProc = { proc: null, ready, pending: new Set() };
     s.procs.set(jail, jp);
     ready.catch(() => {
       if (s.procs.get(jail) === jp) s.procs.delete(jail);
@@ -814,8 +830,10 @@ export class TestCtl {
   ): Promise<OpResult> {
     const jail = this.jailarg(r);
     const p = await this.jailproc(s, jail);
+    const jp = s.procs.get(jail);
     const k = this.k;
     await this.drive(() => {
+      jp?.pending.add(ctx);
       const td = thread_create(k, p, `testctl ${String(r['op'])}`, async (td) => {
         const c = new Libc(k, td);
         let out: Json | CtlError;
@@ -824,15 +842,34 @@ export class TestCtl {
         } catch (e) {
           out = e instanceof CtlError ? e : new CtlError(EDOOFUS, (e as Error).message);
         }
+        jp?.pending.delete(ctx);
         this.finish(s, ctx, out);
         return 0;
       });
       if (td === null) {
+        jp?.pending.delete(ctx);
         if (s.procs.get(jail)?.proc === p) s.procs.delete(jail);
         fail(ESRCH, `the process in jail "${jail}" is gone`);
       }
     });
     return SENT;
+  }
+
+  /**
+   * A jail's removal kills the processes in it, and a thread blocked in a system call
+   * then exits on its way back to user mode without returning to us: answer what is
+   * left of a dead process with EINTR, and forget the process (the next request in that
+   * jail makes a new one, or says the jail is gone).
+   */
+  private reap(): void {
+    for (const s of this.sessions)
+      for (const [jail, jp] of s.procs) {
+        if (jp.proc === null || this.alive(jp.proc)) continue;
+        s.procs.delete(jail);
+        for (const ctx of jp.pending)
+          this.finish(s, ctx, new CtlError(EINTR, `the process in jail "${jail}" was killed`));
+        jp.pending.clear();
+      }
   }
 
   /* ------------------------------------------------------------------------------ */
@@ -1392,14 +1429,15 @@ export class TestCtl {
 
     /* Commands ---------------------------------------------------------------------- */
 
-    ops.set('sh', async (_s, r) => {
+    ops.set('sh', async (s, r, ctx) => {
       const cmd = a_str(r, 'command');
       const input = a_str(r, 'stdin', '');
       const { pr } = this.prison(this.jailarg(r));
       // Started inside drive, awaited outside it: the shell runs as the kernel does
       // (a command that sleeps finishes when a client moves the clock).
       const run = await this.drive(() => ({ done: this.sh(pr, cmd, input) }));
-      return run.done;
+      void run.done.then((v) => this.finish(s, ctx, v));
+      return SENT;
     });
 
     ops.set('shutdown_endpoint', async () => {

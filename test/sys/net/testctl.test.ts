@@ -395,6 +395,16 @@ test('vimage ctl: two jails over an epair, driven through the endpoint', async (
     assert.equal(sh['status'], 0);
     assert.match(sh['stdout'] as string, /inet 192\.0\.2\.1 netmask 0xffffff00/);
 
+    // Removing a jail kills its processes: a call blocked there is answered EINTR.
+    const l2 = (await c.ok('socket', { jail: 'b', type: 'stream' }))['fd'];
+    await c.ok('listen', { jail: 'b', fd: l2 });
+    const blocked = c.start('accept', { jail: 'b', fd: l2 });
+    const rm = await c.ok('sh', { command: 'jail -r b' });
+    assert.equal(rm['status'], 0);
+    const br = await blocked.reply;
+    assert.equal(br['error'], 'EINTR');
+    assert.equal((await c.err('socket', { jail: 'b', type: 'stream' }))['error'], 'ENOENT');
+
     assert.deepEqual(await c.ok('shutdown_endpoint'), {});
     assert.equal(await ctl.exited, 0);
     assert.equal(existsSync(sockpath), false, 'the socket file is removed');
