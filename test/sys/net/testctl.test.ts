@@ -465,6 +465,36 @@ test('vimage ctl: the host over lo0; tcpdrop resets a connection; a client leavi
       'an echo reply went out on lo0',
     );
 
+    // UDP: sendto and recvfrom with the source address; shutdown.
+    const u1 = (await c.ok('socket', { type: 'dgram' }))['fd'];
+    await c.ok('bind', { fd: u1, addr: '192.0.2.1', port: 5353 });
+    const u2 = (await c.ok('socket', { type: 'dgram', protocol: 'udp' }))['fd'];
+    await c.ok('bind', { fd: u2, addr: '192.0.2.1', port: 5354 });
+    const sent = await c.ok('send', {
+      fd: u2,
+      data: 'q?',
+      encoding: 'utf8',
+      addr: '192.0.2.1',
+      port: 5353,
+    });
+    assert.equal(sent['len'], 2);
+    const dg = await c.ok('recv', { fd: u1, encoding: 'utf8' });
+    assert.deepEqual(dg, {
+      len: 2,
+      data: 'q?',
+      from: { family: 'inet', addr: '192.0.2.1', port: 5354 },
+    });
+    assert.equal((await c.err('shutdown', { fd: u1, how: 'SHUT_RD' }))['error'], 'ENOTCONN');
+    assert.equal((await c.err('getpeername', { fd: u1 }))['error'], 'ENOTCONN');
+    await c.ok('connect', { fd: u1, addr: '192.0.2.1', port: 5354 });
+    assert.deepEqual(await c.ok('getpeername', { fd: u1 }), {
+      family: 'inet',
+      addr: '192.0.2.1',
+      port: 5354,
+    });
+    await c.ok('shutdown', { fd: u1, how: 'rd' });
+    assert.deepEqual(await c.ok('recv', { fd: u1 }), { len: 0, data: '' }, 'EOF after SHUT_RD');
+
     // No vnet jails here: the endpoint says so.
     assert.equal((await c.err('socket', { jail: 'a', type: 'stream' }))['error'], 'ENOENT');
 
