@@ -80,19 +80,15 @@ function basename(p: string): string {
 }
 
 /**
- * The load address and size of a file: the span of its text symbols; the kernel (file
- * 1) starts at KERNBASE and covers at least the page before its text.
+ * The load address and size of a file: where the linker mapped it (its text and the
+ * reference copies of its data); the kernel (file 1) starts at KERNBASE and covers at
+ * least the page before its text.
  */
 export function linker_file_span(lf: LinkerFile): { address: number; size: number } {
-  let lo = Infinity;
+  if (lf.id !== 1) return { address: lf.address, size: lf.size };
   let hi = 0;
-  for (const s of lf.symbols.values()) {
-    if (s.type !== 'T') continue;
-    lo = Math.min(lo, s.value);
-    hi = Math.max(hi, s.value + s.size);
-  }
-  if (lf.id === 1) return { address: KERNBASE, size: Math.max(hi, KVA_TEXT) - KERNBASE };
-  return lo === Infinity ? { address: 0, size: 0 } : { address: lo, size: hi - lo };
+  for (const s of lf.symbols.values()) if (s.type === 'T') hi = Math.max(hi, s.value + s.size);
+  return { address: KERNBASE, size: Math.max(hi, KVA_TEXT) - KERNBASE };
 }
 
 /** kldload(file). */

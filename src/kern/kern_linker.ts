@@ -70,6 +70,11 @@ export interface Module {
   readonly data: ModuleData;
 }
 
+/** The address of text slot n (64 bytes each, after the kernel's first page). */
+function KVA_TEXT_SLOT(n: number): number {
+  return 0xffff80000000 + 0x1000 + n * 64;
+}
+
 export class LinkerFile {
   refs = 1;
   userrefs = 0;
@@ -83,6 +88,9 @@ export class LinkerFile {
   pcpu_size = 0;
   /** Text range (for symbolising addresses). */
   text_base = 0;
+  /** Where the file is mapped and how much (kldstat); the kernel's is set apart. */
+  address = 0;
+  size = 0;
   /** SYSINITs that have run, for unwinding and unload. */
   sysinits_run: Sysinit[] = [];
   sysctls: SysctlOidDecl[] = [];
@@ -178,7 +186,23 @@ export class Linker {
     this.found.push({ name: 'kernel', version: __vimage_version, file: lf });
     this.files.push(lf);
     this.textNext = img.text.length;
-    // Modules declared by kernel objects (none yet) would be registered here.
+    /* The modules compiled into the kernel (if_lo, ether, newreno, ...) and the
+     * interfaces they provide: `kldstat -v` lists them under the kernel, and kldload
+     * of one says it is already in the kernel. */
+    for (const o of img.objs) {
+      for (const m of o.SET<ModMetadata>(SET_MODMETADATA)) {
+        if (m.md_type === MDT_MODULE) {
+          const data = m.md_data as ModuleData;
+          const mod: Module = { name: data.name, id: this.nextModId++, file: lf, data };
+          this.modules.push(mod);
+          lf.modules.push(mod);
+        } else if (m.md_type === MDT_VERSION) {
+          const version = (m.md_data as { mv_version: number }).mv_version;
+          lf.versions.push([m.md_cval, version]);
+          this.found.push({ name: m.md_cval, version, file: lf });
+        }
+      }
+    }
     return lf;
   }
 
@@ -413,9 +437,15 @@ export class Linker {
       // --- symbols ---
       lf.text_base = this.textNext;
       obj.text.forEach((t: TextSym) => {
-        t.addr = 0xffff80000000 + 0x1000 + this.textNext++ * 64;
+        t.addr = KVA_TEXT_SLOT(this.textNext++);
         lf.symbols.set(t.name, { name: t.name, value: t.addr, size: 64, type: 'T' });
       });
+      /* The file's mapping: its text, then room for its data (the reference copies
+       * of its vnet and DPCPU variables), at least one 64-byte slot. */
+      const dataslots = Math.ceil((obj.vnet.size + obj.pcpu.size) / 64);
+      this.textNext = Math.max(this.textNext + dataslots, lf.text_base + 1);
+      lf.address = KVA_TEXT_SLOT(lf.text_base);
+      lf.size = (this.textNext - lf.text_base) * 64;
       for (const v of obj.vnet.vars) {
         const nm = k.vimage ? VNET_SYMPREFIX + v.name : v.name;
         lf.symbols.set(nm, {

@@ -32,6 +32,7 @@
  * a hash (a Map keyed by the 48-bit address).
  */
 
+import { DECLARE_MODULE, MODULE_VERSION } from '../sys/module.js';
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
 import { SI_ORDER_ANY, SI_SUB_INIT_IF, SI_SUB_PSEUDO } from '../sys/kernel.js';
 import { BKPT } from '../kern/subr_kdb.js';
@@ -93,6 +94,10 @@ import { copyin, copyout } from '../vm/vm_map.js';
 import type { Thread } from '../sys/proc.js';
 
 export const K = new ObjFile('net/if_bridge.ts', VIMAGEID('src/net/if_bridge.ts'));
+
+/* The module record FreeBSD's if_bridge declares (kldstat -v lists it under the kernel). */
+DECLARE_MODULE(K, { name: 'if_bridge', evhand: null }, SI_SUB_PSEUDO, SI_ORDER_ANY);
+MODULE_VERSION(K, 'if_bridge', 1);
 
 const S_bridge_input = K.TEXT('bridge_input');
 const S_bridge_forward = K.TEXT('bridge_forward');

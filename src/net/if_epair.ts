@@ -31,8 +31,9 @@
  * use dummynet).
  */
 
+import { DECLARE_MODULE, MODULE_VERSION } from '../sys/module.js';
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
-import { SI_ORDER_ANY, SI_SUB_INIT_IF, SI_SUB_PSEUDO } from '../sys/kernel.js';
+import { SI_ORDER_ANY, SI_ORDER_MIDDLE, SI_SUB_INIT_IF, SI_SUB_PSEUDO } from '../sys/kernel.js';
 import { BKPT } from '../kern/subr_kdb.js';
 import { curkernel } from '../kern/kern_cur.js';
 import type { Kernel } from '../kern/kernel.js';
@@ -100,6 +101,10 @@ import { ether_ifattach, ether_ifdetach, ether_ioctl } from './if_ethersubr.js';
 import { bpf_mtap } from './bpf.js';
 
 export const K = new ObjFile('net/if_epair.ts', VIMAGEID('src/net/if_epair.ts'));
+
+/* The module record FreeBSD's if_epair declares (kldstat -v lists it under the kernel). */
+DECLARE_MODULE(K, { name: 'if_epair', evhand: null }, SI_SUB_PSEUDO, SI_ORDER_MIDDLE);
+MODULE_VERSION(K, 'if_epair', 3);
 
 const S_epair_transmit = K.TEXT('epair_transmit');
 const S_epair_intr = K.TEXT('epair_intr');

@@ -27,6 +27,8 @@
  * net/if_loop.ts) for protocol families, never for prebuilt (AF_UNSPEC) headers.
  */
 
+import { SI_SUB_INIT_IF, SI_ORDER_ANY } from '../sys/kernel.js';
+import { DECLARE_MODULE, MODULE_VERSION } from '../sys/module.js';
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
 import { BKPT } from '../kern/subr_kdb.js';
 import { curkernel } from '../kern/kern_cur.js';
@@ -84,6 +86,10 @@ import {
 } from './netisr.js';
 
 export const K = new ObjFile('net/if_ethersubr.ts', VIMAGEID('src/net/if_ethersubr.ts'));
+
+/* The module record FreeBSD's ether declares (kldstat -v lists it under the kernel). */
+DECLARE_MODULE(K, { name: 'ether', evhand: null }, SI_SUB_INIT_IF, SI_ORDER_ANY);
+MODULE_VERSION(K, 'ether', 1);
 
 const S_ether_output = K.TEXT('ether_output');
 const S_ether_output_frame = K.TEXT('ether_output_frame');

@@ -23,8 +23,14 @@
  * Deliberate differences: none of substance; IFCAP_RXCSUM/TXCSUM are always on.
  */
 
+import { DECLARE_MODULE, MODULE_VERSION } from '../sys/module.js';
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
-import { SI_ORDER_ANY, SI_SUB_INIT_IF, SI_SUB_PSEUDO } from '../sys/kernel.js';
+import {
+  SI_ORDER_ANY,
+  SI_SUB_INIT_IF,
+  SI_SUB_PROTO_IFATTACHDOMAIN,
+  SI_SUB_PSEUDO,
+} from '../sys/kernel.js';
 import { BKPT } from '../kern/subr_kdb.js';
 import { VNET_OBJ, VNET_SYSINIT, VNET_SYSUNINIT } from './vnet.js';
 import {
@@ -92,6 +98,10 @@ import { bpfattach, bpfdetach, bpf_mtap, bpf_mtap2, DLT_NULL } from './bpf.js';
 import { NETISR_IP, NETISR_IPV6, netisr_queue } from './netisr.js';
 
 export const K = new ObjFile('net/if_loop.ts', VIMAGEID('src/net/if_loop.ts'));
+
+/* The module record FreeBSD's if_lo declares (kldstat -v lists it under the kernel). */
+DECLARE_MODULE(K, { name: 'if_lo', evhand: null }, SI_SUB_PROTO_IFATTACHDOMAIN, SI_ORDER_ANY);
+MODULE_VERSION(K, 'if_lo', 1);
 
 const S_looutput = K.TEXT('looutput');
 const S_if_simloop = K.TEXT('if_simloop');

@@ -32,6 +32,7 @@
  * UDP source port is the local port (FreeBSD hashes a source port from a range).
  */
 
+import { DECLARE_MODULE, MODULE_VERSION } from '../sys/module.js';
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
 import { SI_ORDER_ANY, SI_SUB_INIT_IF, SI_SUB_PSEUDO } from '../sys/kernel.js';
 import { BKPT } from '../kern/subr_kdb.js';
@@ -104,6 +105,10 @@ import type { HostUdpEndpoint } from '../host/udp.js';
 import { inet_aton, inet_ntoa, type in_addr_t } from '../netinet/in.js';
 
 export const K = new ObjFile('net/if_vxlan.ts', VIMAGEID('src/net/if_vxlan.ts'));
+
+/* The module record FreeBSD's if_vxlan declares (kldstat -v lists it under the kernel). */
+DECLARE_MODULE(K, { name: 'if_vxlan', evhand: null }, SI_SUB_PSEUDO, SI_ORDER_ANY);
+MODULE_VERSION(K, 'if_vxlan', 1);
 const S_vxlan_transmit = K.TEXT('vxlan_transmit');
 const S_vxlan_rcv = K.TEXT('vxlan_rcv_udp_packet');
 

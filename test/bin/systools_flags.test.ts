@@ -10,6 +10,8 @@ import { sh } from '../lib/sh.js';
 test('kldstat -m, -d, -q and -h; sysctl out of range; ddb script NAME', async () => {
   const r = await sh(
     [
+      // Module ids: the kernel's own modules (ether, if_lo, if_epair, if_bridge, newreno,
+      // if_vxlan) are 1-6, so cubic is 7.
       'kldload cc_cubic',
       'kldstat -m cubic; kldstat -d -m cubic; kldstat -q -m cubic; echo q=$?',
       'kldstat -m nosuch; echo m=$?',
@@ -28,9 +30,9 @@ test('kldstat -m, -d, -q and -h; sysctl out of range; ddb script NAME', async ()
   assert.equal(
     r.out,
     'Id  Refs Name\n' +
-      '  1    1 cubic\n' +
+      '  7    1 cubic\n' +
       'Id  Refs Name data..(int, uint, ulong)\n' +
-      '  1    1 cubic (0, 0, 0x0)\n' +
+      '  7    1 cubic (0, 0, 0x0)\n' +
       'q=0\n' +
       'm=1\n' +
       'qn=1\n' +

@@ -56,6 +56,39 @@ test('kldload, kldstat (FreeBSD table; -v lists the modules), kldunload', async 
   assert.match(r.err, /kldunload: can't find file nosuch/);
 });
 
+test('kldstat -v: the kernel lists its compiled-in modules; a loaded file is mapped after it', async () => {
+  const r = await sh('kldload cc_cubic; kldstat -v; kldload if_epair; echo $?');
+  assert.match(
+    r.out,
+    /kernel \(\/boot\/kernel\/kernel\)\n\tContains modules:\n\t\t Id Name\n(\t\t +\d+ \S+\n)+/,
+  );
+  const kmods =
+    /kernel \(\/boot\/kernel\/kernel\)\n\tContains modules:\n\t\t Id Name\n((?:\t\t +\d+ \S+\n)+)/
+      .exec(r.out)![1]!
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/ +/)[1])
+      .sort();
+  assert.deepEqual(kmods, ['ether', 'if_bridge', 'if_epair', 'if_lo', 'if_vxlan', 'newreno']);
+  // Addresses and sizes: the kernel at KERNBASE, cc_cubic.ko right after its text.
+  const row = (name: string): [number, number] => {
+    const m = new RegExp(
+      `^ *\\d+ +\\d+ +0x([0-9a-f]+) +([0-9a-f]+) ${name.replace('.', '\\.')} `,
+      'm',
+    ).exec(r.out);
+    assert.ok(m, name);
+    return [parseInt(m[1]!, 16), parseInt(m[2]!, 16)];
+  };
+  const [ka, ks] = row('kernel');
+  const [ca, cs] = row('cc_cubic.ko');
+  assert.equal(ka, 0xffff80000000);
+  assert.ok(cs > 0, 'a loaded file has a size');
+  assert.ok(ca >= ka + ks, 'after the kernel');
+  // A module compiled into the kernel cannot be loaded again.
+  assert.match(r.err, /kldload: can't load if_epair: module already loaded or in kernel/);
+  assert.match(r.out, /\n1\n$/);
+});
+
 test('uname and hostname', async () => {
   const r = await sh('uname; uname -s; uname -r; uname -m; uname -a; uname -v');
   const v = `vimage ${OSRELEASE} #0: ${r.k.ident}`;

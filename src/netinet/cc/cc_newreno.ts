@@ -15,8 +15,15 @@
  *   - after_idle: cwnd shrinks back to the initial window (RFC 5681 §4.1).
  */
 
+import { DECLARE_MODULE, MODULE_VERSION } from '../../sys/module.js';
 import { ObjFile, VIMAGEID } from '../../sys/linker_set.js';
-import { SI_ORDER_FIRST, SI_SUB_PROTO_DOMAIN, SYSINIT } from '../../sys/kernel.js';
+import {
+  SI_ORDER_ANY,
+  SI_ORDER_FIRST,
+  SI_SUB_PROTO_DOMAIN,
+  SI_SUB_PROTO_IFATTACHDOMAIN,
+  SYSINIT,
+} from '../../sys/kernel.js';
 import {
   CC_ACK,
   CC_ECN,
@@ -37,6 +44,10 @@ import {
 import { cc_register_algo, tcp_compute_initwnd } from './cc.js';
 
 export const K = new ObjFile('netinet/cc/cc_newreno.ts', VIMAGEID('src/netinet/cc/cc_newreno.ts'));
+
+/* The module record FreeBSD's newreno declares (kldstat -v lists it under the kernel). */
+DECLARE_MODULE(K, { name: 'newreno', evhand: null }, SI_SUB_PROTO_IFATTACHDOMAIN, SI_ORDER_ANY);
+MODULE_VERSION(K, 'newreno', 2);
 
 /** ssthresh after a congestion signal: half the flight, at least two segments. */
 export function newreno_ssthresh(ccv: CcVar): number {
