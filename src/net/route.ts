@@ -82,6 +82,7 @@ export const RTF_LLDATA = 0x400; /* used by apps to add/del L2 entries */
 export const RTF_STATIC = 0x800; /* manually added */
 export const RTF_BLACKHOLE = 0x1000; /* just discard packets */
 export const RTF_PROTO2 = 0x4000; /* protocol specific routing flag */
+export const RTF_ANNOUNCE = RTF_PROTO2; /* announce new ARP entry (arp -s ... pub) */
 export const RTF_PROTO1 = 0x8000; /* protocol specific routing flag */
 /* 0x10000 unused (was RTF_PRCLONING), 0x20000 unused (was RTF_WASCLONED) */
 export const RTF_PROTO3 = 0x40000; /* protocol specific routing flag */

@@ -88,6 +88,7 @@ import {
   RTF_DONE,
   RTF_GATEWAY,
   RTF_HOST,
+  RTF_ANNOUNCE,
   RTF_LLDATA,
   RTF_PINNED,
   RTF_UP,
@@ -724,7 +725,9 @@ SYSINIT(K, 'rts_ifevents', SI_SUB_PROTO_DOMAIN, SI_ORDER_SECOND, () => {
  * lla_rt_output: RTM_ADD / RTM_DELETE with RTF_LLDATA, as arp(8) -s and -d send them
  * (FreeBSD net/rt_sockets.c → lltable).  RTM_ADD carries the destination and a
  * sockaddr_dl gateway naming the interface (sdl_index) and the MAC; it makes a
- * permanent entry.  RTM_DELETE removes the destination's entry on whichever interface
+ * permanent entry, or one that expires at rmx_expire (wall-clock seconds, arp -s ...
+ * temp); RTF_ANNOUNCE publishes it (LLE_PUB, proxy ARP).  RTF_BLACKHOLE and RTF_REJECT
+ * are accepted and ignored, as FreeBSD 14's lltable does.  RTM_DELETE removes the destination's entry on whichever interface
  * has one.  EINVAL for a missing/short sockaddr_dl or an unknown interface, ENOENT
  * when there is nothing to delete, EOPNOTSUPP for other types.
  */
@@ -738,7 +741,13 @@ function lla_rt_output(msg: RtsockMsg): RtOutcome {
     return { error: EINVAL, rt: null };
   const ifp = ifnet_byindex(gw.index);
   if (ifp === null || ifp.if_lladdr === null) return { error: EINVAL, rt: null };
-  return { error: arp_add_static(ifp, dst.addr, ether_addr_read(gw.lladdr, 0)), rt: null };
+  const wall = msg.hdr['rmx_expire'] ?? 0;
+  const secs = wall === 0 ? 0 : Math.max(1, wall - time_second());
+  const pub = ((msg.hdr['rtm_flags'] ?? 0) & RTF_ANNOUNCE) !== 0;
+  return {
+    error: arp_add_static(ifp, dst.addr, ether_addr_read(gw.lladdr, 0), { pub, secs }),
+    rt: null,
+  };
 }
 
 /* ------------------------------------------------------------------------------ */
@@ -862,7 +871,12 @@ export function rt_dump_llinfo(): Uint8Array {
       const permanent = e.state === 'static';
       const left = Math.max(0, Math.ceil((e.expire - now) / SBT_1S));
       const hdr: Record<string, number> = {
-        rtm_flags: RTF_UP | RTF_HOST | RTF_LLDATA | (permanent ? RTF_STATIC : 0),
+        rtm_flags:
+          RTF_UP |
+          RTF_HOST |
+          RTF_LLDATA |
+          (permanent ? RTF_STATIC : 0) |
+          (e.pub ? RTF_ANNOUNCE : 0),
         rtm_index: ifp.if_index,
         rmx_expire: permanent ? 0 : time_second() + left,
       };

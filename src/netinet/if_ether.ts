@@ -211,6 +211,8 @@ export class Llentry {
   mac: ether_addr_t | null = null;
   /** Uptime (ns) when the entry expires; 0 for static entries. */
   expire = 0;
+  /** Published (LLE_PUB, arp -s ... pub): we answer requests for it (proxy ARP). */
+  pub = false;
   /** Requests sent (la_asked). */
   asked = 0;
   /** Packets waiting for resolution (la_hold). */
@@ -325,6 +327,7 @@ function arp_send(
   tip: number,
   tha: number,
   edst: ether_addr_t,
+  sha: number = ifp.if_lladdr ?? 0,
 ): number {
   const k = curkernel();
   const m = k.mbpool.m_gethdr(ETHER_ARP_LEN);
@@ -332,7 +335,7 @@ function arp_send(
   arp_emit(
     {
       ar_op: op,
-      arp_sha: (ifp.if_lladdr ?? 0) as ether_addr_t,
+      arp_sha: sha as ether_addr_t,
       arp_spa: sip as in_addr_t,
       arp_tha: tha as ether_addr_t,
       arp_tpa: tip as in_addr_t,
@@ -484,6 +487,13 @@ export function in_arpinput(m: Mbuf): void {
   if (op === ARPOP_REQUEST && target !== null) {
     ARPSTAT_INC(ARPS.txreplies);
     arp_send(ifp, ARPOP_REPLY, target.ia_addr, isaddr, sha, sha);
+    return;
+  }
+  /* Proxy ARP: a published entry for the target is answered with its address. */
+  const pub = op === ARPOP_REQUEST && target === null ? t?.get(itaddr) : undefined;
+  if (pub !== undefined && pub.pub && pub.mac !== null) {
+    ARPSTAT_INC(ARPS.txreplies);
+    arp_send(ifp, ARPOP_REPLY, itaddr, isaddr, sha, sha, pub.mac);
   } else if (lle === undefined && target === null) {
     ARPSTAT_INC(ARPS.rxignored);
   }
@@ -502,19 +512,36 @@ export function arp_ifinit(ifp: Ifnet, ia: InIfaddr): void {
 /* ------------------------------------------------------------------------------ */
 /* arp(8) interface: static entries, deletion, dumps.                               */
 
-/** arp -s: a permanent entry.  EINVAL for a multicast/broadcast MAC. */
-export function arp_add_static(ifp: Ifnet, ip: number, mac: number): number {
+/**
+ * arp -s: an entry set by hand (lla_rt_output's RTM_ADD).  Permanent unless `secs`
+ * gives its lifetime (arp -s ... temp); `pub` publishes it (LLE_PUB: requests for the
+ * address are answered with `mac`, proxy ARP).  EINVAL for a multicast/broadcast MAC,
+ * EEXIST when the same permanent entry is there.
+ */
+export function arp_add_static(
+  ifp: Ifnet,
+  ip: number,
+  mac: number,
+  opts: { pub?: boolean; secs?: number } = {},
+): number {
   if (ETHER_IS_MULTICAST(mac as ether_addr_t) || mac === 0) return EINVAL;
   const t = lltable(ifp, true);
   if (t === null) return EINVAL;
   const old = t.get(ip >>> 0);
-  if (old !== undefined && old.state === 'static' && old.mac === mac) return EEXIST;
+  const secs = opts.secs ?? 0;
+  if (old !== undefined && old.state === 'static' && secs === 0 && old.mac === mac) return EEXIST;
   const lle = old ?? new Llentry(ifp, (ip >>> 0) as in_addr_t);
   callout_stop(lle.timer);
-  lle.state = 'static';
   lle.mac = mac as ether_addr_t;
-  lle.expire = 0;
   lle.asked = 0;
+  lle.pub = opts.pub ?? false;
+  if (secs > 0) {
+    lle.state = 'reachable';
+    lle_arm(lle, secs, curvnet());
+  } else {
+    lle.state = 'static';
+    lle.expire = 0;
+  }
   t.set(ip >>> 0, lle);
   for (;;) {
     const h = mbufq_dequeue(lle.hold);
@@ -547,6 +574,7 @@ export interface ArpListEntry {
   /** Seconds until expiry, or null for permanent entries. */
   readonly expires: number | null;
   readonly state: LleState;
+  readonly pub: boolean;
 }
 
 /** The entries of the current vnet, interface by interface, address order. */
@@ -565,6 +593,7 @@ export function arp_list(): ArpListEntry[] {
             : '(incomplete)',
         expires: e.state === 'static' ? null : Math.max(0, Math.ceil((e.expire - now) / SBT_1S)),
         state: e.state,
+        pub: e.pub,
       });
   }
   return out;
@@ -573,7 +602,8 @@ export function arp_list(): ArpListEntry[] {
 /** arp -an's line for an entry: "? (192.0.2.2) at 02:..:0b on epair0a expires in 1200 seconds [ethernet]". */
 export function arp_format(e: ArpListEntry): string {
   const exp = e.expires === null ? 'permanent' : `expires in ${e.expires} seconds`;
-  return `? (${inet_ntoa(e.addr)}) at ${e.mac} on ${e.ifname} ${exp} [ethernet]`;
+  const pub = e.pub ? ' published' : '';
+  return `? (${inet_ntoa(e.addr)}) at ${e.mac} on ${e.ifname} ${exp}${pub} [ethernet]`;
 }
 
 /** Held packets over the vnet (tests: nothing leaks). */

@@ -6,8 +6,11 @@
  *                            the entry of one address
  *   arp -d hostname          delete an entry
  *   arp -d [-i if] -a        delete every entry (of one interface), one line each
- *   arp -s|-S hostname ether_addr
- *                            add a permanent entry (-S deletes an old one first)
+ *   arp -s|-S hostname ether_addr [temp] [blackhole | reject] [pub [only]]
+ *                            add an entry (-S deletes an old one first): permanent,
+ *                            or for 20 minutes with temp; pub publishes it (the kernel
+ *                            answers requests for the address: proxy ARP)
+ *   arp -f filename          arp -s for each line "hostname ether_addr [modifiers]"
  *
  * Like FreeBSD's usr.sbin/arp/arp.c it reaches the kernel only through system calls:
  * the table is read with sysctl (net.route.inet.llinfo, FreeBSD's
@@ -21,25 +24,28 @@
  *   ? (192.0.2.9) at 02:00:00:00:00:99 on epair0a permanent [ethernet]
  *
  * There is no resolver: names are always shown as "?" and hosts must be numeric.
- * Usage errors exit 1, as FreeBSD's arp does.
- * XXX: the modifiers of -s (temp, pub, reject, blackhole) and -f are not supported: the
- * kernel's RTF_LLDATA path makes permanent entries only.
+ * Usage errors exit 1, as FreeBSD's arp does.  blackhole and reject are accepted and
+ * passed to the kernel, which ignores them as FreeBSD 14's lltable does.
  */
 
-import type { Program, ProcCtx } from '../lib/process.js';
+import { FdReader, type Program, type ProcCtx } from '../lib/process.js';
 import { AF_ROUTE, SOCK_RAW } from '../sys/socket.js';
 import {
   RTAX_DST,
   RTAX_GATEWAY,
   RTAX_IFP,
+  RTF_ANNOUNCE,
+  RTF_BLACKHOLE,
   RTF_GATEWAY,
   RTF_HOST,
+  RTF_REJECT,
   RTF_LLDATA,
   RTF_STATIC,
   RTF_UP,
   RTM_ADD,
   RTM_DELETE,
   RTM_GET,
+  RTV_EXPIRE,
   sa_inet,
   sa_link,
   type RtsockMsg,
@@ -48,6 +54,7 @@ import { ether_addr_write, ether_aton, ether_sprintf } from '../net/ethernet.js'
 import { inet_aton, inet_ntoa, type in_addr_t } from '../netinet/in.js';
 import { strerror } from '../sys/errno.js';
 import { RtSock, rt_sysctl_msgs, wall_seconds } from '../lib/librtsock.js';
+import { O_RDONLY } from '../sys/fcntl.js';
 
 const IFT_ETHER = 0x6;
 
@@ -56,8 +63,9 @@ const USAGE =
   '       arp [-n] [-i interface] -a\n' +
   '       arp -d hostname\n' +
   '       arp -d [-i interface] -a\n' +
-  '       arp -s hostname ether_addr\n' +
-  '       arp -S hostname ether_addr\n';
+  '       arp -s hostname ether_addr [temp] [blackhole | reject] [pub [only]]\n' +
+  '       arp -S hostname ether_addr [temp] [blackhole | reject] [pub [only]]\n' +
+  '       arp -f filename\n';
 const EX_USAGE_ARP = 1;
 
 /** One line of arp -a for an llinfo record (print_entry in arp.c). */
@@ -72,6 +80,7 @@ function print_entry(m: RtsockMsg, now: number): string {
   if (exp === 0) s += ' permanent';
   else if (exp - now > 0) s += ` expires in ${exp - now} seconds`;
   else s += ' expired';
+  if ((m.hdr['rtm_flags'] ?? 0) & RTF_ANNOUNCE) s += ' published';
   if (gw.type === IFT_ETHER) s += ' [ethernet]';
   return s + '\n';
 }
@@ -133,8 +142,45 @@ async function search(
   return 0;
 }
 
-/** arp -s host ether_addr. */
-async function set(ctx: ProcCtx, host: string, eaddr: string): Promise<number> {
+/**
+ * The modifiers after arp -s host ether_addr: RTF_* flags and the expiry (wall-clock
+ * seconds, 0 = permanent); null after a diagnostic (the caller prints usage).
+ */
+async function set_modifiers(
+  ctx: ProcCtx,
+  mods: readonly string[],
+): Promise<{ flags: number; expire: number } | null> {
+  let flags = 0;
+  let expire = 0;
+  for (let i = 0; i < mods.length; i++) {
+    const a = mods[i]!;
+    if (a === 'temp') expire = (await wall_seconds(ctx.libc)) + 20 * 60;
+    else if (a === 'pub') {
+      flags |= RTF_ANNOUNCE;
+      /* "only" meant "publish only" before FreeBSD 8; it is accepted and means pub. */
+      if (mods[i + 1] === 'only') i++;
+    } else if (a === 'blackhole' || a === 'reject') {
+      const mine = a === 'blackhole' ? RTF_BLACKHOLE : RTF_REJECT;
+      if (flags & (RTF_BLACKHOLE | RTF_REJECT) & ~mine) {
+        await ctx.err('arp: Choose one of blackhole or reject, not both.\n');
+        return null;
+      }
+      flags |= mine;
+    } else {
+      await ctx.err(`arp: Invalid parameter '${a}'\n`);
+      return null;
+    }
+  }
+  return { flags, expire };
+}
+
+/** arp -s host ether_addr [modifiers]. */
+async function set(
+  ctx: ProcCtx,
+  host: string,
+  eaddr: string,
+  mods: { flags: number; expire: number } = { flags: 0, expire: 0 },
+): Promise<number> {
   const dst = await getaddr(ctx, host);
   if (dst === null) return 1;
   const mac = ether_aton(eaddr);
@@ -156,10 +202,14 @@ async function set(ctx: ProcCtx, host: string, eaddr: string): Promise<number> {
   }
   const lla = new Uint8Array(6);
   ether_addr_write(lla, 0, mac);
-  const r = await rs.rtmsg(RTM_ADD, { rtm_flags: RTF_UP | RTF_HOST | RTF_STATIC | RTF_LLDATA }, [
-    sa_inet(dst),
-    sa_link(idx, IFT_ETHER, '', lla),
-  ]);
+  const hdr: Record<string, number> = {
+    rtm_flags: RTF_UP | RTF_HOST | RTF_LLDATA | mods.flags | (mods.expire === 0 ? RTF_STATIC : 0),
+  };
+  if (mods.expire !== 0) {
+    hdr['rmx_expire'] = mods.expire;
+    hdr['rtm_inits'] = RTV_EXPIRE;
+  }
+  const r = await rs.rtmsg(RTM_ADD, hdr, [sa_inet(dst), sa_link(idx, IFT_ETHER, '', lla)]);
   if (r.errno !== 0) {
     await ctx.err(`arp: writing to routing socket: ${strerror(r.errno)}\n`);
     return 1;
@@ -211,6 +261,7 @@ export const arp: Program = async (ctx) => {
   let dflag = false;
   let sflag = false;
   let replace = false;
+  let file: string | null = null;
   let ifname: string | null = null;
   const usage = async (msg = ''): Promise<number> => {
     await ctx.err(msg + USAGE);
@@ -227,7 +278,12 @@ export const arp: Program = async (ctx) => {
       else if (c === 'n') continue; /* numeric: all there is */
       else if (c === 's') sflag = true;
       else if (c === 'S') sflag = replace = true;
-      else if (c === 'i') {
+      else if (c === 'f') {
+        const v = f.slice(j + 1) || argv.shift();
+        if (v === undefined) return usage(`arp: option requires an argument -- f\n`);
+        file = v;
+        break;
+      } else if (c === 'i') {
         const v = f.slice(j + 1) || argv.shift();
         if (v === undefined) return usage(`arp: option requires an argument -- i\n`);
         ifname = v;
@@ -239,14 +295,20 @@ export const arp: Program = async (ctx) => {
     await ctx.err(`arp: interface ${ifname} does not exist\n`);
     return 1;
   }
+  if (file !== null) {
+    if (aflag || dflag || sflag || ifname !== null || argv.length !== 0) return usage();
+    return file_set(ctx, file);
+  }
   if (sflag) {
-    if (aflag || dflag || ifname !== null || argv.length !== 2) return usage();
+    if (aflag || dflag || ifname !== null || argv.length < 2) return usage();
+    const mods = await set_modifiers(ctx, argv.slice(2));
+    if (mods === null) return usage();
     if (replace) {
       const a = inet_aton(argv[0]!);
       /* -S: an existing entry goes first; none is not an error. */
       if (a !== null && (await has_entry(ctx, a))) await del(ctx, argv[0]!, true);
     }
-    return set(ctx, argv[0]!, argv[1]!);
+    return set(ctx, argv[0]!, argv[1]!, mods);
   }
   if (dflag) {
     if (aflag) return argv.length === 0 ? del_all(ctx, ifname) : usage();
@@ -259,6 +321,37 @@ export const arp: Program = async (ctx) => {
   if (a === null) return 1;
   return search(ctx, a, argv[0]!, ifname);
 };
+
+/**
+ * arp -f file: each line "hostname ether_addr [modifiers]" as arp -s (blank lines and
+ * lines starting with '#' skipped); a bad line is reported with its number and the
+ * rest still go in; the status is 1 if any failed.
+ */
+async function file_set(ctx: ProcCtx, file: string): Promise<number> {
+  const fd = await ctx.libc.open(file, O_RDONLY);
+  if (fd < 0) {
+    await ctx.err(`arp: cannot open ${file}: ${ctx.libc.strerror()}\n`);
+    return 1;
+  }
+  const text = new TextDecoder().decode(await new FdReader(ctx.libc, fd).readAll());
+  await ctx.libc.close(fd);
+  let st = 0;
+  const lines = text.split('\n');
+  for (let n = 0; n < lines.length; n++) {
+    const w = lines[n]!.trim()
+      .split(/\s+/)
+      .filter((x) => x !== '');
+    if (w.length === 0 || w[0]!.startsWith('#')) continue;
+    const mods = w.length >= 2 ? await set_modifiers(ctx, w.slice(2)) : null;
+    if (mods === null) {
+      await ctx.err(`arp: bad line ${n + 1} in ${file}: ${lines[n]!.trim()}\n`);
+      st = 1;
+      continue;
+    }
+    if ((await set(ctx, w[0]!, w[1]!, mods)) !== 0) st = 1;
+  }
+  return st;
+}
 
 /** Is there an entry for addr? */
 async function has_entry(ctx: ProcCtx, addr: number): Promise<boolean> {
