@@ -169,9 +169,11 @@ import {
   tcp_clean_sackreport,
   tcp_dsack_report,
   tcp_free_sackholes,
-  tcp_sack_active,
   tcp_sack_doack,
+  tcp_sack_lost_retransmission,
   tcp_sack_pipe,
+  tcp_sack_restart,
+  tcp_sack_sacked_bytes,
   tcp_update_sack_list,
 } from './tcp_sack.js';
 import { sbreserve } from '../kern/uipc_sockbuf.js';
@@ -883,51 +885,77 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
     tp.snd_wl1 = seq_add(th.seq, -1);
   }
 
-  /* SACK blocks update the scoreboard (tcp_sack_doack). */
+  /* SACK blocks update the scoreboard when the ACK carries some or a scoreboard exists
+   * (FreeBSD's tcp_is_sack_recovery); sack_changed says whether it told anything new. */
   const sack = (tp.t_flags & TF_SACK_PERMIT) !== 0;
-  if (sack && (to.to_flags & TOF_SACK || tp.t_sacked.length > 0) && SEQ_GEQ(th.ack, tp.snd_una))
-    tcp_sack_doack(tp, to.to_sacks, th.ack);
+  const sack_rcv = sack && ((to.to_flags & TOF_SACK) !== 0 || tp.t_sacked.length > 0);
+  let sack_changed = false;
+  let lrd = false;
+  if (sack_rcv && SEQ_GEQ(th.ack, tp.snd_una)) {
+    sack_changed = tcp_sack_doack(tp, to.to_sacks, th.ack, (to.to_flags & TOF_SACK) !== 0);
+    /* A retransmission lost as well (net.inet.tcp.sack.lrd): the holes go again. */
+    if (sack_changed) lrd = tcp_sack_lost_retransmission(tp, th.ack);
+  }
 
   if (SEQ_LEQ(th.ack, tp.snd_una)) {
-    /* Duplicate ACK (RFC 5681 §2 definition). */
-    if (
-      tlen === 0 &&
-      tiwin === tp.snd_wnd &&
-      !(thflags & TH_FIN) &&
-      tp.snd_max !== tp.snd_una &&
-      th.ack === tp.snd_una
-    ) {
+    /* A duplicate ACK candidate: no data, and the window unchanged — or, when the ACK
+     * carries SACK blocks or a scoreboard exists, any window (a Linux receiver grows it
+     * with every out-of-order segment).  Such an ACK is counted only when it changed
+     * the scoreboard (FreeBSD 14's sack_changed), so stale blocks are not.  Deliberate
+     * difference: FreeBSD takes any window change once SACK is permitted, also on ACKs
+     * without blocks; those are window updates (46 false fast retransmits in
+     * tcp_transfer's lossless run), so they must keep the window, as in RFC 5681.  The
+     * peer's first FIN is not a duplicate (simultaneous close). */
+    if (tlen === 0 && (tiwin === tp.snd_wnd || sack_rcv)) {
+      if (thflags & TH_FIN && !TCPS_HAVERCVDFIN(tp.t_state)) {
+        tp.t_dupacks = 0;
+        return tcp_step6(tp, m, th, to, thflags, tlen, tiwin, false);
+      }
       TCPSTAT_INC(TCPS_.tcps_rcvdupack);
-      if (!tcp_timer_active(tp, TT_REXMT)) tp.t_dupacks = 0;
-      else if (++tp.t_dupacks > 3 && IN_FASTRECOVERY(tp.t_flags)) {
-        if (sack && tcp_sack_active(tp)) {
-          /* SACK recovery: grow cwnd towards ssthresh while the pipe is below it. */
-          cc_ack_received(tp, 1, CC_DUPACK, 0);
-          if (tcp_sack_pipe(tp) < tp.snd_ssthresh)
-            tp.snd_cwnd = Math.min(tp.snd_cwnd + tcp_maxseg(tp), tp.snd_ssthresh);
-          tcp_output(tp);
-          m_freem(m);
-          return;
-        }
-        /* Each further duplicate means a segment left the network: inflate. */
+      const maxseg = tcp_maxseg(tp);
+      if (th.ack !== tp.snd_una || (sack_rcv && !sack_changed)) {
+        /* An old ACK, or SACK blocks with nothing new: not counted. */
+      } else if (!tcp_timer_active(tp, TT_REXMT)) tp.t_dupacks = 0;
+      else if (++tp.t_dupacks > 3 || IN_FASTRECOVERY(tp.t_flags)) {
         cc_ack_received(tp, 1, CC_DUPACK, 0);
-        tp.snd_cwnd += tcp_maxseg(tp);
-        tcp_output(tp);
+        if (lrd) {
+          /* The first hole goes out again now, whatever the pipe; then cwnd is the
+           * new ssthresh (as when recovery starts, below). */
+          tp.snd_cwnd = tcp_sack_pipe(tp) + maxseg;
+          tcp_output(tp);
+          tp.snd_cwnd = tp.snd_ssthresh;
+        } else if (sack_rcv && IN_FASTRECOVERY(tp.t_flags)) {
+          /* SACK recovery: grow cwnd towards ssthresh while the pipe is below it. */
+          if (tcp_sack_pipe(tp) < tp.snd_ssthresh)
+            tp.snd_cwnd = Math.min(tp.snd_cwnd + maxseg, tp.snd_ssthresh);
+          tcp_output(tp);
+        } else {
+          /* Each further duplicate means a segment left the network: inflate. */
+          tp.snd_cwnd += maxseg;
+          tcp_output(tp);
+        }
         m_freem(m);
         return;
-      } else if (tp.t_dupacks === 3) {
-        if (IN_FASTRECOVERY(tp.t_flags) || SEQ_LEQ(th.ack, tp.snd_recover)) {
-          /* A new loss inside the same window: no new recovery (RFC 6582 §3.2). */
+      } else if (tp.t_dupacks === 3 || (sack_rcv && tcp_sack_sacked_bytes(tp) > 2 * maxseg)) {
+        /* Three duplicates, or (RFC 6675's trigger, FreeBSD's sack.revised) more than
+         * two segments SACKed. */
+        tp.t_dupacks = 3;
+        if (IN_FASTRECOVERY(tp.t_flags) || (!sack && SEQ_LEQ(th.ack, tp.snd_recover))) {
+          /* Already recovering; without SACK, a new loss inside the same window
+           * starts no new recovery (RFC 6582 §3.2).  Under SACK FreeBSD asks only the
+           * first: after a timeout the scoreboard drives a recovery of its own. */
           tp.t_dupacks = 0;
-        } else if (sack && tcp_sack_active(tp)) {
-          /* SACK-based loss recovery (RFC 6675): cwnd is ssthresh, the holes go first. */
+        } else if (sack_rcv) {
+          /* SACK-based loss recovery (RFC 6675): cwnd is ssthresh, the holes go first,
+           * and no further than snd_nxt (behind snd_max after a timeout). */
           cc_cong_signal(tp, CC_NDUPACK);
           TCPSTAT_INC(TCPS_.tcps_sack_recovery_episode);
           tcp_timer_activate(tp, TT_REXMT, 0);
           tp.t_rtttime = 0;
-          tp.sack_rxmit = tp.snd_una;
+          tp.snd_recover = tp.snd_nxt;
+          tcp_sack_restart(tp, tp.snd_una);
           /* The first hole goes out now, whatever the pipe (RFC 6675 §5 step 4.3). */
-          tp.snd_cwnd = tcp_sack_pipe(tp) + tcp_maxseg(tp);
+          tp.snd_cwnd = tcp_sack_pipe(tp) + maxseg;
           tcp_output(tp);
           tp.snd_cwnd = tp.snd_ssthresh;
           m_freem(m);
@@ -938,9 +966,9 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
           tp.t_rtttime = 0;
           const onxt = tp.snd_nxt;
           tp.snd_nxt = th.ack;
-          tp.snd_cwnd = tcp_maxseg(tp);
+          tp.snd_cwnd = maxseg;
           tcp_output(tp);
-          tp.snd_cwnd = tp.snd_ssthresh + tcp_maxseg(tp) * tp.t_dupacks;
+          tp.snd_cwnd = tp.snd_ssthresh + maxseg * tp.t_dupacks;
           if (SEQ_GT(onxt, tp.snd_nxt)) tp.snd_nxt = onxt;
           m_freem(m);
           return;
@@ -948,24 +976,26 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
       } else if (V_tcp_do_rfc3042.get() !== 0 && tp.t_dupacks <= 2) {
         /* Limited transmit (RFC 3042): one new segment per duplicate. */
         const oldcwnd = tp.snd_cwnd;
-        tp.snd_cwnd = seq_sub(tp.snd_nxt, tp.snd_una) + tp.t_dupacks * tcp_maxseg(tp);
+        tp.snd_cwnd = seq_sub(tp.snd_nxt, tp.snd_una) + tp.t_dupacks * maxseg;
         tcp_output(tp);
         tp.snd_cwnd = oldcwnd;
         m_freem(m);
         return;
       }
-    } else if (th.ack === tp.snd_una && tlen === 0 && tiwin !== tp.snd_wnd) {
-      /* A window update only. */
-    } else tp.t_dupacks = 0;
+    }
+    /* Anything else at or below snd_una (data, a window update without SACK) leaves
+     * the count alone, as in FreeBSD. */
     return tcp_step6(tp, m, th, to, thflags, tlen, tiwin, false);
   }
 
   /* New data acknowledged. */
   if (IN_FASTRECOVERY(tp.t_flags)) {
     if (SEQ_LT(th.ack, tp.snd_recover)) {
-      if (sack && tcp_sack_active(tp)) {
+      if (sack) {
         /* Partial ACK in SACK recovery: keep going from the scoreboard, with one or
-         * two more segments of room (FreeBSD's tcp_sack_partialack). */
+         * two more segments of room (FreeBSD's tcp_sack_partialack) — also when the
+         * ACK emptied the scoreboard: NewReno's go-back-one would resend data that is
+         * only still in flight (after a lost retransmission moved snd_recover up). */
         tcp_timer_activate(tp, TT_REXMT, tp.t_rxtcur);
         tp.t_rtttime = 0;
         const maxseg = tcp_maxseg(tp);

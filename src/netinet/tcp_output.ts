@@ -100,6 +100,7 @@ import { tcp_mssopt, tcp_ts_getticks, wr32 } from './tcp_subr.js';
 import { cc_after_idle } from './cc/cc.js';
 import {
   tcp_sack_active,
+  tcp_sack_adjust,
   tcp_sack_blocks,
   tcp_sack_output,
   tcp_sack_pipe,
@@ -369,6 +370,9 @@ export function tcp_output(tp: Tcpcb): number {
   if (idle && get_ticks() - tp.t_rcvtime >= tp.t_rxtcur) cc_after_idle(tp);
   tp.t_flags &= ~TF_LASTIDLE;
   for (let loops = 0; loops < 1000; loops++) {
+    /* After a timeout snd_nxt is behind snd_max: skip what the peer SACKed. */
+    if (tp.t_flags & TF_SACK_PERMIT && SEQ_LT(tp.snd_nxt, tp.snd_max) && tp.t_sacked.length > 0)
+      tcp_sack_adjust(tp);
     let sendalot = false;
     const maxseg = tcp_maxseg(tp);
     let off = seq_sub(tp.snd_nxt, tp.snd_una);
@@ -471,6 +475,17 @@ export function tcp_output(tp: Tcpcb): number {
     if (!send && flags & TH_FIN && (!(tp.t_flags & TF_SENTFIN) || tp.snd_nxt === tp.snd_una))
       send = true;
     if (!send) {
+      /* In SACK recovery nothing may go while the retransmission timer is off (tcp_input
+       * stops it as recovery starts): keep it armed, as FreeBSD does. */
+      if (
+        tp.t_flags & TF_SACK_PERMIT &&
+        SEQ_GT(tp.snd_max, tp.snd_una) &&
+        !tcp_timer_active(tp, TT_REXMT) &&
+        !tcp_timer_active(tp, TT_PERSIST)
+      ) {
+        tcp_timer_activate(tp, TT_REXMT, tp.t_rxtcur);
+        return 0;
+      }
       if (
         sbavail(snd) > 0 &&
         !tcp_timer_active(tp, TT_REXMT) &&

@@ -8,13 +8,26 @@
  * are dropped; tcp_output sends as many as fit (3 beside timestamps, 4 without).
  *
  * Sender: the scoreboard (t_sacked) is the list of SACKed ranges above snd_una, merged
- * and sorted (tcp_sack_doack on every ACK that carries blocks).  The holes below the
- * highest SACKed sequence (snd_fack) are taken as lost once recovery starts (three
- * duplicate ACKs), and RFC 6675's pipe is then (snd_max - snd_fack) plus what was
- * retransmitted from the holes; tcp_output retransmits the holes first, one segment
- * while cwnd - pipe allows it (tcp_sack_output), and new data after.  A partial ACK
- * keeps recovery going; an ACK at snd_recover ends it; a retransmission timeout
- * forgets the scoreboard (tcp_free_sackholes), as FreeBSD does.
+ * and sorted (tcp_sack_doack on every ACK that carries blocks, or while a scoreboard
+ * exists).  tcp_sack_doack reports whether the ACK changed it (FreeBSD 14's
+ * sack_changed), and tcp_input counts a duplicate ACK under SACK only then — whatever
+ * its window, which a Linux receiver moves with every out-of-order segment.  The holes
+ * below the highest SACKed sequence (snd_fack) are taken as lost once recovery starts
+ * (three such duplicates, or more than two segments SACKed: RFC 6675's trigger), and
+ * RFC 6675's pipe is then (snd_max - snd_fack) plus what was retransmitted from the
+ * holes; tcp_output retransmits the holes first, one segment while cwnd - pipe allows
+ * it (tcp_sack_output), and new data after.  A partial ACK keeps recovery going; an
+ * ACK at snd_recover ends it.
+ *
+ * Lost retransmission detection (net.inet.tcp.sack.lrd, FreeBSD 14's default on,
+ * tcps_sack_lostrexmt): when data sent after a hole's retransmission is SACKed while
+ * the hole is still missing, the retransmission was lost; every hole goes again and the
+ * congestion control takes it as a new loss, instead of waiting for the RTO.
+ *
+ * A first retransmission timeout keeps the scoreboard and marks every hole as not
+ * retransmitted (tcp_resend_sackholes, FreeBSD 14), and tcp_output's tcp_sack_adjust
+ * makes snd_nxt, going back over the window, skip what the peer SACKed; a second
+ * timeout forgets it (tcp_free_sackholes), since a receiver may renege (RFC 2018 §8).
  *
  * D-SACK (RFC 2883): a receiver that gets data it already has — below rcv_nxt, or
  * inside what its reassembly queue holds — remembers the duplicate range
@@ -28,10 +41,17 @@
  *
  * Deliberate differences: the "lost" rule is FreeBSD's simple one (every hole below
  * snd_fack) rather than RFC 6675's IsLost() per segment; D-SACKs are counted, not yet
- * used to undo spurious retransmissions (RFC 3708).
+ * used to undo spurious retransmissions (RFC 3708); no PRR (RFC 6937) and no rescue
+ * retransmission.  Holes share one retransmission point (sack_rxmit) instead of one per
+ * hole; LRD compares snd_fack with snd_max at the time of the hole's retransmission
+ * (sack_rxmarks) rather than with snd_recover, which takes holes found late in an
+ * episode, retransmitted after new data, for lost (see tcp_sack_lost_retransmission).
  */
 
+import { cc_cong_signal } from './cc/cc.js';
 import {
+  CC_NDUPACK,
+  IN_FASTRECOVERY,
   SEQ_GEQ,
   SEQ_GT,
   SEQ_LEQ,
@@ -40,7 +60,11 @@ import {
   TCPSTAT_ADD,
   TCPSTAT_INC,
   TCPS_,
+  TF_CONGRECOVERY,
+  TF_FASTRECOVERY,
+  TF_LRD,
   seq_sub,
+  tcp_maxseg,
   type Tcpcb,
 } from './tcp_var.js';
 
@@ -112,12 +136,21 @@ export function tcp_clean_sackreport(tp: Tcpcb): void {
 /* ------------------------------------------------------------------------------ */
 /* Sender                                                                           */
 
-/** tcp_sack_doack: merge the blocks of an ACK into the scoreboard. */
+/**
+ * tcp_sack_doack: merge the blocks of an ACK into the scoreboard.  Returns FreeBSD's
+ * sack_changed: whether the ACK told us something new — bytes SACKed that were not, or
+ * (with a scoreboard) a cumulative ACK that took the front of the first hole.  An ACK
+ * without a SACK option never counts as a change: a pure cumulative ACK is not a
+ * duplicate.  tcp_input counts a duplicate ACK under SACK only when this is true, so
+ * window updates and repeated ACKs (a duplicating switch, an attacker) carrying stale
+ * blocks do not start a retransmission.
+ */
 export function tcp_sack_doack(
   tp: Tcpcb,
   blocks: readonly (readonly [number, number])[],
   ack: number,
-): void {
+  hassack: boolean,
+): boolean {
   /* A D-SACK block (RFC 2883 §4): the first, at or below the cumulative ACK or inside
    * the second block.  Counted, and not taken for data held above a hole. */
   let first = 0;
@@ -131,10 +164,16 @@ export function tcp_sack_doack(
     }
   }
   /* Only a D-SACK, and no scoreboard: nothing to update (as for an ACK without blocks). */
-  if (first === blocks.length && tp.t_sacked.length === 0) return;
+  if (first === blocks.length && tp.t_sacked.length === 0) return false;
+  /* The front of the first hole always sits at snd_una, so with a scoreboard any
+   * advance of the cumulative ACK fills part of a hole (FreeBSD's [snd_una, th_ack)
+   * block). */
+  let changed = tp.t_sacked.length > 0 && SEQ_GT(ack, tp.snd_una);
+  let before = 0;
   let sb = tp.t_sacked
     .filter((r) => SEQ_GT(r[1], ack))
     .map((r): [number, number] => [SEQ_MAX(r[0], ack), r[1]]);
+  for (const r of sb) before += seq_sub(r[1], r[0]);
   for (let i = first; i < blocks.length; i++) {
     const [s0, e] = blocks[i]!;
     if (!SEQ_LT(s0, e) || !SEQ_GT(e, ack) || SEQ_GT(e, tp.snd_max)) continue;
@@ -144,22 +183,109 @@ export function tcp_sack_doack(
   }
   sb.sort((a, b) => seq_sub(a[0], b[0]));
   const merged: [number, number][] = [];
+  let after = 0;
   for (const r of sb) {
     const last = merged[merged.length - 1];
     if (last !== undefined && SEQ_GEQ(last[1], r[0])) last[1] = SEQ_MAX(last[1], r[1]);
     else merged.push([r[0], r[1]]);
   }
+  for (const r of merged) after += seq_sub(r[1], r[0]);
+  if (after > before) changed = true;
   sb = merged;
   tp.t_sacked = sb;
-  tp.snd_fack = sb.length > 0 ? sb[sb.length - 1]![1] : tp.snd_una;
+  tp.snd_fack = sb.length > 0 ? sb[sb.length - 1]![1] : SEQ_MAX(tp.snd_una, ack);
   if (SEQ_LT(tp.sack_rxmit, ack)) tp.sack_rxmit = ack;
+  const marks = tp.sack_rxmarks;
+  let gone = 0;
+  while (gone < marks.length && SEQ_LEQ(marks[gone]![0], ack)) gone++;
+  if (gone > 0) marks.splice(0, gone);
+  return hassack && changed;
+}
+
+/** The bytes SACKed above the cumulative ACK (FreeBSD's sackhint.sacked_bytes). */
+export function tcp_sack_sacked_bytes(tp: Tcpcb): number {
+  let n = 0;
+  for (const r of tp.t_sacked) n += seq_sub(r[1], r[0]);
+  return n;
+}
+
+/**
+ * tcp_sack_lost_retransmission: FreeBSD 14's lost retransmission detection
+ * (net.inet.tcp.sack.lrd).  Holes are retransmitted before any new data goes out in
+ * recovery, so once data sent after the recovery point (snd_recover) is SACKed while
+ * the first hole, entirely retransmitted, is still not acknowledged, that
+ * retransmission was lost too.  Instead of waiting for the RTO, every hole is sent
+ * again from the first (ack: the cumulative ACK of the segment, snd_una is not yet
+ * moved), and the loss is a new congestion signal: recovery is left and entered again
+ * through the congestion control (cwnd at ssthresh first, so the reduction is from
+ * there; a new snd_recover at snd_max), cwnd one segment until tcp_input decides what
+ * goes now.  Counted in tcps_sack_lostrexmt.  Returns whether it fired.
+ */
+export function tcp_sack_lost_retransmission(tp: Tcpcb, ack: number): boolean {
+  if (!(tp.t_flags & TF_LRD) || !IN_FASTRECOVERY(tp.t_flags)) return false;
+  if (!SEQ_GT(tp.snd_fack, tp.snd_recover)) return false;
+  const una = SEQ_MAX(tp.snd_una, ack);
+  const r = tp.t_sacked[0];
+  /* The first hole is [una, r[0]); it must have been retransmitted entirely. */
+  if (r === undefined || !SEQ_GT(r[0], una) || SEQ_LT(tp.sack_rxmit, r[0])) return false;
+  /* ...and something sent after its last retransmission SACKed.  FreeBSD compares
+   * snd_fack with snd_recover; a hole found late in the episode is retransmitted
+   * after new data beyond snd_recover went out, and that data's SACK arrives before
+   * the retransmission can (a false detection, another cwnd halving: 70 of them per
+   * 64 MiB at 1% loss in tcp_transfer).  So the point is snd_max when the hole's last
+   * piece left, which is snd_recover whenever no new data had gone yet. */
+  let sent_at = tp.snd_recover;
+  for (const m of tp.sack_rxmarks)
+    if (SEQ_GEQ(m[0], r[0])) {
+      if (SEQ_GT(m[1], sent_at)) sent_at = m[1];
+      break;
+    }
+  if (!SEQ_GT(tp.snd_fack, sent_at)) return false;
+  TCPSTAT_INC(TCPS_.tcps_sack_lostrexmt);
+  tcp_sack_restart(tp, una);
+  tp.snd_cwnd = tp.snd_ssthresh;
+  tp.t_flags &= ~(TF_FASTRECOVERY | TF_CONGRECOVERY);
+  cc_cong_signal(tp, CC_NDUPACK);
+  tp.snd_cwnd = tcp_maxseg(tp);
+  return true;
+}
+
+/**
+ * tcp_resend_sackholes: after the first retransmission timeout the scoreboard is kept
+ * (FreeBSD 14, after the RFC 2018 erratum: SACK information stays useful past an RTO)
+ * and every hole counts as not yet retransmitted.
+ */
+export function tcp_resend_sackholes(tp: Tcpcb): void {
+  tcp_sack_restart(tp, tp.snd_una);
+}
+
+/** Every hole from `from` on counts as not retransmitted (a new episode, LRD, RTO). */
+export function tcp_sack_restart(tp: Tcpcb, from: number): void {
+  tp.sack_rxmit = from;
+  tp.sack_rxmarks = [];
+}
+
+/**
+ * tcp_sack_adjust: after a timeout snd_nxt goes back to snd_una; when it reaches data
+ * the peer SACKed, it skips to the end of that block (the next hole, or snd_fack), so
+ * what the peer holds is not sent again.  tcp_output calls it before each segment.
+ */
+export function tcp_sack_adjust(tp: Tcpcb): void {
+  if (tp.t_sacked.length === 0 || SEQ_GEQ(tp.snd_nxt, tp.snd_fack)) return;
+  for (const [s, e] of tp.t_sacked) {
+    if (SEQ_LT(tp.snd_nxt, s)) return;
+    if (SEQ_LT(tp.snd_nxt, e)) {
+      tp.snd_nxt = e;
+      return;
+    }
+  }
 }
 
 /** tcp_free_sackholes: forget the scoreboard (RTO, end of recovery). */
 export function tcp_free_sackholes(tp: Tcpcb): void {
   tp.t_sacked = [];
   tp.snd_fack = tp.snd_una;
-  tp.sack_rxmit = tp.snd_una;
+  tcp_sack_restart(tp, tp.snd_una);
 }
 
 /** The holes (not SACKed) between snd_una and snd_fack. */
@@ -193,7 +319,10 @@ export function tcp_sack_active(tp: Tcpcb): boolean {
  * [seq, len], or null when every hole was retransmitted.
  */
 export function tcp_sack_output(tp: Tcpcb, maxseg: number): [number, number] | null {
-  for (const [s, e] of holes(tp)) {
+  for (const [s, e0] of holes(tp)) {
+    /* Not beyond the recovery point: a recovery entered after a timeout, while snd_nxt
+     * is still going back over old data, leaves that data to snd_nxt (FreeBSD). */
+    const e = SEQ_GT(e0, tp.snd_recover) ? tp.snd_recover : e0;
     const from = SEQ_GT(tp.sack_rxmit, s) ? tp.sack_rxmit : s;
     if (SEQ_GEQ(from, e)) continue;
     return [from, Math.min(seq_sub(e, from), maxseg)];
@@ -204,6 +333,11 @@ export function tcp_sack_output(tp: Tcpcb, maxseg: number): [number, number] | n
 /** A hole segment went out. */
 export function tcp_sack_sent(tp: Tcpcb, seq: number, len: number): void {
   tp.sack_rxmit = (seq + len) >>> 0;
+  /* Where this retransmission sits among what was sent (LRD): one mark per snd_max. */
+  const marks = tp.sack_rxmarks;
+  const last = marks[marks.length - 1];
+  if (last !== undefined && last[1] === tp.snd_max) last[0] = tp.sack_rxmit;
+  else marks.push([tp.sack_rxmit, tp.snd_max]);
   TCPSTAT_INC(TCPS_.tcps_sack_rexmits);
   TCPSTAT_ADD(TCPS_.tcps_sack_rexmit_bytes, len);
 }

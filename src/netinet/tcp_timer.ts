@@ -7,7 +7,8 @@
  *   - rexmt: retransmission timeout (RFC 6298): back off (tcp_backoff[]), after
  *     TCP_MAXRXTSHIFT drop the connection with ETIMEDOUT (or the soft error an ICMP
  *     message left); past a quarter of the shifts forget the RTT estimate; congestion
- *     signal CC_RTO; resend from snd_una.
+ *     signal CC_RTO; resend from snd_una, skipping what the peer SACKed when this
+ *     is the first timeout (the scoreboard is kept then, forgotten after a second).
  *   - persist: probe a zero window (tcp_setpersist backs off between TCPTV_PERSMIN
  *     and TCPTV_PERSMAX); give up after the full backoff when nothing came back.
  *   - keep: in the handshake, connection establishment timeout (keepinit); on an
@@ -65,7 +66,7 @@ import {
 import { cc_cong_signal } from './cc/cc.js';
 import { tcp_close, tcp_drop, tcp_respond_keepalive } from './tcp_subr.js';
 import { tcp_output } from './tcp_output.js';
-import { tcp_free_sackholes } from './tcp_sack.js';
+import { tcp_free_sackholes, tcp_resend_sackholes } from './tcp_sack.js';
 
 type TimerFn = (tp: Tcpcb) => void;
 
@@ -168,8 +169,13 @@ handlers[TT_REXMT] = (tp) => {
   tp.snd_recover = tp.snd_max;
   tp.t_flags |= TF_ACKNOW;
   tp.t_rtttime = 0;
-  /* The scoreboard may be stale (the peer may renege): start over (FreeBSD). */
-  tcp_free_sackholes(tp);
+  /* FreeBSD 14: the first timeout keeps the scoreboard and marks every hole for
+   * retransmission (tcp_resend_sackholes; RFC 2018's erratum lets SACK information be
+   * used past an RTO), so snd_nxt going back over the window skips what the peer holds
+   * (tcp_sack_adjust in tcp_output).  A further timeout forgets it: the peer may have
+   * reneged (RFC 2018 §8, RFC 6675 §5.1). */
+  if (tp.t_rxtshift === 1 && tp.t_state >= TCPS_ESTABLISHED) tcp_resend_sackholes(tp);
+  else tcp_free_sackholes(tp);
   if (tp.t_state >= TCPS_ESTABLISHED) cc_cong_signal(tp, CC_RTO);
   tp.t_flags &= ~(TF_FASTRECOVERY | TF_CONGRECOVERY);
   tp.t_dupacks = 0;

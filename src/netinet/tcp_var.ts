@@ -229,6 +229,8 @@ export const TF_TOE = 0x02000000;
 export const TF_CONGRECOVERY = 0x04000000;
 export const TF_WASCRECOVERY = 0x08000000;
 export const TF_FASTOPEN = 0x10000000;
+/** Lost Retransmission Detection (net.inet.tcp.sack.lrd when the block was made). */
+export const TF_LRD = 0x20000000;
 
 /* The five timers (tcp_timer.h tt_*). */
 export const TT_DELACK = 0;
@@ -365,6 +367,8 @@ export class Tcpcb {
   t_sacked: [number, number][] = [];
   snd_fack = 0;
   sack_rxmit = 0;
+  /** Hole retransmissions of this episode in order: [end, snd_max when sent] (LRD). */
+  sack_rxmarks: [number, number][] = [];
   t_sndrexmitpack = 0;
   t_rcvoopack = 0;
   /** The user closed the socket (FreeBSD's TF_CLOSED): data that still arrives is reset. */
@@ -606,6 +610,14 @@ export const V_tcp_do_sack = tcp_int(
   'tcp_do_sack',
   1,
   'Enable/Disable TCP SACK support',
+);
+/* FreeBSD 14's lost retransmission detection (tcp_sack.ts), on by default; read when a
+ * connection block is made (TF_LRD), as FreeBSD's tcp_newtcpcb does. */
+export const V_tcp_do_lrd = tcp_int(
+  'sack.lrd',
+  'tcp_do_lrd',
+  1,
+  'Perform Lost Retransmission Detection',
 );
 export const V_tcp_sendspace = tcp_int(
   'sendspace',
