@@ -1,0 +1,249 @@
+// SACK loss recovery as FreeBSD 14 does it, segment by segment.  Two vnets over an
+// epair (2 ms each way, virtual clock); a tap on the sender's side drops chosen data
+// segments a chosen number of times (the epair's loss switched on for exactly that
+// frame), and for the first rule a tap on the receiver's side rewrites its duplicate
+// ACKs so that each advertises a larger window, as a Linux receiver does while
+// out-of-order data arrives.
+//
+//   - Duplicate ACKs: under SACK an ACK whose window changed still counts when it
+//     changed the scoreboard (FreeBSD's sack_changed), so one loss is repaired by a
+//     fast retransmit; without SACK such ACKs are window updates (RFC 5681) and the
+//     same loss costs a retransmission timeout.
+//   - Lost retransmission detection (net.inet.tcp.sack.lrd, on by default): when the
+//     fast retransmission is lost too, data sent after it is SACKed first; the hole
+//     goes again at once (tcps_sack_lostrexmt) instead of after an RTO.  With the
+//     sysctl off it takes the RTO.
+//   - After the first RTO the scoreboard is kept: going back from snd_una skips what
+//     the receiver SACKed, so only the holes are sent again (no duplicates arrive).
+//
+// VIMAGE_ONLY: two vnets.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bootVimage } from '../../lib/kernel.js';
+import { runIn } from '../../lib/inet.js';
+import { delta, inv, ip, lab2, type Counters, type Lab2 } from '../../lib/inet_lab.js';
+import type { Kernel } from '../../../src/kern/kernel.js';
+import type { Vnet } from '../../../src/net/vnet.js';
+import { prison_find_name } from '../../../src/kern/kern_jail.js';
+import { AF_INET, SOCK_STREAM } from '../../../src/sys/socket.js';
+import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
+import { V_tcp_do_lrd, V_tcp_do_sack, V_tcpstat } from '../../../src/netinet/tcp_var.js';
+import { epair_set_impairment, epair_softc } from '../../../src/net/if_epair.js';
+import { bpf_capture_set } from '../../../src/net/bpf.js';
+import { nanosleep } from '../../../src/lib/process.js';
+
+const MSS = 1448; // MTU 1500 with timestamps
+const MS = 1_000_000;
+const TOTAL = 1 << 20;
+const A = ip('192.0.2.1');
+const B = ip('192.0.2.2');
+
+const rd32 = (b: Uint8Array, o: number): number =>
+  ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+
+function tcpstat(k: Kernel, v: Vnet): Counters {
+  return inv(k, v, () => V_tcpstat.fetchAll(v));
+}
+
+interface Plan {
+  /** Stream offsets whose segment is dropped, and how many of its transmissions. */
+  drops: [number, number][];
+  /** Rewrite the receiver's duplicate ACKs with a window one unit larger each time. */
+  growwin?: boolean;
+}
+
+interface Run {
+  da: Counters;
+  db: Counters;
+  /** Transmissions of each planned offset (how many times the sender sent it). */
+  sent: number[];
+  /** Duplicate ACKs whose window was rewritten. */
+  grown: number;
+}
+
+/** The TCP header of an IPv4 frame: [offset of the header, data length] or null. */
+function tcp_of(f: Uint8Array): [number, number] | null {
+  if (f.length < 54 || f[12] !== 0x08 || f[13] !== 0x00 || f[23] !== 6) return null;
+  const ihl = (f[14]! & 15) << 2;
+  const th = 14 + ihl;
+  const iplen = (f[16]! << 8) | f[17]!;
+  return [th, iplen - ihl - ((f[th + 12]! >> 4) << 2)];
+}
+
+/** Add d to a 16-bit field covered by the TCP checksum at th+16 (RFC 1624). */
+function bump16(f: Uint8Array, at: number, th: number, d: number): void {
+  const old = (f[at]! << 8) | f[at + 1]!;
+  const now = Math.min(0xffff, old + d);
+  f[at] = now >> 8;
+  f[at + 1] = now & 0xff;
+  let sum = ~((f[th + 16]! << 8) | f[th + 17]!) & 0xffff;
+  sum += ~old & 0xffff;
+  sum += now;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  const ck = ~sum & 0xffff;
+  f[th + 16] = ck >> 8;
+  f[th + 17] = ck & 0xff;
+}
+
+/** 1 MiB from a to b through the plan; the stream is checked byte for byte. */
+async function transfer(L: Lab2, plan: Plan, port: number): Promise<Run> {
+  const { k, va, vb } = L;
+  k.enter(() => {
+    epair_set_impairment(L.a, { delay_ns: 2 * MS });
+    epair_set_impairment(L.b, { delay_ns: 2 * MS });
+  });
+  const sc = k.enter(() => epair_softc(L.a))!;
+  let isn: number | null = null;
+  const sent = plan.drops.map(() => 0);
+  let lastack = -1;
+  let grown = 0;
+  bpf_capture_set(k, (ifp, _dlt, f) => {
+    const t = tcp_of(f);
+    if (t === null) return;
+    const [th, len] = t;
+    const flags = f[th + 13]!;
+    /* Each frame is tapped leaving one side and entering the other: the source says. */
+    const src = rd32(f, 26);
+    if (ifp === L.a && src === A) {
+      if (flags & 0x02) isn = rd32(f, th + 4);
+      let drop = false;
+      if (len > 0 && isn !== null) {
+        const rel = (rd32(f, th + 4) - isn - 1) >>> 0;
+        plan.drops.forEach(([off, n], i) => {
+          if (rel <= off && off < rel + len) drop = ++sent[i]! <= n;
+        });
+      }
+      /* Read by epair_transmit right after this tap: this frame alone is lost. */
+      sc.imp.loss = drop ? 1 : 0;
+    } else if (ifp === L.b && src === B && plan.growwin === true && len === 0 && !(flags & 0x07)) {
+      const ack = rd32(f, th + 8);
+      if (ack === lastack) bump16(f, th + 14, th, ++grown);
+      lastack = ack;
+    }
+  });
+  const a0 = tcpstat(k, va);
+  const b0 = tcpstat(k, vb);
+  const want = new Uint8Array(TOTAL).map((_, i) => (i * 13 + (i >> 9)) & 0xff);
+  let got = 0;
+  let same = true;
+  const server = runIn(
+    k,
+    async (c) => {
+      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+      assert.equal(await c.bind(l, sin(0, port)), 0);
+      assert.equal(await c.listen(l, 1), 0);
+      const s = await c.accept(l, null, null);
+      assert.ok(s >= 0);
+      const buf = new Uint8Array(65536);
+      for (;;) {
+        const n = await c.read(s, buf);
+        assert.ok(n >= 0, `read: errno ${c.errno}`);
+        if (n === 0) break;
+        for (let i = 0; i < n; i++) if (buf[i] !== want[got + i]) same = false;
+        got += n;
+      }
+      await c.close(s);
+      await c.close(l);
+    },
+    prison_find_name(k, k.prison0, 'b')!,
+  );
+  const client = runIn(
+    k,
+    async (c) => {
+      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await nanosleep(c, MS);
+      assert.equal(await c.connect(s, sin(B, port)), 0);
+      for (let off = 0; off < TOTAL;) {
+        const n = await c.write(s, want.subarray(off));
+        assert.ok(n > 0, `write: errno ${c.errno}`);
+        off += n;
+      }
+      assert.equal(await c.close(s), 0);
+    },
+    prison_find_name(k, k.prison0, 'a')!,
+  );
+  await Promise.all([server, client]);
+  bpf_capture_set(k, null);
+  assert.equal(got, TOTAL);
+  assert.ok(same, 'the stream arrived intact');
+  return { da: delta(a0, tcpstat(k, va)), db: delta(b0, tcpstat(k, vb)), sent, grown };
+}
+
+const FIELDS = [
+  'tcps_sack_recovery_episode',
+  'tcps_rexmttimeo',
+  'tcps_sndrexmitpack',
+  'tcps_sack_lostrexmt',
+  'tcps_rcvdupack',
+];
+const show = (r: Run): string =>
+  FIELDS.map((f) => `${f}=${r.da[f] ?? 0}`).join(' ') +
+  ` sent=${r.sent.join(',')} grown=${r.grown} b.rcvduppack=${r.db['tcps_rcvduppack'] ?? 0}`;
+const n = (r: Run, f: string): number => r.da[f] ?? 0;
+
+/* One segment well into the transfer (cwnd has grown), lost once or twice. */
+const K = 300 * MSS + 100;
+
+test('duplicate ACKs with a growing window: counted under SACK when the scoreboard changed', async (t) => {
+  const L = lab2(bootVimage());
+  const r = await transfer(L, { drops: [[K, 1]], growwin: true }, 47201);
+  t.diagnostic(`SACK: ${show(r)}`);
+  assert.ok(r.grown >= 3, `the duplicate ACKs carried larger windows (${r.grown})`);
+  assert.equal(n(r, 'tcps_sack_recovery_episode'), 1, show(r));
+  assert.equal(n(r, 'tcps_rexmttimeo'), 0, show(r));
+  assert.equal(n(r, 'tcps_sndrexmitpack'), 1, show(r));
+  assert.deepEqual(r.sent, [2]);
+
+  /* Without SACK the same ACKs are window updates: the loss waits for the timer. */
+  const L2 = lab2(bootVimage());
+  inv(L2.k, L2.va, () => V_tcp_do_sack.set(0));
+  const r2 = await transfer(L2, { drops: [[K, 1]], growwin: true }, 47202);
+  t.diagnostic(`no SACK: ${show(r2)}`);
+  assert.ok(r2.grown >= 3, `the duplicate ACKs carried larger windows (${r2.grown})`);
+  assert.equal(n(r2, 'tcps_sack_recovery_episode'), 0, show(r2));
+  assert.equal(n(r2, 'tcps_rexmttimeo'), 1, show(r2));
+});
+
+test('a lost fast retransmission is sent again without an RTO (net.inet.tcp.sack.lrd)', async (t) => {
+  const L = lab2(bootVimage());
+  assert.equal(
+    inv(L.k, L.va, () => V_tcp_do_lrd.get()),
+    1,
+    'net.inet.tcp.sack.lrd is on by default',
+  );
+  const r = await transfer(L, { drops: [[K, 2]] }, 47203);
+  t.diagnostic(`lrd=1: ${show(r)}`);
+  assert.equal(n(r, 'tcps_sack_lostrexmt'), 1, show(r));
+  assert.equal(n(r, 'tcps_rexmttimeo'), 0, show(r));
+  assert.equal(n(r, 'tcps_sndrexmitpack'), 2, show(r));
+  assert.equal(n(r, 'tcps_sack_recovery_episode'), 1, show(r));
+  assert.deepEqual(r.sent, [3]);
+
+  const L2 = lab2(bootVimage());
+  inv(L2.k, L2.va, () => V_tcp_do_lrd.set(0));
+  const r2 = await transfer(L2, { drops: [[K, 2]] }, 47204);
+  t.diagnostic(`lrd=0: ${show(r2)}`);
+  assert.equal(n(r2, 'tcps_sack_lostrexmt'), 0, show(r2));
+  assert.equal(n(r2, 'tcps_rexmttimeo'), 1, show(r2));
+  assert.equal(n(r2, 'tcps_sndrexmitpack'), 2, show(r2));
+});
+
+test('after the first RTO only the holes are sent again: the scoreboard is kept', async (t) => {
+  const L = lab2(bootVimage());
+  /* No LRD, so the three lost retransmissions end in a timeout. */
+  inv(L.k, L.va, () => V_tcp_do_lrd.set(0));
+  /* More holes than an ACK has room to report (3 blocks beside timestamps): a
+   * scoreboard rebuilt from the ACKs after the timeout would miss some SACKed data. */
+  const holes = [0, 1, 2, 3, 4, 5, 6].map((i) => K + 10 * i * MSS);
+  const r = await transfer(L, { drops: holes.map((o): [number, number] => [o, 2]) }, 47205);
+  t.diagnostic(show(r));
+  assert.equal(n(r, 'tcps_rexmttimeo'), 1, show(r));
+  assert.equal(n(r, 'tcps_sack_recovery_episode'), 1, show(r));
+  /* Each hole once in recovery (lost) and once after the timeout; nothing SACKed. */
+  assert.equal(n(r, 'tcps_sndrexmitpack'), 2 * holes.length, show(r));
+  assert.deepEqual(
+    r.sent,
+    holes.map(() => 3),
+  );
+  assert.equal(r.db['tcps_rcvduppack'] ?? 0, 0, show(r));
+});
