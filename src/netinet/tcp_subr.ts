@@ -22,6 +22,7 @@
  * cache, no TCP_LOG, no stack switching (tcp_function_block).
  */
 
+import { SDT_PROBE, SDT_PROBE_DEFINE } from '../sys/sdt.js';
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
 import { SI_ORDER_ANY, SI_SUB_PROTO_DOMAIN } from '../sys/kernel.js';
 import { VNET_OBJ, VNET_SYSINIT, curvnet } from '../net/vnet.js';
@@ -101,7 +102,6 @@ import {
   TCP_MAXWIN,
   TCP_MAX_WINSHIFT,
   TCP_RTTVAR_SHIFT,
-  TF_LRD,
   TF_RCVD_TSTMP,
   TF_REQ_SCALE,
   TF_REQ_TSTMP,
@@ -109,7 +109,6 @@ import {
   TH_RST,
   TT_2MSL,
   Tcpcb,
-  V_tcp_do_lrd,
   V_tcp_do_rfc1323,
   V_tcp_minmss,
   V_tcp_mssdflt,
@@ -209,7 +208,6 @@ export function tcp_newtcpcb(inp: Inpcb): Tcpcb {
   cc_attach(tp, tp.cc_algo);
   tp.t_maxseg = V_tcp_mssdflt.get();
   if (V_tcp_do_rfc1323.get() !== 0) tp.t_flags = TF_REQ_SCALE | TF_REQ_TSTMP;
-  if (V_tcp_do_lrd.get() !== 0) tp.t_flags |= TF_LRD;
   tp.t_srtt = TCPTV_SRTTBASE;
   tp.t_rttvar = ((TCPTV_RTOBASE - TCPTV_SRTTBASE) << TCP_RTTVAR_SHIFT) / 4;
   tp.t_rttmin = V_tcp_rexmit_min.get();
@@ -232,8 +230,13 @@ export function tcp_discardcb(tp: Tcpcb): void {
 
 /** tcp_state_change */
 export function tcp_state_change(tp: Tcpcb, newstate: number): void {
+  const pstate = tp.t_state;
   tp.t_state = newstate;
+  SDT_PROBE(tcp_probe_state_change, tp, pstate, newstate);
 }
+
+/** tcp:::state-change (tp, previous state, new state), as FreeBSD's TCP_PROBE6. */
+export const tcp_probe_state_change = SDT_PROBE_DEFINE('tcp', 'kernel', '', 'state-change');
 
 /**
  * tcp_close(tp): the connection is over.  The pcb leaves the tables; the socket (if
@@ -242,7 +245,8 @@ export function tcp_state_change(tp: Tcpcb, newstate: number): void {
 export function tcp_close(tp: Tcpcb): null {
   const inp = tp.t_inpcb;
   tcp_timer_stop_all(tp);
-  tcp_state_change(tp, TCPS_CLOSED);
+  /* tcp_drop and tcp_usrclosed may have set it already (one state change). */
+  if (tp.t_state !== TCPS_CLOSED) tcp_state_change(tp, TCPS_CLOSED);
   TCPSTAT_INC(TCPS_.tcps_closed);
   const so = inp.inp_socket;
   if (so === null) {
