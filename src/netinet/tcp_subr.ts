@@ -102,6 +102,7 @@ import {
   TCP_MAXWIN,
   TCP_MAX_WINSHIFT,
   TCP_RTTVAR_SHIFT,
+  TF_LRD,
   TF_RCVD_TSTMP,
   TF_REQ_SCALE,
   TF_REQ_TSTMP,
@@ -109,6 +110,7 @@ import {
   TH_RST,
   TT_2MSL,
   Tcpcb,
+  V_tcp_do_lrd,
   V_tcp_do_rfc1323,
   V_tcp_minmss,
   V_tcp_mssdflt,
@@ -208,6 +210,7 @@ export function tcp_newtcpcb(inp: Inpcb): Tcpcb {
   cc_attach(tp, tp.cc_algo);
   tp.t_maxseg = V_tcp_mssdflt.get();
   if (V_tcp_do_rfc1323.get() !== 0) tp.t_flags = TF_REQ_SCALE | TF_REQ_TSTMP;
+  if (V_tcp_do_lrd.get() !== 0) tp.t_flags |= TF_LRD;
   tp.t_srtt = TCPTV_SRTTBASE;
   tp.t_rttvar = ((TCPTV_RTOBASE - TCPTV_SRTTBASE) << TCP_RTTVAR_SHIFT) / 4;
   tp.t_rttmin = V_tcp_rexmit_min.get();
