@@ -27,7 +27,13 @@
  * BRDGGIFS (struct ifbifconf), BRDGRTS (struct ifbaconf of ifbareq), BRDGSTO / BRDGGTO
  * (struct ifbrparam), BRDGFLUSH; a wrong ifd_len or direction is EINVAL.
  *
- * Deliberate differences: no STP/RSTP, no span ports, no VLAN filtering, no member
+ * Span ports (`ifconfig bridge0 span epair2a`, BRDGADDS/BRDGDELS): an Ethernet interface
+ * of the bridge's vnet that is not a member gets a copy of every frame a member
+ * receives and of every frame the local stack sends through the bridge (bridge_span);
+ * it forwards nothing it receives.  BRDGGIFS lists span ports after the members, with
+ * IFBIF_SPAN.
+ *
+ * Deliberate differences: no STP/RSTP, no VLAN filtering, no member
  * MTU reconciliation beyond refusing a mismatch; one routing table per bridge without
  * a hash (a Map keyed by the 48-bit address).
  */
@@ -122,6 +128,8 @@ export const BRDGSTO = 9;
 export const BRDGGTO = 10;
 export const BRDGDADDR = 11;
 export const BRDGFLUSH = 12;
+export const BRDGADDS = 23;
+export const BRDGDELS = 24;
 
 /* Sizes of the structures (amd64). */
 export const SIZEOF_IFDRV = 40;
@@ -134,6 +142,7 @@ export const SIZEOF_IFBRPARAM = 4;
 /* ifbr_ifsflags */
 export const IFBIF_LEARNING = 0x0001;
 export const IFBIF_DISCOVER = 0x0002;
+export const IFBIF_SPAN = 0x0008;
 /* ifba_flags */
 export const IFBAF_DYNAMIC = 0x00;
 export const IFBAF_STATIC = 0x01;
@@ -157,6 +166,8 @@ export interface BridgeRt {
 /** struct bridge_softc */
 export class BridgeSoftc implements IfBridgeHook {
   readonly sc_iflist: BridgeIf[] = [];
+  /** Span ports (sc_spanlist). */
+  readonly sc_spanlist: BridgeIf[] = [];
   readonly sc_rt = new Map<number, BridgeRt>();
   sc_brttimeout = BRIDGE_RTABLE_TIMEOUT;
   sc_brtmax = BRIDGE_RTABLE_MAX;
@@ -248,6 +259,20 @@ function bridge_enqueue(sc: BridgeSoftc, dst: Ifnet, m: Mbuf): void {
   if_inc_counter(sc.sc_ifp, IFCOUNTER_OBYTES, len);
 }
 
+/** bridge_span: a copy of m to every running span port.  m is borrowed. */
+function bridge_span(sc: BridgeSoftc, m: Mbuf): void {
+  for (const bif of sc.sc_spanlist) {
+    const dst = bif.bif_ifp;
+    if (!(dst.if_drv_flags & IFF_DRV_RUNNING)) continue;
+    const mc = m_dup(m);
+    if (mc === null) {
+      if_inc_counter(sc.sc_ifp, IFCOUNTER_OERRORS, 1);
+      continue;
+    }
+    bridge_enqueue(sc, dst, mc);
+  }
+}
+
 /** Flood to every member but src_if (null: all).  Consumes m. */
 function bridge_broadcast(sc: BridgeSoftc, src_if: Ifnet | null, m: Mbuf): void {
   const targets = sc.sc_iflist.filter(
@@ -302,6 +327,7 @@ export function bridge_input(sc: BridgeSoftc, ifp: Ifnet, m: Mbuf): Mbuf | null 
   }
   const bif = sc.sc_iflist.find((b) => b.bif_ifp === ifp);
   if (bif === undefined) return m;
+  if (sc.sc_spanlist.length > 0) bridge_span(sc, m);
   const dst = ether_addr_read(m.m_buf, m.m_data);
   const src = ether_addr_read(m.m_buf, m.m_data + 6);
   if (bif.bif_flags & IFBIF_LEARNING && !ETHER_IS_MULTICAST(src) && src !== 0)
@@ -340,6 +366,7 @@ function bridge_transmit(bifp: Ifnet, m: Mbuf): number {
   BKPT(S_bridge_transmit);
   const sc = bridge_sc(bifp)!;
   bpf_mtap(bifp, m, true);
+  if (sc.sc_spanlist.length > 0) bridge_span(sc, m);
   const dst = ether_addr_read(m.m_buf, m.m_data);
   if (!ETHER_IS_MULTICAST(dst)) {
     const rt = sc.sc_rt.get(dst);
@@ -401,6 +428,40 @@ function bridge_delete_member(sc: BridgeSoftc, bif: BridgeIf): void {
   bridge_rtdelete(sc, ifs);
 }
 
+/**
+ * BRDGADDS: make `name` (an Ethernet interface of the bridge's vnet, not in a bridge)
+ * a span port.  EBUSY when it already is one or is a member.
+ */
+export function bridge_addspan(bifp: Ifnet, name: string): number {
+  const sc = bridge_sc(bifp);
+  if (sc === null) return EINVAL;
+  const saved = bifp.if_vnet ? CURVNET_SET(bifp.if_vnet) : null;
+  let ifs: Ifnet | null;
+  try {
+    ifs = ifunit(name);
+  } finally {
+    if (bifp.if_vnet) CURVNET_RESTORE(saved);
+  }
+  if (ifs === null) return ENOENT;
+  if (sc.sc_spanlist.some((b) => b.bif_ifp === ifs)) return EBUSY;
+  if (ifs.if_bridge !== null) return EBUSY;
+  if (ifs.if_type !== IFT_ETHER && ifs.if_type !== IFT_L2VLAN) return EINVAL;
+  const bif = new BridgeIf(ifs);
+  bif.bif_flags = IFBIF_SPAN;
+  sc.sc_spanlist.unshift(bif);
+  return 0;
+}
+
+/** BRDGDELS */
+export function bridge_delspan(bifp: Ifnet, name: string): number {
+  const sc = bridge_sc(bifp);
+  if (sc === null) return EINVAL;
+  const i = sc.sc_spanlist.findIndex((b) => b.bif_ifp.if_xname === name);
+  if (i < 0) return ENOENT;
+  sc.sc_spanlist.splice(i, 1);
+  return 0;
+}
+
 /** The member names of a bridge, in order. */
 export function bridge_members(bifp: Ifnet): string[] {
   return bridge_sc(bifp)?.sc_iflist.map((b) => b.bif_ifp.if_xname) ?? [];
@@ -432,18 +493,27 @@ export function bridge_set_timeout(bifp: Ifnet, seconds: number): number {
   return 0;
 }
 
-/** The departure handler: a member that leaves its vnet or dies leaves its bridge. */
-function bridge_global_init(k: Kernel): void {
-  if (k.netglobal['bridge'] !== undefined) return;
-  k.netglobal['bridge'] = true;
-  if_event_register(k, (ifp, kind) => {
-    if (kind !== 'departure') return;
-    const br = ifp.if_bridge;
-    if (br instanceof BridgeSoftc) {
-      const bif = br.sc_iflist.find((b) => b.bif_ifp === ifp);
-      if (bif) bridge_delete_member(br, bif);
-    }
-  });
+/** The kernel's bridges (a span port does not point at its bridge). */
+function bridge_softcs(k: Kernel): Set<BridgeSoftc> {
+  let set = k.netglobal['bridge'] as Set<BridgeSoftc> | undefined;
+  if (set === undefined) {
+    k.netglobal['bridge'] = set = new Set();
+    const all = set;
+    /* A member or span port that leaves its vnet or dies leaves its bridge. */
+    if_event_register(k, (ifp, kind) => {
+      if (kind !== 'departure') return;
+      const br = ifp.if_bridge;
+      if (br instanceof BridgeSoftc) {
+        const bif = br.sc_iflist.find((b) => b.bif_ifp === ifp);
+        if (bif) bridge_delete_member(br, bif);
+      }
+      for (const sc of all) {
+        const i = sc.sc_spanlist.findIndex((b) => b.bif_ifp === ifp);
+        if (i >= 0) sc.sc_spanlist.splice(i, 1);
+      }
+    });
+  }
+  return set;
 }
 
 /* ------------------------------------------------------------------------------ */
@@ -483,6 +553,18 @@ bridge_ctls[BRDGDEL] = {
   copyin: true,
   copyout: false,
 };
+bridge_ctls[BRDGADDS] = {
+  func: (sc, a) => bridge_addspan(sc.sc_ifp, ifr_name_get(a)),
+  argsize: SIZEOF_IFBREQ,
+  copyin: true,
+  copyout: false,
+};
+bridge_ctls[BRDGDELS] = {
+  func: (sc, a) => bridge_delspan(sc.sc_ifp, ifr_name_get(a)),
+  argsize: SIZEOF_IFBREQ,
+  copyin: true,
+  copyout: false,
+};
 bridge_ctls[BRDGGIFFLGS] = {
   func: (sc, a) => {
     const bif = bridge_lookup_member(sc, ifr_name_get(a));
@@ -499,15 +581,17 @@ bridge_ctls[BRDGGIFS] = {
   func: (sc, a, td) => {
     const len = u32(a, 0);
     const ubuf = ptr64(a, 8);
-    const need = sc.sc_iflist.length * SIZEOF_IFBREQ;
+    /* The members, then the span ports (bridge_ioctl_gifs). */
+    const list = [...sc.sc_iflist, ...sc.sc_spanlist];
+    const need = list.length * SIZEOF_IFBREQ;
     if (len === 0 || ubuf === 0) {
       setu32(a, 0, need);
       return 0;
     }
-    const n = Math.min(sc.sc_iflist.length, Math.floor(len / SIZEOF_IFBREQ));
+    const n = Math.min(list.length, Math.floor(len / SIZEOF_IFBREQ));
     const buf = new Uint8Array(n * SIZEOF_IFBREQ);
     for (let i = 0; i < n; i++) {
-      const bif = sc.sc_iflist[i]!;
+      const bif = list[i]!;
       const o = i * SIZEOF_IFBREQ;
       ifr_name_set(buf, bif.bif_ifp.if_xname, o);
       setu32(buf, o + 16, bif.bif_flags);
@@ -636,10 +720,10 @@ function bridge_clone_create(ifc: IfClone, name: string): { error: number; name:
   const u = ifc_alloc_unit(ifc, ifc_name2unit(ifc, name));
   if (Number.isNaN(u.unit) || u.error) return { error: u.error || EINVAL, name };
   const k = curkernel();
-  bridge_global_init(k);
   const ifp = if_alloc(IFT_BRIDGE);
   if_initname(ifp, 'bridge', u.unit);
   const sc = new BridgeSoftc(ifp, u.unit);
+  bridge_softcs(k).add(sc);
   ifp.if_softc = sc;
   ifp.if_flags = IFF_BROADCAST | IFF_MULTICAST;
   ifp.if_transmit = bridge_transmit;
@@ -656,6 +740,8 @@ function bridge_clone_destroy(ifc: IfClone, ifp: Ifnet): number {
   ifp.if_flags &= ~IFF_UP;
   ifp.if_drv_flags &= ~IFF_DRV_RUNNING;
   for (const bif of [...sc.sc_iflist]) bridge_delete_member(sc, bif);
+  sc.sc_spanlist.length = 0;
+  bridge_softcs(curkernel()).delete(sc);
   callout_stop(sc.sc_callout);
   sc.sc_rt.clear();
   ether_ifdetach(ifp);

@@ -16,8 +16,9 @@
  * Usage: ifconfig [-a] [-l] | ifconfig IF [create|destroy] [params...] | ifconfig CLONER
  * create (prints the new name).  Parameters: up, down, mtu N, metric N, name NEW,
  * inet ADDR[/LEN] [netmask M] [broadcast B] [alias], -alias ADDR, delete, ether MAC /
- * lladdr MAC, vnet JAIL, -vnet JAIL, addm IF, deletem IF (a bridge lists its members,
- * BRDGGIFS, as "member: IF flags=3<LEARNING,DISCOVER>"; XXX: without the second line
+ * lladdr MAC, vnet JAIL, -vnet JAIL, addm IF, deletem IF, span IF, -span IF (a bridge
+ * lists its members and span ports, BRDGGIFS, as "member: IF flags=3<LEARNING,DISCOVER>"
+ * and "member: IF flags=8<SPAN>"; XXX: without the second line
  * of STP port details, as there is no STP); for vxlan(4): vxlanid N,
  * vxlanlocal ADDR, vxlanremote ADDR, vxlanlocalport P, vxlanremoteport P, vxlanlearn,
  * -vxlanlearn, vxlantimeout S, vxlanflush.
@@ -436,11 +437,21 @@ class Ifconfig {
           break;
         }
         case 'addm':
-        case 'deletem': {
+        case 'deletem':
+        case 'span':
+        case '-span': {
           const v = await next(a);
           if (v === null) return EX_USAGE;
-          if ((await this.bridgeMember(cur, v, a === 'addm')) < 0)
-            return this.fail(`BRDG${a === 'addm' ? 'ADD' : 'DEL'} ${v}`);
+          /* BRDGADD 0, BRDGDEL 1, BRDGADDS 23, BRDGDELS 24 */
+          const [cmd, what] =
+            a === 'addm'
+              ? [0, 'ADD']
+              : a === 'deletem'
+                ? [1, 'DEL']
+                : a === 'span'
+                  ? [23, 'ADDS']
+                  : [24, 'DELS'];
+          if ((await this.bridgeMember(cur, v, cmd)) < 0) return this.fail(`BRDG${what} ${v}`);
           break;
         }
         default: {
@@ -532,8 +543,8 @@ class Ifconfig {
     }
   }
 
-  /** addm/deletem: SIOCSDRVSPEC with struct ifdrv and struct ifbreq (80 bytes). */
-  async bridgeMember(bridge: string, member: string, add: boolean): Promise<number> {
+  /** addm/deletem/span/-span: SIOCSDRVSPEC with struct ifdrv and struct ifbreq (80 bytes). */
+  async bridgeMember(bridge: string, member: string, cmd: number): Promise<number> {
     const libc = this.libc;
     const ua = libc.malloc(80);
     if (ua === null) return -1;
@@ -541,7 +552,7 @@ class Ifconfig {
     const d = new Uint8Array(40);
     setName(d, bridge);
     const dv = new DataView(d.buffer);
-    dv.setUint32(16, add ? 0 : 1, true); // BRDGADD 0, BRDGDEL 1
+    dv.setUint32(16, cmd, true);
     dv.setUint32(24, 80, true);
     dv.setUint32(32, ua.addr >>> 0, true);
     dv.setUint32(36, Math.floor(ua.addr / 4294967296), true);
