@@ -27,6 +27,9 @@
  * BRDGGIFS (struct ifbifconf), BRDGRTS (struct ifbaconf of ifbareq), BRDGSTO / BRDGGTO
  * (struct ifbrparam), BRDGFLUSH; a wrong ifd_len or direction is EINVAL.
  *
+ * net.link.bridge.inherit_mac (per vnet, default 0): a bridge takes the MAC of its first
+ * member, and when that member leaves, the next member's or its own again.
+ *
  * Span ports (`ifconfig bridge0 span epair2a`, BRDGADDS/BRDGDELS): an Ethernet interface
  * of the bridge's vnet that is not a member gets a copy of every frame a member
  * receives and of every frame the local stack sends through the bridge (bridge_span);
@@ -46,7 +49,15 @@ import { curkernel, curthread_or_null } from '../kern/kern_cur.js';
 import type { Kernel } from '../kern/kernel.js';
 import { Callout, callout_pending, callout_reset_sbt, callout_stop } from '../kern/kern_timeout.js';
 import { SBT_1S } from '../kern/kern_clock.js';
-import { CURVNET_RESTORE, CURVNET_SET, VNET_OBJ, VNET_SYSINIT, VNET_SYSUNINIT } from './vnet.js';
+import {
+  CURVNET_RESTORE,
+  CURVNET_SET,
+  VNET_DEFINE_INT,
+  VNET_OBJ,
+  VNET_SYSINIT,
+  VNET_SYSUNINIT,
+} from './vnet.js';
+import { CTLFLAG_RW, CTLFLAG_VNET, SYSCTL_INT, SYSCTL_NODE } from '../sys/sysctl.js';
 import {
   IFCOUNTER_IBYTES,
   IFCOUNTER_IPACKETS,
@@ -69,6 +80,7 @@ import {
   ETHER_HDR_LEN,
   ETHER_IS_MULTICAST,
   ether_addr_read,
+  ether_addr_write,
   type ether_addr_t,
 } from './ethernet.js';
 import { M_PROMISC, m_dup, m_freem, type Mbuf } from '../sys/mbuf.js';
@@ -83,6 +95,7 @@ import {
   ifpromisc,
   ifr_name_get,
   ifr_name_set,
+  if_setlladdr,
   ifunit,
 } from './if.js';
 import {
@@ -172,6 +185,10 @@ export class BridgeSoftc implements IfBridgeHook {
   sc_brttimeout = BRIDGE_RTABLE_TIMEOUT;
   sc_brtmax = BRIDGE_RTABLE_MAX;
   readonly sc_callout = new Callout();
+  /** The member whose MAC the bridge took (inherit_mac), or null. */
+  sc_ifaddr: Ifnet | null = null;
+  /** The bridge's own MAC (sc_defaddr). */
+  sc_defaddr = 0;
   constructor(
     readonly sc_ifp: Ifnet,
     readonly sc_unit: number,
@@ -182,6 +199,17 @@ export class BridgeSoftc implements IfBridgeHook {
 }
 
 export const V_bridge_cloner = VNET_OBJ<IfClone | null>(K, 'bridge_cloner');
+
+SYSCTL_NODE(K, 'net.link.bridge', CTLFLAG_RW, 'Bridge');
+/** net.link.bridge.inherit_mac: a bridge takes its first member's MAC. */
+export const V_bridge_inherit_mac = VNET_DEFINE_INT(K, 'bridge_inherit_mac', 0);
+SYSCTL_INT(
+  K,
+  'net.link.bridge.inherit_mac',
+  CTLFLAG_VNET | CTLFLAG_RW,
+  V_bridge_inherit_mac,
+  'Inherit MAC address from the first bridge member',
+);
 
 function bridge_sc(ifp: Ifnet): BridgeSoftc | null {
   return ifp.if_softc instanceof BridgeSoftc ? ifp.if_softc : null;
@@ -406,7 +434,18 @@ export function bridge_addm(bifp: Ifnet, name: string): number {
   ifpromisc(ifs, true);
   ifs.if_bridge = sc;
   sc.sc_iflist.push(new BridgeIf(ifs));
+  if (V_bridge_inherit_mac.get() !== 0 && sc.sc_ifaddr === null && ifs.if_lladdr !== null) {
+    bridge_setlladdr(bifp, ifs.if_lladdr);
+    sc.sc_ifaddr = ifs;
+  }
   return 0;
+}
+
+/** The bridge's MAC becomes mac (if_setlladdr announces the change). */
+function bridge_setlladdr(bifp: Ifnet, mac: number): void {
+  const b = new Uint8Array(6);
+  ether_addr_write(b, 0, mac as ether_addr_t);
+  if_setlladdr(bifp, b);
 }
 
 /** BRDGDEL */
@@ -426,6 +465,11 @@ function bridge_delete_member(sc: BridgeSoftc, bif: BridgeIf): void {
   ifs.if_bridge = null;
   ifpromisc(ifs, false);
   bridge_rtdelete(sc, ifs);
+  if (sc.sc_ifaddr === ifs) {
+    const next = sc.sc_iflist[0]?.bif_ifp ?? null;
+    sc.sc_ifaddr = next !== null && next.if_lladdr !== null ? next : null;
+    bridge_setlladdr(sc.sc_ifp, sc.sc_ifaddr !== null ? sc.sc_ifaddr.if_lladdr! : sc.sc_defaddr);
+  }
 }
 
 /**
@@ -728,7 +772,8 @@ function bridge_clone_create(ifc: IfClone, name: string): { error: number; name:
   ifp.if_flags = IFF_BROADCAST | IFF_MULTICAST;
   ifp.if_transmit = bridge_transmit;
   ifp.if_ioctl = bridge_ioctl;
-  ether_ifattach(ifp, bridge_mac(k));
+  sc.sc_defaddr = bridge_mac(k);
+  ether_ifattach(ifp, sc.sc_defaddr as ether_addr_t);
   if_link_state_change(ifp, LINK_STATE_UP);
   if_clone_addif(ifc, ifp);
   return { error: 0, name: ifp.if_xname };

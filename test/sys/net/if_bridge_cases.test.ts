@@ -1,4 +1,7 @@
-// if_bridge(4) span ports (FreeBSD's if_bridge "span" case): `ifconfig bridge0 span
+// if_bridge(4) cases after FreeBSD's tests/sys/net/if_bridge_test: span, inherit_mac,
+// mac_conflict.
+//
+// Span ports: `ifconfig bridge0 span
 // IF` makes IF receive a copy of every frame the bridge's members receive, so a
 // capture on the far side of the span epair sees two jails talking across the bridge;
 // ifconfig lists it as "member: IF flags=8<SPAN>"; a member cannot be a span port, a
@@ -60,4 +63,49 @@ test('a span port sees the frames crossing the bridge; ifconfig span/-span and t
   assert.match(r.err, /ifconfig: BRDGADDS epair2a: Device busy\n/);
   assert.match(r.err, /ifconfig: BRDGADDS epair0a: Device busy\n/);
   assert.match(r.err, /ifconfig: BRDGDELS epair1a: No such file or directory\n/);
+});
+
+test("inherit_mac: the bridge takes its first member's MAC, the next one's, then its own; bridges in two vnets differ", async () => {
+  const r = await sh(
+    [
+      'sysctl net.link.bridge.inherit_mac=1 >/dev/null',
+      'ifconfig bridge create >/dev/null',
+      'ifconfig epair create >/dev/null; ifconfig epair create >/dev/null',
+      'ifconfig bridge0 | grep ether',
+      'ifconfig bridge0 addm epair0a addm epair1a',
+      'ifconfig bridge0 | grep ether; ifconfig epair0a | grep ether',
+      'ifconfig bridge0 deletem epair0a',
+      'ifconfig bridge0 | grep ether; ifconfig epair1a | grep ether',
+      'ifconfig bridge0 deletem epair1a',
+      'ifconfig bridge0 | grep ether',
+      // mac_conflict: a bridge in another vnet gets a MAC of its own.
+      'jail -c name=x vnet persist >/dev/null',
+      'jexec x ifconfig bridge create >/dev/null',
+      'jexec x ifconfig bridge0 | grep ether',
+      'jexec x sysctl -n net.link.bridge.inherit_mac',
+    ].join('\n'),
+    { kernel: bootVimage() },
+  );
+  const macs = r.out
+    .split('\n')
+    .filter((l) => l.startsWith('\tether '))
+    .map((l) => l.slice(7));
+  assert.equal(macs.length, 7, r.out + r.err);
+  const [own, inherited, first, second, next, back, other] = macs as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  assert.match(own, /^58:9c:fc:/, "FreeBSD's OUI for bridges");
+  assert.equal(inherited, first, "the first member's MAC");
+  assert.equal(second, next, "then the next member's");
+  assert.notEqual(first, next);
+  assert.equal(back, own, 'then its own again');
+  assert.notEqual(other, own, 'two vnets, two bridges, two MACs');
+  // The sysctl is per vnet: the jail's is still 0.
+  assert.match(r.out, /\n0\n$/);
 });
