@@ -41,7 +41,6 @@ import {
   M_MCAST,
   m_adj,
   m_freem,
-  mtod,
   type Mbuf,
 } from '../sys/mbuf.js';
 import { ECONNREFUSED, ECONNRESET } from '../sys/errno.js';
@@ -126,6 +125,7 @@ import {
   TH_PUSH,
   TH_RST,
   TH_SYN,
+  TH_URG,
   TT_2MSL,
   TT_DELACK,
   TT_KEEP,
@@ -326,25 +326,28 @@ export function tcp_dropwithreset(m: Mbuf, th: TcpSeg, tp: Tcpcb | null): void {
 export function tcp_input(m: Mbuf, hlen: number): void {
   BKPT(S_tcp_input);
   TCPSTAT_INC(TCPS_.tcps_rcvtotal);
-  const b = mtod(m);
+  /* The datagram in place, b[o...] (no view made per segment); the TCP header at t. */
+  const b = m.m_buf;
+  const o = m.m_data;
+  const t = o + hlen;
   const iplen = m.len;
   if (iplen < hlen + 20) {
     TCPSTAT_INC(TCPS_.tcps_rcvshort);
     m_freem(m);
     return;
   }
-  const src = in_addr_read(b, 12);
-  const dst = in_addr_read(b, 16);
+  const src = in_addr_read(b, o + 12);
+  const dst = in_addr_read(b, o + 16);
   const tcplen = iplen - hlen;
   /* The interface may have checked it already (lo0: CSUM_DATA_VALID | CSUM_PSEUDO_HDR). */
   const valid =
     (m.csum_flags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR);
-  if (!valid && in_cksum_l4(b, hlen, tcplen, src, dst, IPPROTO_TCP) !== 0) {
+  if (!valid && in_cksum_l4(b, t, tcplen, src, dst, IPPROTO_TCP) !== 0) {
     TCPSTAT_INC(TCPS_.tcps_rcvbadsum);
     m_freem(m);
     return;
   }
-  const thoff = (b[hlen + 12]! >>> 4) << 2;
+  const thoff = (b[t + 12]! >>> 4) << 2;
   if (thoff < 20 || thoff > tcplen) {
     TCPSTAT_INC(TCPS_.tcps_rcvbadoff);
     m_freem(m);
@@ -353,17 +356,17 @@ export function tcp_input(m: Mbuf, hlen: number): void {
   const th: TcpSeg = {
     src,
     dst,
-    sport: (b[hlen]! << 8) | b[hlen + 1]!,
-    dport: (b[hlen + 2]! << 8) | b[hlen + 3]!,
-    seq: rd32(b, hlen + 4),
-    ack: rd32(b, hlen + 8),
-    flags: b[hlen + 13]!,
-    win: (b[hlen + 14]! << 8) | b[hlen + 15]!,
+    sport: (b[t]! << 8) | b[t + 1]!,
+    dport: (b[t + 2]! << 8) | b[t + 3]!,
+    seq: rd32(b, t + 4),
+    ack: rd32(b, t + 8),
+    flags: b[t + 13]!,
+    win: (b[t + 14]! << 8) | b[t + 15]!,
     tlen: tcplen - thoff,
     doff: hlen + thoff,
-    ttl: b[8]!,
+    ttl: b[o + 8]!,
   };
-  const to = tcp_dooptions(b, hlen + 20, thoff - 20, (th.flags & TH_SYN) !== 0);
+  const to = tcp_dooptions(b, t + 20, thoff - 20, (th.flags & TH_SYN) !== 0);
   /* Segments to or from broadcast or multicast addresses are dropped (RFC 1122). */
   if (
     IN_MULTICAST(dst) ||
@@ -648,6 +651,134 @@ function tcp_established(tp: Tcpcb): void {
   if (so !== null) soisconnected(so);
 }
 
+/**
+ * Header prediction (FreeBSD's fast path at the top of tcp_do_segment, Van Jacobson's
+ * idea; RFC 9293 §3.10.7.4 in its two commonest cases).  On an ESTABLISHED connection
+ * with nothing unusual going on, almost every segment is one of:
+ *
+ *   - a pure ACK for outstanding data (the sender of a bulk transfer): no data, the
+ *     window unchanged, acknowledging new data up to at most snd_max, outside any
+ *     recovery, with no SACK blocks and an empty scoreboard;
+ *   - pure in-sequence data (its receiver): exactly at rcv_nxt, acknowledging nothing
+ *     new, with an empty reassembly queue and room for all of it in the buffer.
+ *
+ * Both are the slow path's outcome without its checks: nothing to trim, no RST/SYN,
+ * PAWS passed, no window change, no state change.  The preconditions are FreeBSD's
+ * (state, flags exactly ACK [+PSH], seq = rcv_nxt, snd_nxt = snd_max, a non-zero
+ * window equal to snd_wnd, no NEEDSYN/NEEDFIN, empty reassembly queue, timestamp not
+ * older than ts_recent), plus ours: no TF_PREVVALID (the first ACK after a timeout goes
+ * the slow way, which runs the Eifel check and clears it) and, for an ACK, no
+ * congestion recovery of either kind (FreeBSD's IN_RECOVERY).  The effects are the
+ * slow path's, step for step: ts_recent, RTT sample, the retransmission timer, cc, the
+ * send buffer, snd_una/snd_wl1/snd_wl2; for data, the delayed-ACK rule, rcv_nxt,
+ * receive-buffer autotuning, the append and the reader's wakeup.  As in FreeBSD, a
+ * data segment calls tcp_output only when its ACK may not wait (the slow path's window
+ * bookkeeping would call it for every segment to find nothing to send).
+ * tcps_predack / tcps_preddat count the segments taken.
+ *
+ * m holds only the data (tcp_do_segment stripped the headers), to_tsecr is already
+ * relative to ts_offset.  Returns false, touching nothing, when the slow path must
+ * run; true when it consumed m.
+ */
+function tcp_header_prediction(
+  tp: Tcpcb,
+  m: Mbuf,
+  th: TcpSeg,
+  to: TcpOpt,
+  tiwin: number,
+  now: number,
+): boolean {
+  if (
+    tp.t_state !== TCPS_ESTABLISHED ||
+    (th.flags & (TH_SYN | TH_FIN | TH_RST | TH_URG | TH_ACK)) !== TH_ACK ||
+    th.seq !== tp.rcv_nxt ||
+    tp.snd_nxt !== tp.snd_max ||
+    tiwin === 0 ||
+    tiwin !== tp.snd_wnd ||
+    tp.t_flags & (TF_NEEDSYN | TF_NEEDFIN | TF_PREVVALID) ||
+    tp.t_segq.length !== 0 ||
+    (to.to_flags & TOF_TS && tp.ts_recent !== 0 && SEQ_LT(to.to_tsval, tp.ts_recent))
+  )
+    return false;
+  const so = tp.t_inpcb.inp_socket;
+  if (so === null) return false;
+  const tlen = th.tlen;
+  if (tlen === 0) {
+    if (
+      !SEQ_GT(th.ack, tp.snd_una) ||
+      SEQ_GT(th.ack, tp.snd_max) ||
+      tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY) ||
+      to.to_flags & TOF_SACK ||
+      tp.t_sacked.length !== 0
+    )
+      return false;
+    const acked = seq_sub(th.ack, tp.snd_una);
+    const snd = so.so_snd;
+    /* Our FIN is not in flight in ESTABLISHED; if the buffer disagrees, look closer. */
+    if (acked > sbavail(snd)) return false;
+    TCPSTAT_INC(TCPS_.tcps_predack);
+    if (to.to_flags & TOF_TS && th.seq === tp.last_ack_sent) {
+      tp.ts_recent_age = now;
+      tp.ts_recent = to.to_tsval;
+    }
+    tp.t_dupacks = 0;
+    TCPSTAT_INC(TCPS_.tcps_rcvackpack);
+    TCPSTAT_ADD(TCPS_.tcps_rcvackbyte, acked);
+    if (to.to_flags & TOF_TS && to.to_tsecr !== 0)
+      tcp_xmit_timer(tp, ((now - to.to_tsecr) | 0) + 1);
+    else if (tp.t_rtttime !== 0 && SEQ_GT(th.ack, tp.t_rtseq))
+      tcp_xmit_timer(tp, now - tp.t_rtttime);
+    if (th.ack === tp.snd_max) tcp_timer_activate(tp, TT_REXMT, 0);
+    else if (!tcp_timer_active(tp, TT_PERSIST)) tcp_timer_activate(tp, TT_REXMT, tp.t_rxtcur);
+    cc_ack_received(tp, Math.max(1, Math.ceil(acked / tcp_maxseg(tp))), CC_ACK, acked);
+    sbdrop(snd, acked);
+    tp.snd_una = th.ack;
+    /* Pulled up with the ACK so they never fall a sequence-space half behind. */
+    tp.snd_wl1 = th.seq;
+    tp.snd_wl2 = th.ack;
+    m_freem(m);
+    sowwakeup(so);
+    if (tp.sackblks.length > 0) tcp_clean_sackreport(tp);
+    /* The ACK opened the window: what is waiting goes now (or the persist timer). */
+    tcp_output(tp);
+  } else {
+    const rcv = so.so_rcv;
+    if (th.ack !== tp.snd_una || tlen > sbspace(rcv)) return false;
+    TCPSTAT_INC(TCPS_.tcps_preddat);
+    if (
+      to.to_flags & TOF_TS &&
+      SEQ_LEQ(th.seq, tp.last_ack_sent) &&
+      SEQ_LEQ(tp.last_ack_sent, seq_add(th.seq, tlen))
+    ) {
+      tp.ts_recent_age = now;
+      tp.ts_recent = to.to_tsval;
+    }
+    if (SEQ_LT(tp.snd_wl1, th.seq) || (tp.snd_wl1 === th.seq && SEQ_LT(tp.snd_wl2, th.ack))) {
+      tp.snd_wl1 = th.seq;
+      tp.snd_wl2 = th.ack;
+    }
+    if (DELAY_ACK(tp, tlen)) tp.t_flags |= TF_DELACK;
+    else tp.t_flags |= TF_ACKNOW;
+    tp.rcv_nxt = seq_add(tp.rcv_nxt, tlen);
+    TCPSTAT_INC(TCPS_.tcps_rcvpack);
+    TCPSTAT_ADD(TCPS_.tcps_rcvbyte, tlen);
+    tcp_autorcvbuf(tp, tlen);
+    if (rcv.sb_state & SBS_CANTRCVMORE) m_freem(m);
+    else {
+      sbappendstream(rcv, m);
+      sorwakeup(so);
+    }
+    if (tp.sackblks.length > 0) tcp_clean_sackreport(tp);
+    if (tp.t_flags & TF_ACKNOW) tcp_output(tp);
+  }
+  /* FreeBSD's check_delack. */
+  if (tp.t_flags & TF_DELACK) {
+    tp.t_flags &= ~TF_DELACK;
+    tcp_timer_activate(tp, TT_DELACK, V_tcp_delacktime.get());
+  }
+  return true;
+}
+
 /** tcp_do_segment(tp, m, th, to): the segment for a synchronized or connecting pcb. */
 export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void {
   BKPT(S_tcp_do_segment);
@@ -671,6 +802,9 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
 
   /* Timestamps: our clock's echo is relative to ts_offset. */
   if (to.to_flags & TOF_TS && to.to_tsecr !== 0) to.to_tsecr = (to.to_tsecr - tp.ts_offset) >>> 0;
+
+  /* The common cases of a bulk transfer, without the checks below. */
+  if (tcp_header_prediction(tp, m, th, to, tiwin, now)) return;
 
   if (tp.t_state === TCPS_SYN_SENT) {
     if (thflags & TH_ACK && (SEQ_LEQ(th.ack, tp.iss) || SEQ_GT(th.ack, tp.snd_max))) {
