@@ -28,8 +28,10 @@
  * SACK-permitted peer as a D-SACK block (RFC 2883, tcp_sack.ts).  Segments do not
  * re-arm the keep timer (t_rcvtime is what it reads, as in FreeBSD).
  *
- * Deliberate differences: no header prediction fast path (the option parse has
- * FreeBSD's NOP NOP TS shortcut), no ECN, no TCP Fast Open, no MD5 signatures.
+ * Header prediction (tcp_header_prediction) takes the two commonest segments of a bulk
+ * transfer — a pure ACK for outstanding data, pure in-sequence data — before the checks
+ * of tcp_do_segment, as FreeBSD's does; the option parse has FreeBSD's NOP NOP TS
+ * shortcut.  Deliberate differences: no ECN, no TCP Fast Open, no MD5 signatures.
  */
 
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
