@@ -364,28 +364,42 @@ export function sbflush(sb: Sockbuf): void {
   sb.sb_mbcnt = 0;
 }
 
-/** Copy up to dst.length bytes from the front of sb (across records) without removing. */
-export function sbcopy(sb: Sockbuf, dst: Uint8Array, skip = 0): number {
+/**
+ * Copy up to len bytes (default: what fits in dst after dstoff) from offset skip of sb
+ * (across records) into dst at dstoff, without removing them; returns the count.
+ * tcp_output gives the segment's own buffer and offset, so no view is made for the
+ * destination (one per source mbuf is what TypedArray.set needs).
+ */
+export function sbcopy(
+  sb: Sockbuf,
+  dst: Uint8Array,
+  skip = 0,
+  dstoff = 0,
+  len = dst.length - dstoff,
+): number {
   let at = 0;
-  const want = dst.length;
-  for (const r of sb.sb_records) {
+  const recs = sb.sb_records;
+  for (let ri = 0; ri < recs.length; ri++) {
+    const r = recs[ri]!;
     /* Whole records before the offset are skipped without looking at their mbufs. */
     if (skip >= r.len) {
       skip -= r.len;
       continue;
     }
-    for (const m of r.data) {
-      const len = m.m_len;
-      if (skip >= len) {
-        skip -= len;
+    const data = r.data;
+    for (let i = 0; i < data.length; i++) {
+      const m = data[i]!;
+      const mlen = m.m_len;
+      if (skip >= mlen) {
+        skip -= mlen;
         continue;
       }
-      const n = Math.min(len - skip, want - at);
+      const n = Math.min(mlen - skip, len - at);
       const from = m.m_data + skip;
-      dst.set(m.m_buf.subarray(from, from + n), at);
+      dst.set(m.m_buf.subarray(from, from + n), dstoff + at);
       skip = 0;
       at += n;
-      if (at === want) return at;
+      if (at === len) return at;
     }
   }
   return at;

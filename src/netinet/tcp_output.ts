@@ -346,7 +346,7 @@ export function tcp_ip_output(
   if (m === null) return ENOBUFS;
   const t = m.m_data + 20;
   m.m_buf.set(opt, t + 20);
-  if (sb !== null && dlen > 0) sbcopy(sb, m.m_buf.subarray(t + hlen, t + hlen + dlen), soff);
+  if (sb !== null && dlen > 0) sbcopy(sb, m.m_buf, soff, t + hlen, dlen);
   return tcp_seg_send(m, laddr, faddr, ipflags);
 }
 
@@ -640,7 +640,7 @@ export function tcp_output(tp: Tcpcb): number {
       const b = m.m_buf;
       const t = m.m_data + 20;
       tcp_addopts(b, t + 20, which, mss, tp.request_r_scale, tsval, tp.ts_recent, sacks);
-      if (len > 0) sbcopy(snd, b.subarray(t + hlen, t + hlen + len), off);
+      if (len > 0) sbcopy(snd, b, off, t + hlen, len);
       /* The connection's route cache (ip_output revalidates it by the rib's generation). */
       error = tcp_seg_send(m, inp.inp_laddr, inp.inp_faddr, ipflags, (tp.t_route ??= {}));
     }
