@@ -152,13 +152,25 @@ SYSINIT(K, 'ip_init', SI_SUB_PROTO_DOMAIN, SI_ORDER_ANY, () => {
 /* ------------------------------------------------------------------------------ */
 /* ip_input                                                                         */
 
-/** Is `dst` for this host, arriving on ifp? */
-function ip_ours(dst: number, ifp: Ifnet | null): boolean {
-  if (ifp !== null && ifp.if_flags & IFF_LOOPBACK) return true;
-  if (ifa_ifwithaddr(dst as in_addr_t) !== null) return true;
-  if (dst === INADDR_BROADCAST || dst === INADDR_ANY) return true;
-  if (ifp !== null && in_broadcast(dst as in_addr_t, ifp)) return true;
-  return false;
+/* What ip_ours found. */
+const IP_NOTOURS = 0;
+/** One of our addresses (or anything on a loopback interface). */
+const IP_OURS = 1;
+/** A broadcast address of ifp (or the limited broadcast, or 0). */
+const IP_OURS_BCAST = 2;
+
+/**
+ * Is `dst` for this host, arriving on ifp?  A match with one of our addresses needs no
+ * broadcast test afterwards (FreeBSD's ip_input goes to `ours` at the first address
+ * that matches), so the answer says which way it matched.
+ */
+function ip_ours(dst: number, ifp: Ifnet | null): number {
+  if (ifp !== null && ifp.if_flags & IFF_LOOPBACK)
+    return in_broadcast(dst as in_addr_t, ifp) ? IP_OURS_BCAST : IP_OURS;
+  if (ifa_ifwithaddr(dst as in_addr_t) !== null) return IP_OURS;
+  if (dst === INADDR_BROADCAST || dst === INADDR_ANY) return IP_OURS_BCAST;
+  if (ifp !== null && in_broadcast(dst as in_addr_t, ifp)) return IP_OURS_BCAST;
+  return IP_NOTOURS;
 }
 
 /** ip_input(m): the NETISR_IP handler.  Consumes m. */
@@ -215,7 +227,8 @@ export function ip_input(m: Mbuf): void {
   /* Options: process them; true when they consumed the packet. */
   if (hlen > IP_HDR_LEN && ip_dooptions(m, hlen)) return;
 
-  if (!ip_ours(dst, ifp)) {
+  const ours = ip_ours(dst, ifp);
+  if (ours === IP_NOTOURS) {
     if (IN_MULTICAST(dst)) {
       if (!IN_LOCAL_GROUP(dst)) {
         IPSTAT_INC(IPS.ips_notmember);
@@ -230,7 +243,7 @@ export function ip_input(m: Mbuf): void {
       return;
     }
   }
-  if (in_broadcast(dst as in_addr_t, ifp)) m.m_flags |= M_BCAST;
+  if (ours === IP_OURS_BCAST && in_broadcast(dst as in_addr_t, ifp)) m.m_flags |= M_BCAST;
   if (IN_MULTICAST(dst)) m.m_flags |= M_MCAST;
 
   /* Reassembly. */
@@ -319,7 +332,7 @@ export function ip_dooptions(m: Mbuf, hlen: number): boolean {
         /* Source routing: only a route that has ended (here) is accepted; FreeBSD's
          * net.inet.ip.sourceroute defaults to 0. */
         const ptr = b[cp + IPOPT_OFFSET]!;
-        if (ptr > optlen && ip_ours(dst, ifp)) break;
+        if (ptr > optlen && ip_ours(dst, ifp) !== IP_NOTOURS) break;
         if (V_ipforwarding.get() !== 0) {
           IPSTAT_INC(IPS.ips_badoptions);
           icmp_error(m, ICMP_UNREACH, ICMP_UNREACH_SRCFAIL, 0, 0);
