@@ -36,9 +36,12 @@
  * it forwards nothing it receives.  BRDGGIFS lists span ports after the members, with
  * IFBIF_SPAN.
  *
- * Deliberate differences: no STP/RSTP, no VLAN filtering, no member
- * MTU reconciliation beyond refusing a mismatch; one routing table per bridge without
- * a hash (a Map keyed by the 48-bit address).
+ * MTU: the first member sets the bridge's MTU; a later member with another MTU is
+ * given the bridge's (EINVAL if its driver refuses); `ifconfig bridge0 mtu N` sets every
+ * member's, and puts back the ones already changed when one refuses.
+ *
+ * Deliberate differences: no STP/RSTP, no VLAN filtering; one routing table per bridge
+ * without a hash (a Map keyed by the 48-bit address).
  */
 
 import { DECLARE_MODULE, MODULE_VERSION } from '../sys/module.js';
@@ -429,8 +432,9 @@ export function bridge_addm(bifp: Ifnet, name: string): number {
   if (ifs === bifp) return EINVAL;
   if (ifs.if_bridge !== null) return ifs.if_bridge === sc ? EEXIST : EBUSY;
   if (ifs.if_type !== IFT_ETHER && ifs.if_type !== IFT_L2VLAN) return EINVAL;
-  if (sc.sc_iflist.length > 0 && ifs.if_mtu !== bifp.if_mtu) return EINVAL;
+  /* The first member sets the MTU; later ones are given the bridge's. */
   if (sc.sc_iflist.length === 0) bifp.if_mtu = ifs.if_mtu;
+  else if (ifs.if_mtu !== bifp.if_mtu && bridge_member_mtu(ifs, bifp.if_mtu) !== 0) return EINVAL;
   ifpromisc(ifs, true);
   ifs.if_bridge = sc;
   sc.sc_iflist.push(new BridgeIf(ifs));
@@ -439,6 +443,15 @@ export function bridge_addm(bifp: Ifnet, name: string): number {
     sc.sc_ifaddr = ifs;
   }
   return 0;
+}
+
+/** Set a member's MTU through its driver (SIOCSIFMTU with a struct ifreq). */
+function bridge_member_mtu(ifs: Ifnet, mtu: number): number {
+  const ifr = new Uint8Array(32);
+  ifr_name_set(ifr, ifs.if_xname, 0);
+  new DataView(ifr.buffer).setInt32(IFR_MTU, mtu, true);
+  const e = ifs.if_ioctl(ifs, SIOCSIFMTU, ifr);
+  return e === ENOIOCTL ? EINVAL : e;
 }
 
 /** The bridge's MAC becomes mac (if_setlladdr announces the change). */
@@ -743,7 +756,19 @@ function bridge_ioctl(bifp: Ifnet, cmd: number, data: Uint8Array, tdarg?: Thread
         IFR_MTU,
         true,
       );
-      if (sc.sc_iflist.some((b) => b.bif_ifp.if_mtu !== mtu)) return EINVAL;
+      /* Every member follows; on a refusal the ones changed go back. */
+      const done: [Ifnet, number][] = [];
+      for (const b of sc.sc_iflist) {
+        const ifs = b.bif_ifp;
+        if (ifs.if_mtu === mtu) continue;
+        const old = ifs.if_mtu;
+        const e = bridge_member_mtu(ifs, mtu);
+        if (e !== 0) {
+          for (const [i, m] of done) bridge_member_mtu(i, m);
+          return e;
+        }
+        done.push([ifs, old]);
+      }
       bifp.if_mtu = mtu;
       return 0;
     }

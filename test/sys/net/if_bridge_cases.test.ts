@@ -1,5 +1,5 @@
 // if_bridge(4) cases after FreeBSD's tests/sys/net/if_bridge_test: span, inherit_mac,
-// mac_conflict.
+// mac_conflict, mtu.
 //
 // Span ports: `ifconfig bridge0 span
 // IF` makes IF receive a copy of every frame the bridge's members receive, so a
@@ -108,4 +108,33 @@ test("inherit_mac: the bridge takes its first member's MAC, the next one's, then
   assert.notEqual(other, own, 'two vnets, two bridges, two MACs');
   // The sysctl is per vnet: the jail's is still 0.
   assert.match(r.out, /\n0\n$/);
+});
+
+test('mtu: the first member sets it, a later member is given it, and the bridge sets every member', async () => {
+  const r = await sh(
+    [
+      'ifconfig bridge create >/dev/null',
+      'ifconfig epair create >/dev/null; ifconfig epair create >/dev/null',
+      'ifconfig epair0a mtu 1492',
+      'ifconfig bridge0 addm epair0a',
+      'ifconfig bridge0 | head -1',
+      'ifconfig bridge0 addm epair1a',
+      'ifconfig epair1a | head -1',
+      'ifconfig bridge0 mtu 9000',
+      'ifconfig epair0a | head -1; ifconfig epair1a | head -1; ifconfig bridge0 | head -1',
+      'ifconfig bridge0 mtu 70000; echo big=$?',
+      'ifconfig bridge0 | head -1',
+    ].join('\n'),
+    { kernel: bootVimage() },
+  );
+  const mtus = [...r.out.matchAll(/^(\w+): .* mtu (\d+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+  assert.deepEqual(mtus, [
+    'bridge0 1492',
+    'epair1a 1492',
+    'epair0a 9000',
+    'epair1a 9000',
+    'bridge0 9000',
+    'bridge0 9000',
+  ]);
+  assert.match(r.out, /\nbig=1\n/);
 });
