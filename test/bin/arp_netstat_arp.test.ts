@@ -67,8 +67,9 @@ test('arp -S replaces, -i selects an interface, -d -a deletes all; usage exits 1
     '       arp [-n] [-i interface] -a\n' +
     '       arp -d hostname\n' +
     '       arp -d [-i interface] -a\n' +
-    '       arp -s hostname ether_addr\n' +
-    '       arp -S hostname ether_addr\n';
+    '       arp -s hostname ether_addr [temp] [blackhole | reject] [pub [only]]\n' +
+    '       arp -S hostname ether_addr [temp] [blackhole | reject] [pub [only]]\n' +
+    '       arp -f filename\n';
   assert.equal(
     r.out,
     'a: created\n' +
