@@ -267,13 +267,10 @@ export function in_pcbrehash(inp: Inpcb): number {
   }
   list_add(pi.ipi_porthash, inp.inp_lport, inp);
   inp.inp_flags |= INP_INHASHLIST;
-  if (inp.inp_faddr === INADDR_ANY && pi.ipi_proto !== IPPROTO_TCP) {
-    const e = in_pcbinslbgrouphash(inp);
-    if (e !== 0) {
-      in_pcbremhash(inp);
-      return e;
-    }
-  }
+  /* A full group leaves the pcb in the tables but outside the group; the caller
+   * decides (bind undoes itself, disconnect keeps the pcb reachable). */
+  if (inp.inp_faddr === INADDR_ANY && pi.ipi_proto !== IPPROTO_TCP)
+    return in_pcbinslbgrouphash(inp);
   return 0;
 }
 
@@ -565,6 +562,7 @@ export function in_pcbbind(inp: Inpcb, nam: Uint8Array | null, cred: Ucred): num
   if (sin === null || sin.sin_port === 0) inp.inp_flags |= INP_ANONPORT;
   const e = in_pcbrehash(inp);
   if (e !== 0) {
+    in_pcbremhash(inp);
     inp.inp_laddr = INADDR_ANY;
     inp.inp_lport = 0;
     inp.inp_flags &= ~INP_ANONPORT;
@@ -679,7 +677,8 @@ export function in_pcbdisconnect(inp: Inpcb): void {
   inp.inp_fport = 0;
   if (inp.inp_flags & INP_IMPLICITLADDR) inp.inp_laddr = INADDR_ANY;
   inp.inp_flags &= ~INP_IMPLICITLADDR;
-  /* Back into its load-balancing group, if there is room. */
+  /* Back into its load-balancing group, if there is room; without room it stays
+   * reachable through the wildcard table, outside the group. */
   void in_pcbrehash(inp);
 }
 

@@ -24,7 +24,7 @@ import {
 import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import { F_SETFL, O_NONBLOCK } from '../../../src/sys/fcntl.js';
 import { INPCBLBGROUP_SIZMAX } from '../../../src/netinet/in_pcb.js';
-import { ENOBUFS, EWOULDBLOCK } from '../../../src/sys/errno.js';
+import { EADDRINUSE, ENOBUFS, EWOULDBLOCK } from '../../../src/sys/errno.js';
 
 const LO = 0x7f000001;
 const FLOWS = 40;
@@ -148,4 +148,30 @@ test(`a group takes at most ${INPCBLBGROUP_SIZMAX} sockets, then bind fails with
     return { e, again: await sys(c, c.bind(s, sin(LO, 6003))) };
   });
   assert.deepEqual(r, { e: -ENOBUFS, again: 0 });
+});
+
+test('a disconnected socket that finds its group full stays bound and reachable', async () => {
+  const k = boot1();
+  const r = await runIn(k, async (c) => {
+    const members: number[] = [];
+    for (let j = 0; j < INPCBLBGROUP_SIZMAX; j++)
+      members.push(await sock(c, SOCK_DGRAM, SO_REUSEPORT_LB, 6004));
+    // x leaves the group by connecting; y takes its place; x disconnects: no room.
+    const x = members.shift()!;
+    assert.equal(await c.connect(x, sin(LO, 9)), 0);
+    members.push(await sock(c, SOCK_DGRAM, SO_REUSEPORT_LB, 6004));
+    // connect(2) to an AF_UNSPEC address disconnects a datagram socket first.
+    const unspec = new Uint8Array(16);
+    unspec[0] = 16;
+    await c.connect(x, unspec);
+    for (const m of members) await c.close(m);
+    // x is still bound to 6004 (a plain bind fails) and still gets datagrams.
+    const p = await c.socket(AF_INET, SOCK_DGRAM, 0);
+    const bind = await sys(c, c.bind(p, sin(LO, 6004)));
+    assert.equal(await c.sendto(p, Uint8Array.of(7), 1, 0, sin(LO, 6004)), 1);
+    await nanosleep(c, 1e6);
+    const b = new Uint8Array(4);
+    return { bind, got: await sys(c, c.recv(x, b, 4, MSG_DONTWAIT)), byte: b[0] };
+  });
+  assert.deepEqual(r, { bind: -EADDRINUSE, got: 1, byte: 7 });
 });
