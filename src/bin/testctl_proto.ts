@@ -27,7 +27,7 @@ import {
 } from '../netinet/in.js';
 import * as TV from '../netinet/tcp_var.js';
 import * as IPO from '../netinet/ip_ctloutput.js';
-import type { RtSockaddr } from '../net/route.js';
+import { RTF_HOST, type RtSockaddr } from '../net/route.js';
 import { ether_sprintf } from '../net/ethernet.js';
 
 /* ---------------------------------------------------------------------------------- */
@@ -441,7 +441,11 @@ export function sysctl_json(kind: number, b: Uint8Array): Json {
   return vals.length === 1 ? vals[0]! : vals;
 }
 
-/** A new value for a sysctl of this type (EINVAL when it does not fit). */
+/**
+ * A new value for a sysctl of this type, EINVAL when it does not fit: the range is the
+ * type's (its size and sign), as sysctl(8) refuses a number its strtol/strtoul cannot
+ * hold, so 4294967296 for an int or -1 for a uint is an error and never a truncated store.
+ */
 export function sysctl_encode(kind: number, v: unknown): Uint8Array {
   if (ctltype_name(kind) === 'string') {
     if (typeof v !== 'string') einval('"value" must be a string for this sysctl');
@@ -450,16 +454,21 @@ export function sysctl_encode(kind: number, v: unknown): Uint8Array {
   const t = ctl_int(kind);
   if (t === null) einval('set an opaque sysctl with "data" (and "encoding")');
   if (typeof v !== 'number' || !Number.isInteger(v)) einval('"value" must be an integer');
+  // Compared as BigInt: a double near 2^63 or 2^64 rounds, and the bounds must not.
+  const bits = BigInt(t.size * 8);
+  const min = t.signed ? -(1n << (bits - 1n)) : 0n;
+  const max = t.signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
+  const bv = BigInt(v);
+  if (bv < min || bv > max)
+    einval(`"value" ${v} is out of range for a ${ctltype_name(kind)} (${min} to ${max})`);
   const b = new Uint8Array(t.size);
   const dv = new DataView(b.buffer);
   if (t.size === 1) dv.setUint8(0, v & 0xff);
   else if (t.size === 2) dv.setUint16(0, v & 0xffff, true);
   else if (t.size === 4) dv.setUint32(0, v >>> 0, true);
-  else dv.setBigInt64(0, BigInt(v), true);
+  else dv.setBigUint64(0, BigInt.asUintN(64, bv), true);
   return b;
 }
-
-export const RTF_HOST = 0x4;
 
 /** The prefix length of a route's netmask (32 for host routes). */
 export function mask_len(mask: RtSockaddr | null, flags: number): number {

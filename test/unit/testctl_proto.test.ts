@@ -25,7 +25,17 @@ import {
   sysctl_json,
 } from '../../src/bin/testctl_proto.js';
 import { EINVAL } from '../../src/sys/errno.js';
-import { CTLTYPE_INT, CTLTYPE_OPAQUE, CTLTYPE_STRING, CTLTYPE_U64 } from '../../src/sys/sysctl.js';
+import {
+  CTLTYPE_INT,
+  CTLTYPE_LONG,
+  CTLTYPE_OPAQUE,
+  CTLTYPE_S8,
+  CTLTYPE_STRING,
+  CTLTYPE_U16,
+  CTLTYPE_U64,
+  CTLTYPE_U8,
+  CTLTYPE_UINT,
+} from '../../src/sys/sysctl.js';
 import {
   MSG_PEEK,
   MSG_WAITALL,
@@ -132,6 +142,44 @@ test('sysctl values by their type', () => {
   einval(() => sysctl_encode(CTLTYPE_INT, 'x'));
   einval(() => sysctl_encode(CTLTYPE_STRING, 5));
   einval(() => sysctl_encode(CTLTYPE_OPAQUE, 5));
+});
+
+test('a sysctl value out of the range of its type is EINVAL, never truncated', () => {
+  // Each type's bounds are accepted and stored exactly...
+  const edges: [number, number][] = [
+    [CTLTYPE_INT, -0x80000000],
+    [CTLTYPE_INT, 0x7fffffff],
+    [CTLTYPE_UINT, 0],
+    [CTLTYPE_UINT, 0xffffffff],
+    [CTLTYPE_U8, 255],
+    [CTLTYPE_S8, -128],
+    [CTLTYPE_U16, 65535],
+    [CTLTYPE_LONG, -(2 ** 53)],
+    [CTLTYPE_U64, 2 ** 53],
+  ];
+  for (const [kind, v] of edges) assert.equal(sysctl_json(kind, sysctl_encode(kind, v)), v);
+  // ...and one past them is refused (4294967296 used to store 0 in an int).
+  const over: [number, number][] = [
+    [CTLTYPE_INT, 4294967296],
+    [CTLTYPE_INT, 0x80000000],
+    [CTLTYPE_INT, -0x80000001],
+    [CTLTYPE_INT, 2 ** 33 + 5],
+    [CTLTYPE_UINT, -1],
+    [CTLTYPE_UINT, 0x100000000],
+    [CTLTYPE_U8, 256],
+    [CTLTYPE_S8, 128],
+    [CTLTYPE_S8, -129],
+    [CTLTYPE_U16, -1],
+    [CTLTYPE_U64, -1],
+    [CTLTYPE_U64, 2 ** 64],
+    [CTLTYPE_LONG, 2 ** 63],
+  ];
+  for (const [kind, v] of over)
+    assert.match(
+      einval(() => sysctl_encode(kind, v)),
+      /out of range/,
+      `${v} for kind ${kind}`,
+    );
 });
 
 test('prefix lengths of route masks', () => {
