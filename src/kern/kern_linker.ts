@@ -68,6 +68,8 @@ export interface Module {
   readonly id: number;
   readonly file: LinkerFile;
   readonly data: ModuleData;
+  /** Its module metadata record (MDT_MODULE). */
+  readonly md: ModMetadata;
 }
 
 /** The address of text slot n (64 bytes each, after the kernel's first page). */
@@ -193,7 +195,7 @@ export class Linker {
       for (const m of o.SET<ModMetadata>(SET_MODMETADATA)) {
         if (m.md_type === MDT_MODULE) {
           const data = m.md_data as ModuleData;
-          const mod: Module = { name: data.name, id: this.nextModId++, file: lf, data };
+          const mod: Module = { name: data.name, id: this.nextModId++, file: lf, data, md: m };
           this.modules.push(mod);
           lf.modules.push(mod);
         } else if (m.md_type === MDT_VERSION) {
@@ -486,7 +488,7 @@ export class Linker {
             EEXIST,
             `module_register: cannot register ${data.name} from ${filename}; already loaded from ${this.find_module(data.name)!.file.filename}`,
           );
-        const mod: Module = { name: data.name, id: this.nextModId++, file: lf, data };
+        const mod: Module = { name: data.name, id: this.nextModId++, file: lf, data, md: m };
         this.modules.push(mod);
         lf.modules.push(mod);
         undo.push(() => {
@@ -562,7 +564,7 @@ export class Linker {
     }
     /* MOD_UNLOAD may refuse even when forced (linker_file_unload). */
     for (let i = lf.modules.length - 1; i >= 0; i--) {
-      const e = module_unload(lf.modules[i]!.data);
+      const e = module_unload(lf.modules[i]!.md);
       if (e !== 0) return e;
     }
     this.run_sysuninits(lf);

@@ -48,6 +48,8 @@ export interface ModMetadata {
   readonly md_cval: string;
   /** MDT_DEPEND: the depending module. */
   readonly md_owner?: string;
+  /** MDT_MODULE: set once kldunload delivered MOD_UNLOAD (module_unload), per load. */
+  readonly md_unload?: { delivered: boolean };
 }
 
 export function MODULE_VERSION(obj: ObjFile, name: string, version: number): void {
@@ -91,11 +93,13 @@ export function DECLARE_MODULE(
 ): void {
   const v = opts.builtFor ?? __vimage_version;
   MODULE_DEPEND(obj, data.name, 'kernel', v, v, opts.tied ? v : MODULE_KERNEL_MAXVER(v));
+  const unload = { delivered: false };
   obj.DATA_SET<ModMetadata>(SET_MODMETADATA, {
     md_version: MDT_STRUCT_VERSION,
     md_type: MDT_MODULE,
     md_data: data,
     md_cval: data.name,
+    md_unload: unload,
   });
   SYSINIT(obj, `${data.name}_modevent_load`, sub, order, () => {
     if (!data.evhand) return;
@@ -104,22 +108,19 @@ export function DECLARE_MODULE(
   });
   SYSUNINIT(obj, `${data.name}_modevent_unload`, sub, order, () => {
     /* Only when the load is unwound: a kldunload delivered MOD_UNLOAD already. */
-    if (!mod_unloaded.delete(data) && data.evhand) data.evhand(MOD_UNLOAD, data.priv);
+    if (!unload.delivered && data.evhand) data.evhand(MOD_UNLOAD, data.priv);
   });
 }
-
-/** Modules whose MOD_UNLOAD ran (module_unload) and whose SYSUNINIT is still due. */
-const mod_unloaded = new WeakSet<ModuleData>();
 
 /**
  * module_unload (kern_module.c): deliver MOD_UNLOAD before the file's SYSUNINITs run.
  * A handler that refuses (cc_cubic while a connection uses it: EBUSY) stops the
  * unload and the module stays.
  */
-export function module_unload(data: ModuleData): number {
-  if (!data.evhand) return 0;
-  const e = data.evhand(MOD_UNLOAD, data.priv);
-  if (e === 0) mod_unloaded.add(data);
+export function module_unload(md: ModMetadata): number {
+  const data = md.md_data as ModuleData;
+  const e = data.evhand ? data.evhand(MOD_UNLOAD, data.priv) : 0;
+  if (e === 0 && md.md_unload) md.md_unload.delivered = true;
   return e;
 }
 
