@@ -18,9 +18,12 @@
  * endpoint, anything else to the configured remote (flooding to one remote).
  *
  * Life: the host endpoint is opened when the interface goes up (vxlan_init; RUNNING
- * once the host has bound it) and closed when it goes down or is destroyed.  Frames
- * from the host enter as an interrupt (k.sched.hostintr), queue on the interface and are
- * fed to ether_input on the netisr thread of CPU 0 with curvnet = the interface's vnet.
+ * once the host has bound it) and closed when it goes down or is destroyed.  The host
+ * hands over the datagrams of one turn of its event loop together (host/udp.ts); they
+ * enter as one interrupt (k.sched.hostintr), queue on the interface, and the netisr
+ * thread of CPU 0, woken once for the batch, feeds them to ether_input under one
+ * CURVNET_SET of the interface's vnet — as a NIC's receive ring and interrupt
+ * moderation hand FreeBSD a burst per interrupt.
  * Malformed datagrams (short, no I flag, another VNI) are dropped and counted in
  * if_ierrors; nothing on this path throws.
  *
@@ -101,7 +104,7 @@ import { EEXIST, EINVAL, ENOSPC, ENXIO, EFAULT, EBUSY, ENOIOCTL } from '../sys/e
 import { copyin, copyout } from '../vm/vm_map.js';
 import { arc4random } from '../kern/subr_random.js';
 import { jenkins_hash32 } from './if_epair.js';
-import type { HostUdpEndpoint } from '../host/udp.js';
+import type { HostUdpBatch, HostUdpEndpoint } from '../host/udp.js';
 import { inet_aton, inet_ntoa, type in_addr_t } from '../netinet/in.js';
 
 export const K = new ObjFile('net/if_vxlan.ts', VIMAGEID('src/net/if_vxlan.ts'));
@@ -153,6 +156,8 @@ class VxlanSoftc {
   sock: HostUdpEndpoint | null = null;
   readonly rxq = new mbufq(4096);
   rx_scheduled = false;
+  /** The netisr work that drains rxq (made once: no closure per batch). */
+  readonly rx_intr = (): void => vxlan_intr(this);
   destroyed = false;
   /** Counters of underlay events. */
   badvni = 0;
@@ -192,7 +197,7 @@ function vxlan_init(k: Kernel, ifp: Ifnet): void {
   sc.sock = k.hostnet.udp_open(
     sc.local,
     sc.lport,
-    (data, from) => k.sched.hostintr(() => vxlan_rcv_udp_packet(sc, data, from)),
+    (batch) => k.sched.hostintr(() => vxlan_rcv_batch(sc, batch)),
     () =>
       k.sched.hostintr(() => {
         if (sc.destroyed || sc.sock === null) return;
@@ -255,15 +260,34 @@ function vxlan_transmit(ifp: Ifnet, m: Mbuf): number {
   return 0;
 }
 
-/** A datagram from the underlay (interrupt context): validate, learn, queue. */
+/**
+ * The datagrams the host received in one turn of its event loop (interrupt context):
+ * each is validated, learned and queued, then the netisr thread is woken once for all
+ * of them — one kernel entry, one wakeup and one pass of the stack per batch, where a
+ * wakeup per datagram cost two context switches per frame.
+ */
+function vxlan_rcv_batch(sc: VxlanSoftc, batch: HostUdpBatch): void {
+  if (sc.destroyed) return;
+  const k = curkernel();
+  const now = k.now();
+  const n = batch.n;
+  for (let i = 0; i < n; i++) vxlan_rcv_udp_packet(k, sc, batch.data[i]!, batch.from[i]!, now);
+  if (sc.rxq.mq_len > 0 && !sc.rx_scheduled) {
+    sc.rx_scheduled = true;
+    if (netisr_queue_work(k, 0, sc.rx_intr) !== 0) vxlan_intr(sc);
+  }
+}
+
+/** A datagram from the underlay: validate, learn, queue (the caller wakes the netisr). */
 function vxlan_rcv_udp_packet(
+  k: Kernel,
   sc: VxlanSoftc,
   data: Uint8Array,
-  from: { address: string; port: number },
+  from: { readonly address: string; readonly port: number },
+  now: number,
 ): void {
   BKPT(S_vxlan_rcv);
   const ifp = sc.ifp;
-  if (sc.destroyed) return;
   if (
     data.length < VXLAN_HDR_LEN + ETHER_HDR_LEN ||
     (data[0]! & VXLAN_HDR_FLAGS_VALID_VNI) === 0 ||
@@ -275,21 +299,8 @@ function vxlan_rcv_udp_packet(
     return;
   }
   if (!(ifp.if_flags & IFF_UP)) return;
-  const k = curkernel();
-  const frame = data.subarray(VXLAN_HDR_LEN);
-  if (sc.learn) {
-    // The source port may be chosen per flow by the remote (Linux hashes the inner
-    // headers into it, RFC 7348 §5): learn the address with the configured remote port,
-    // as FreeBSD's vxlan_ftable_learn does.
-    const src = ether_addr_read(frame, 6);
-    if (!ETHER_IS_MULTICAST(src) && (sc.ftable.size < sc.ftmax || sc.ftable.has(src)))
-      sc.ftable.set(src, {
-        addr: from.address,
-        port: sc.rport,
-        expire: k.now() + sc.ftimeout * 1e9,
-      });
-  }
-  const m = k.mbpool.m_devget(frame, ifp);
+  if (sc.learn) vxlan_ftable_learn(sc, ether_addr_read(data, VXLAN_HDR_LEN + 6), from, now);
+  const m = k.mbpool.m_devget(data.subarray(VXLAN_HDR_LEN), ifp);
   if (m === null) {
     if_inc_counter(ifp, IFCOUNTER_IERRORS, 1);
     return;
@@ -300,10 +311,29 @@ function vxlan_rcv_udp_packet(
     return;
   }
   if_inc_counter(ifp, IFCOUNTER_IPACKETS, 1);
-  if (!sc.rx_scheduled) {
-    sc.rx_scheduled = true;
-    if (netisr_queue_work(k, 0, () => vxlan_intr(sc)) !== 0) vxlan_intr(sc);
+}
+
+/**
+ * Remember that src is behind the underlay address from.  The source port may be
+ * chosen per flow by the remote (Linux hashes the inner headers into it, RFC 7348 §5):
+ * learn the address with the configured remote port, as FreeBSD's vxlan_ftable_learn
+ * does.  A known station at the same address only has its lifetime renewed.
+ */
+function vxlan_ftable_learn(
+  sc: VxlanSoftc,
+  src: ether_addr_t,
+  from: { readonly address: string },
+  now: number,
+): void {
+  if (ETHER_IS_MULTICAST(src)) return;
+  const expire = now + sc.ftimeout * 1e9;
+  const fe = sc.ftable.get(src);
+  if (fe !== undefined && fe.addr === from.address && fe.port === sc.rport) {
+    fe.expire = expire;
+    return;
   }
+  if (fe === undefined && sc.ftable.size >= sc.ftmax) return;
+  sc.ftable.set(src, { addr: from.address, port: sc.rport, expire });
 }
 
 function vxlan_intr(sc: VxlanSoftc): void {
@@ -314,15 +344,12 @@ function vxlan_intr(sc: VxlanSoftc): void {
     mbufq_drain(sc.rxq);
     return;
   }
-  for (;;) {
-    const m = mbufq_dequeue(sc.rxq);
-    if (m === null) break;
-    const saved = CURVNET_SET(ifp.if_vnet!);
-    try {
-      ifp.if_input(ifp, m);
-    } finally {
-      CURVNET_RESTORE(saved);
-    }
+  // The whole queue under one CURVNET_SET, as epair feeds its batches.
+  const saved = CURVNET_SET(v);
+  try {
+    for (let m = mbufq_dequeue(sc.rxq); m !== null; m = mbufq_dequeue(sc.rxq)) ifp.if_input(ifp, m);
+  } finally {
+    CURVNET_RESTORE(saved);
   }
 }
 
