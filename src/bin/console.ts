@@ -36,6 +36,7 @@ import type { File } from '../kern/kern_descrip.js';
 import { kdb_enter, kdb_state, KDB_WHY_BREAK, type KdbIo } from '../kern/subr_kdb.js';
 import { install_programs } from './programs.js';
 import { vxlan_host_endpoints } from '../net/if_vxlan.js';
+import type { ClockTimer } from '../host/clock.js';
 
 const enc = new TextEncoder();
 
@@ -141,10 +142,13 @@ export async function shell_batch(
     }
     // Idle, but the host may still wake a thread (a datagram for a vxlan endpoint): look
     // again a little later, and at once if the shell exits meanwhile.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const later = new Promise<'later'>((res) => (timer = setTimeout(res, HOST_WAIT_MS, 'later')));
+    let timer: ClockTimer | null = null;
+    const later = new Promise<'later'>((res) => {
+      timer = k.clock.timer(k.clock.now() + HOST_WAIT_MS * 1e6, () => res('later'));
+      if (timer === null) res('later'); /* a virtual clock has no host timers */
+    });
     const w = await Promise.race([run.done, later]);
-    clearTimeout(timer);
+    k.clock.cancel(timer);
     if (w !== 'later') {
       res.status = w;
       return res;

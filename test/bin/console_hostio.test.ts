@@ -17,50 +17,56 @@ async function udp(): Promise<{ s: Socket; port: number }> {
   return { s, port: s.address().port };
 }
 
-test('a shell waiting on a vxlan endpoint is woken by the host, not called deadlocked', async () => {
-  const k = boot({ kernconf: TEST_KERNCONF, clock: 'real' });
-  const peer = await udp();
-  // Our endpoint's port: one the host just gave out and took back.
-  const tmp = await udp();
-  const ours = tmp.port;
-  await new Promise<void>((r) => tmp.s.close(r));
-  try {
-    const up = await shell_batch(k, [
-      'sh',
-      '-e',
-      '-c',
-      `ifconfig vxlan create vxlanid 9 vxlanlocal 127.0.0.1 vxlanlocalport ${ours} ` +
-        `vxlanremote 127.0.0.1 vxlanremoteport ${peer.port} up >/dev/null`,
-    ]);
-    assert.equal(up.status, 0, up.err);
-    assert.equal(up.deadlock, false);
-    // tcpdump blocks in read(2) on /dev/bpf: no callout, nothing runnable, until a frame
-    // arrives.  The host sends one (a broadcast frame, VNI 9) a little later.
-    let sent = false;
-    const frame = new Uint8Array(8 + 60);
-    frame[0] = 0x08; // the I flag
-    frame[6] = 9; // VNI 9
-    frame.fill(0xff, 8, 14); // destination: broadcast
-    frame.set([0x02, 0, 0, 0, 0, 0x99], 14); // source
-    frame.set([0x88, 0xb5], 20); // an experimental EtherType
-    const later = setTimeout(() => {
-      sent = true;
-      peer.s.send(frame, ours, '127.0.0.1');
-    }, 300);
-    const r = await shell_batch(k, ['sh', '-c', 'tcpdump -c 1 -n -i vxlan0']);
-    clearTimeout(later);
-    assert.equal(sent, true, 'the shell waited for the frame');
-    assert.equal(r.deadlock, false, r.err);
-    assert.equal(r.status, 0, r.err);
-    assert.match(r.out, /ethertype Unknown \(0x88b5\), length 60\n$/);
-    assert.match(r.err, /^1 packet captured$/m);
-    // With the endpoint closed, the same wait can never end: that is still a deadlock.
-    const down = await shell_batch(k, ['sh', '-c', 'ifconfig vxlan0 down']);
-    assert.equal(down.status, 0, down.err);
-    const d = await shell_batch(k, ['sh', '-c', 'tcpdump -c 1 -n -i vxlan0']);
-    assert.equal(d.deadlock, true, d.out + d.err);
-  } finally {
-    peer.s.close();
-    k.clock.shutdown();
-  }
-});
+test(
+  'a shell waiting on a vxlan endpoint is woken by the host, not called deadlocked',
+  { timeout: 60_000 },
+  async () => {
+    const k = boot({ kernconf: TEST_KERNCONF, clock: 'real' });
+    const peer = await udp();
+    // Our endpoint's port: one the host just gave out and took back.
+    const tmp = await udp();
+    const ours = tmp.port;
+    await new Promise<void>((r) => tmp.s.close(r));
+    try {
+      const up = await shell_batch(k, [
+        'sh',
+        '-e',
+        '-c',
+        `ifconfig vxlan create vxlanid 9 vxlanlocal 127.0.0.1 vxlanlocalport ${ours} ` +
+          `vxlanremote 127.0.0.1 vxlanremoteport ${peer.port} up >/dev/null`,
+      ]);
+      assert.equal(up.status, 0, up.err);
+      assert.equal(up.deadlock, false);
+      // tcpdump blocks in read(2) on /dev/bpf: no callout, nothing runnable, until a frame
+      // arrives.  The host sends them (broadcast frames, VNI 9).
+      let sent = false;
+      const frame = new Uint8Array(8 + 60);
+      frame[0] = 0x08; // the I flag
+      frame[6] = 9; // VNI 9
+      frame.fill(0xff, 8, 14); // destination: broadcast
+      frame.set([0x02, 0, 0, 0, 0, 0x99], 14); // source
+      frame.set([0x88, 0xb5], 20); // an experimental EtherType
+      // Every 100 ms until the shell returns, so a slow machine where
+      // tcpdump attaches late still gets one.
+      const later = setInterval(() => {
+        sent = true;
+        peer.s.send(frame, ours, '127.0.0.1');
+      }, 100);
+      const r = await shell_batch(k, ['sh', '-c', 'tcpdump -c 1 -n -i vxlan0']);
+      clearInterval(later);
+      assert.equal(sent, true, 'the shell waited for the frame');
+      assert.equal(r.deadlock, false, r.err);
+      assert.equal(r.status, 0, r.err);
+      assert.match(r.out, /ethertype Unknown \(0x88b5\), length 60\n$/);
+      assert.match(r.err, /^1 packet captured$/m);
+      // With the endpoint closed, the same wait can never end: that is still a deadlock.
+      const down = await shell_batch(k, ['sh', '-c', 'ifconfig vxlan0 down']);
+      assert.equal(down.status, 0, down.err);
+      const d = await shell_batch(k, ['sh', '-c', 'tcpdump -c 1 -n -i vxlan0']);
+      assert.equal(d.deadlock, true, d.out + d.err);
+    } finally {
+      peer.s.close();
+      k.clock.shutdown();
+    }
+  },
+);
