@@ -528,8 +528,9 @@ export function tcp_output(tp: Tcpcb): number {
     }
     const tsval = which & OPT_TS ? tcp_ts_getticks(tp) : 0;
     /* Eifel detection (RFC 3522): remember when the first retransmission left (only
-     * that one: later segments of the same round would make their own ACKs look
-     * spurious). */
+     * that one, RFC 3522's RetransmitTS: later segments of the same round would make
+     * their own ACKs look spurious).  Deliberate difference: FreeBSD stamps every
+     * segment sent while t_rxtshift is 1. */
     if (which & OPT_TS && tp.t_rxtshift === 1 && tp.t_badrxtwin === 0)
       tp.t_badrxtwin = (tsval - tp.ts_offset) >>> 0;
     const optlen = tcp_optlen(which, sacks !== null ? sacks.length : 0);

@@ -3,10 +3,11 @@
  * DTrace's sdt provider fires: tcp:::state-change, ip:::send, ...).
  *
  * SDT_PROBE_DEFINE names a probe provider:module:function:name once, at module load;
- * the code fires it with SDT_PROBE(probe, args...).  A probe costs one property test
- * while nothing is attached.  Consumers attach per kernel (sdt_attach), so two kernels
- * in one process see only their own events; the handler runs synchronously in the
- * firing thread's context (curvnet set), and must not sleep.
+ * the code fires it with SDT_PROBE(probe, args...).  A probe costs a look at the
+ * current kernel's handler table (absent until something attaches).  Consumers attach
+ * per kernel (sdt_attach), so two kernels in one process see only their own events; the
+ * handler runs synchronously in the firing thread's context (curvnet set), and must not
+ * sleep.  The probe objects themselves are immutable.
  *
  * Deliberate difference: there is no DTrace; the consumers are the kernel's own tests
  * (a test records every TCP state transition) and anything else in the process that
@@ -20,8 +21,6 @@ export type SdtHandler = (...args: unknown[]) => void;
 
 /** struct sdt_probe */
 export class SdtProbe {
-  /** Kernels with a handler attached (the fast "is it enabled" test). */
-  nattached = 0;
   constructor(
     readonly provider: string,
     readonly mod: string,
@@ -51,8 +50,8 @@ function handlers(k: Kernel): Map<SdtProbe, SdtHandler[]> {
 
 /** SDT_PROBE(probe, args...): call the current kernel's handlers, if any. */
 export function SDT_PROBE(probe: SdtProbe, ...args: unknown[]): void {
-  if (probe.nattached === 0) return;
-  const fns = handlers(curkernel()).get(probe);
+  const m = curkernel().netglobal['sdt'] as Map<SdtProbe, SdtHandler[]> | undefined;
+  const fns = m?.get(probe);
   if (fns !== undefined) for (const fn of fns) fn(...args);
 }
 
@@ -60,18 +59,12 @@ export function SDT_PROBE(probe: SdtProbe, ...args: unknown[]): void {
 export function sdt_attach(k: Kernel, probe: SdtProbe, fn: SdtHandler): () => void {
   const m = handlers(k);
   let fns = m.get(probe);
-  if (fns === undefined) {
-    m.set(probe, (fns = []));
-    probe.nattached++;
-  }
+  if (fns === undefined) m.set(probe, (fns = []));
   fns.push(fn);
   return () => {
     const i = fns.indexOf(fn);
     if (i < 0) return;
     fns.splice(i, 1);
-    if (fns.length === 0) {
-      m.delete(probe);
-      probe.nattached--;
-    }
+    if (fns.length === 0 && m.get(probe) === fns) m.delete(probe);
   };
 }
