@@ -726,10 +726,11 @@ SYSINIT(K, 'rts_ifevents', SI_SUB_PROTO_DOMAIN, SI_ORDER_SECOND, () => {
  * (FreeBSD net/rt_sockets.c → lltable).  RTM_ADD carries the destination and a
  * sockaddr_dl gateway naming the interface (sdl_index) and the MAC; it makes a
  * permanent entry, or one that expires at rmx_expire (wall-clock seconds, arp -s ...
- * temp); RTF_ANNOUNCE publishes it (LLE_PUB, proxy ARP).  RTF_BLACKHOLE and RTF_REJECT
- * are accepted and ignored, as FreeBSD 14's lltable does.  RTM_DELETE removes the destination's entry on whichever interface
- * has one.  EINVAL for a missing/short sockaddr_dl or an unknown interface, ENOENT
- * when there is nothing to delete, EOPNOTSUPP for other types.
+ * temp); RTF_ANNOUNCE publishes it (LLE_PUB, proxy ARP).  RTF_BLACKHOLE and
+ * RTF_REJECT are accepted and ignored, as FreeBSD 14's lltable does.  RTM_DELETE
+ * removes the destination's entry on whichever interface has one.  EINVAL for a
+ * missing/short sockaddr_dl or an unknown interface, ENOENT when there is nothing to
+ * delete, EOPNOTSUPP for other types.
  */
 function lla_rt_output(msg: RtsockMsg): RtOutcome {
   const dst = msg.addrs[RTAX_DST] ?? null;

@@ -28,12 +28,13 @@
  * fails loudly instead of reading another packet's bytes; a double free throws.
  *
  * Pool: buffers come in size classes MSIZE-like 256, MCLBYTES 2048, MJUM16BYTES 16384
- * and 65536 + 256 (a maximal IPv4 datagram plus link headers); larger requests are allocated exactly and never pooled.  Each class
- * keeps at most MBUF_POOL_FREEBYTES (8 MiB) of free buffers, or `maxFree` buffers when
- * given (bounded pool).  The bound is in bytes because what comes back is what was in
- * flight: a bulk TCP stream over an MTU 1500 epair has a 2 MiB receive buffer of
- * 2 KiB clusters outstanding, and a bound of 512 clusters made every second segment a
- * fresh allocation for the garbage collector.  A kernel owns one MbufPool; nothing here is module state.
+ * and 65536 + 256 (a maximal IPv4 datagram plus link headers); larger requests are
+ * allocated exactly and never pooled.  Each class keeps at most MBUF_POOL_FREEBYTES
+ * (8 MiB) of free buffers, or `maxFree` buffers when given (bounded pool).  The bound
+ * is in bytes because what comes back is what was in flight: a bulk TCP stream over an
+ * MTU 1500 epair has a 2 MiB receive buffer of 2 KiB clusters outstanding, and a bound
+ * of 512 clusters made every second segment a fresh allocation for the garbage
+ * collector.  A kernel owns one MbufPool; nothing here is module state.
  *
  * Checksum flags and m_flags have FreeBSD's values (sys/sys/mbuf.h, FreeBSD 14), so a
  * reader can hold them beside FreeBSD's stack.  Nothing here throws on packet
