@@ -70,6 +70,7 @@ import {
 } from '../src/sys/socket.js';
 import { EWOULDBLOCK } from '../src/sys/errno.js';
 import { inet_aton, sockaddr_in_bytes as sin } from '../src/netinet/in.js';
+import { host_net, type HostNet } from '../src/host/udp.js';
 import { report } from './lib.js';
 
 const MiB = 1024 * 1024;
@@ -537,8 +538,52 @@ async function udp_linux_to_linux(): Promise<Rate> {
 
 /* ------------------------------------------------------------------------------ */
 
+/** What our end asked of the host: datagrams sent and received, receive batches. */
+const hostio = { sent: 0, received: 0, batches: 0 };
+
+/** The host's UDP, counting (the kernel is given this instead of host_net). */
+const counting_net: HostNet = {
+  udp_open(address, port, oninput, onbound, onerror) {
+    const ep = host_net.udp_open(
+      address,
+      port,
+      (batch) => {
+        hostio.batches++;
+        hostio.received += batch.n;
+        oninput(batch);
+      },
+      onbound,
+      onerror,
+    );
+    return {
+      send(data, rport, raddr): void {
+        hostio.sent++;
+        ep.send(data, rport, raddr);
+      },
+      close: () => ep.close(),
+    };
+  },
+};
+
+/** Run f, and say per frame what it cost: context switches, host sends and receives. */
+async function counted<T>(k: Kernel, what: string, f: () => Promise<T>): Promise<T> {
+  const sw0 = k.sched.nswitch;
+  const h0 = { ...hostio };
+  const r = await f();
+  const sent = hostio.sent - h0.sent;
+  const received = hostio.received - h0.received;
+  const batches = hostio.batches - h0.batches;
+  const frames = sent + received;
+  console.log(
+    `vxlan:   ${what}: ${sent} frames sent, ${received} received in ${batches} batches ` +
+      `(${(received / Math.max(1, batches)).toFixed(1)} a batch), ` +
+      `${((k.sched.nswitch - sw0) / Math.max(1, frames)).toFixed(3)} switches a frame`,
+  );
+  return r;
+}
+
 async function ours_setup(): Promise<{ k: Kernel; pr: Prison }> {
-  const k = boot({ kernconf: 'GENERIC', clock: 'real' });
+  const k = boot({ kernconf: 'GENERIC', clock: 'real', hostnet: counting_net });
   const run = async (text: string): Promise<string> => {
     const r = await shell_batch(k, ['sh', '-e', '-c', text]);
     if (r.status !== 0 || r.deadlock) throw new Error(`${text}: ${r.err}`);
@@ -581,13 +626,29 @@ async function main(): Promise<void> {
   linux_setup();
   const { k, pr } = await ours_setup();
   const rounds: Round[] = [];
+  const only = process.argv[2];
+  if (only !== undefined) {
+    // Profiling aid: one measurement, repeated.
+    const f = {
+      'tcp-out': () => tcp_ours_to_linux(k, pr),
+      'tcp-in': () => tcp_linux_to_ours(k, pr),
+      'udp-out': async () => (await udp_ours_to_linux(k, pr)).rate,
+      'udp-in': async () => (await udp_linux_to_ours(k, pr)).rate,
+    }[only];
+    if (f === undefined)
+      throw new Error(`no measurement ${only} (tcp-out, tcp-in, udp-out, udp-in)`);
+    for (let i = 0; i < WARMUP + ROUNDS; i++)
+      console.log(`vxlan: ${only}: ${Math.round(await counted(k, only, f))}/s`);
+    k.clock.shutdown();
+    return;
+  }
   for (let i = 0; i < WARMUP + ROUNDS; i++) {
     const r: Round = {
-      tcpOut: await tcp_ours_to_linux(k, pr),
-      tcpIn: await tcp_linux_to_ours(k, pr),
+      tcpOut: await counted(k, 'tcp out', () => tcp_ours_to_linux(k, pr)),
+      tcpIn: await counted(k, 'tcp in', () => tcp_linux_to_ours(k, pr)),
       tcpBase: await tcp_linux_to_linux(),
-      udpOut: await udp_ours_to_linux(k, pr),
-      udpIn: await udp_linux_to_ours(k, pr),
+      udpOut: await counted(k, 'udp out', () => udp_ours_to_linux(k, pr)),
+      udpIn: await counted(k, 'udp in', () => udp_linux_to_ours(k, pr)),
       udpBase: await udp_linux_to_linux(),
     };
     const mb = (x: number): string => `${(x / MiB).toFixed(1)} MiB/s`;
