@@ -62,9 +62,15 @@ import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import type { Kernel } from '../kern/kernel.js';
 import { Libc, type PollFd } from '../lib/libc.js';
 import { pipe2 } from '../lib/process.js';
-import { jail_attach, jail_getid } from '../lib/libjail.js';
+import { jail_attach } from '../lib/libjail.js';
 import { proc_kill, thread_create } from '../kern/kern_proc.js';
-import { prison_find, prison_find_name, type Prison } from '../kern/kern_jail.js';
+import {
+  PRISON_STATE_ALIVE,
+  PR_VNET,
+  prison_find,
+  prison_find_name,
+  type Prison,
+} from '../kern/kern_jail.js';
 import { PRS_NORMAL, P_WEXIT, type Proc } from '../sys/proc.js';
 import { PanicError } from '../kern/sched.js';
 import { exec_lookup } from '../kern/kern_exec.js';
@@ -75,6 +81,7 @@ import {
   EDOOFUS,
   EINTR,
   EINVAL,
+  ENOBUFS,
   ENOENT,
   ENOSYS,
   ENXIO,
@@ -86,6 +93,7 @@ import {
 import * as SK from '../sys/socket.js';
 import * as FC from '../sys/fcntl.js';
 import { inet_ntoa } from '../netinet/in.js';
+import { IP_MAXPACKET } from '../netinet/ip.js';
 import { xinpcb_decode } from '../netinet/in_pcb.js';
 import { STATS, TCPSTATES } from '../usr.bin/netstat.js';
 import { rt_sysctl_msgs } from '../lib/librtsock.js';
@@ -146,17 +154,23 @@ import {
 /* ---------------------------------------------------------------------------------- */
 /* Sessions, processes, taps                                                            */
 
-/** The host's jail: "0", "host" or absent. */
-function is_host(jail: string): boolean {
-  return jail === '0' || jail === 'host' || jail === '';
-}
-
 /** A client's process in one jail. */
 interface JailProc {
+  readonly pr: Prison;
   proc: Proc | null;
   readonly ready: Promise<Proc>;
+  /** Whether ready has settled; until then no() may reject it (reap, panic, exit). */
+  settled: boolean;
+  readonly no: (e: CtlError) => void;
   /** Requests running in its threads, not answered yet. */
   readonly pending: Set<Ctx>;
+}
+
+/** A client's `sh` request: its shell process and what it wrote so far. */
+interface ShRun {
+  readonly ctx: Ctx;
+  proc: Proc | null;
+  readonly out: () => { stdout: string; stderr: string };
 }
 
 interface Tap {
@@ -171,9 +185,26 @@ interface Tap {
 }
 
 class Session {
-  readonly procs = new Map<string, JailProc>();
+  /*
+   * Keyed by the Prison, not by how a request spelled the jail ("host", "0", no jail,
+   * a name, a jid, a vnet number all resolve first), so one jail is one process and one
+   * descriptor table.  A removed jail's Prison is never found again, and its entry goes
+   * when its process dies (reap), so a new jail that reuses the name or the jid gets a
+   * process of its own.
+   */
+  readonly procs = new Map<Prison, JailProc>();
+  readonly shs = new Set<ShRun>();
+  /**
+   * What a finished shell left running (`nc -l 6000 &`): taken from the shell's
+   * children as it returns, before exit hands them to proc0, and killed with the rest
+   * when the client leaves.
+   */
+  readonly orphans = new Set<Proc>();
   readonly taps = new Set<Tap>();
   closed = false;
+  /** Settles when the client leaves: no request of a gone client holds up submitq. */
+  readonly gone: Promise<void>;
+  release: () => void = () => {};
   private buf: Buffer = Buffer.alloc(0);
   /** Discarding the rest of an over-long line. */
   private skipping = false;
@@ -182,7 +213,9 @@ class Session {
     readonly ctl: TestCtl,
     readonly id: number,
     readonly sock: net.Socket,
-  ) {}
+  ) {
+    this.gone = new Promise<void>((res) => (this.release = res));
+  }
 
   send(obj: Record<string, Json>): void {
     if (this.closed || this.sock.destroyed) return;
@@ -244,6 +277,11 @@ export class TestCtl {
   /** Requests in arrival order (see request()). */
   private submitq: Promise<void> = Promise.resolve();
   private panicked: string | null = null;
+  /** Settles at a panic: nothing queued in submitq waits past it. */
+  private readonly panic_p: Promise<void>;
+  private panic_release: () => void = () => {};
+  /** On the real clock, reap() also runs on a timer (see reap_timer_start). */
+  private reap_timer: NodeJS.Timeout | null = null;
   private readonly ops: ReadonlyMap<string, OpFn>;
 
   constructor(
@@ -251,6 +289,7 @@ export class TestCtl {
     readonly opts: TestCtlOptions = {},
   ) {
     this.ops = this.optable();
+    this.panic_p = new Promise<void>((res) => (this.panic_release = res));
   }
 
   /* ------------------------------------------------------------------------------ */
@@ -278,6 +317,7 @@ export class TestCtl {
   attach(sock: net.Socket): void {
     const s = new Session(this, ++this.nsession, sock);
     this.sessions.add(s);
+    this.reap_timer_start();
     sock.on('data', (b: Buffer) => s.input(b));
     sock.on('error', () => {});
     sock.on('close', () => this.session_end(s));
@@ -292,21 +332,64 @@ export class TestCtl {
     for (const s of [...this.sessions]) this.session_end(s);
     if (this.path !== null && existsSync(this.path)) unlinkSync(this.path);
     this.path = null;
+    if (this.reap_timer !== null) clearInterval(this.reap_timer);
+    this.reap_timer = null;
     await this.chain.catch(() => {});
+  }
+
+  /**
+   * On the real clock the kernel runs by itself, so a process can die (a jail removed by
+   * someone else's `sh`) when no drive of ours follows to notice it; a light timer runs
+   * reap() while clients are connected.  The virtual clock needs none: nothing happens
+   * in the kernel outside a drive, and every drive ends with reap().
+   */
+  private reap_timer_start(): void {
+    if (this.virtual || this.reap_timer !== null) return;
+    this.reap_timer = setInterval(() => {
+      if (this.sessions.size === 0) {
+        clearInterval(this.reap_timer!);
+        this.reap_timer = null;
+        return;
+      }
+      if (this.k.panicstr !== null) this.on_panic(this.k.panicstr);
+      else this.reap();
+    }, 20);
+    this.reap_timer.unref();
   }
 
   private session_end(s: Session): void {
     if (s.closed) return;
     s.closed = true;
     this.sessions.delete(s);
+    s.release();
     for (const t of [...s.taps]) this.untap(t);
     const procs = [...s.procs.values()];
     s.procs.clear();
-    // The client's processes die as any process does: their descriptors are closed.
-    if (procs.length > 0)
+    const shs = [...s.shs];
+    s.shs.clear();
+    const orphans = [...s.orphans];
+    s.orphans.clear();
+    // A process still starting is refused now (nobody waits for it any more); one the
+    // drive has yet to make is not made (jailproc checks s.closed).
+    for (const jp of procs) this.settle_no(jp, new CtlError(ESRCH, 'the client left'));
+    // The client's processes, its shells included, die as any process does: their
+    // descriptors are closed (a listener stops, a connection sends its FIN).
+    // A shell's commands are its children (posix_spawn), killed with it as a terminal's
+    // hangup kills a session's jobs; without this `sh 'nc -l 6000'` would keep
+    // listening after the client left.
+    if (procs.length > 0 || shs.length > 0 || orphans.length > 0)
       void this.drive(() => {
         for (const jp of procs) if (jp.proc !== null) proc_kill(this.k, jp.proc);
+        for (const sh of shs)
+          if (sh.proc !== null) for (const q of proc_tree(sh.proc)) proc_kill(this.k, q);
+        for (const q of orphans) for (const d of proc_tree(q)) proc_kill(this.k, d);
       }).catch(() => {});
+  }
+
+  private settle_no(jp: JailProc, e: CtlError): void {
+    if (jp.settled) return;
+    jp.settled = true;
+    jp.no(e);
   }
 
   /* ------------------------------------------------------------------------------ */
@@ -371,8 +454,12 @@ export class TestCtl {
     }
     // Requests reach the kernel in the order they arrived (from every client): each
     // op's promise settles once its work is handed to the kernel — a blocking call's
-    // thread started, a clock advance done — not when a blocked call returns.
-    const run = (): Promise<void> => {
+    // thread started, a clock advance done — not when a blocked call returns.  Every
+    // promise an op waits on settles (jailproc's ready is refused when its process
+    // dies, the client leaves or the kernel panics), and as a guard the queue also
+    // moves on when the request's client is gone or the kernel panicked, whatever the
+    // op still waits for: one stuck request must never silence every client.
+    const run = (): Promise<unknown> => {
       let p: Promise<OpResult>;
       try {
         p = fn(s, req, ctx);
@@ -386,7 +473,12 @@ export class TestCtl {
         (e: unknown) => this.finish(s, ctx, this.as_error(e)),
       );
     };
-    this.submitq = this.submitq.then(run, run);
+    const step = (): Promise<void> =>
+      Promise.race([run(), s.gone, this.panic_p]).then(
+        () => {},
+        () => {},
+      );
+    this.submitq = this.submitq.then(step, step);
   }
 
   private as_error(e: unknown): CtlError {
@@ -398,11 +490,26 @@ export class TestCtl {
     return new CtlError(EDOOFUS, e instanceof Error ? e.message : String(e));
   }
 
+  /**
+   * The kernel panicked: its threads never run again, so every request still waiting
+   * for one (a blocked call, a shell, a process being made) is answered now with the
+   * panic error, after the panic event; later requests are refused in request().
+   */
   private on_panic(msg: string): void {
     if (this.panicked !== null) return;
     this.panicked = msg.replace(/^panic: /, '');
-    for (const s of this.sessions)
+    const e = new CtlError(0, `panic: ${this.panicked}`);
+    for (const s of this.sessions) {
       s.send({ event: 'panic', message: this.panicked, time_ns: this.k.now() });
+      for (const jp of s.procs.values()) {
+        this.settle_no(jp, e);
+        for (const ctx of jp.pending) this.finish(s, ctx, e);
+        jp.pending.clear();
+      }
+      for (const sh of s.shs) this.finish(s, sh.ctx, e);
+      s.shs.clear();
+    }
+    this.panic_release();
   }
 
   /* ------------------------------------------------------------------------------ */
@@ -428,6 +535,7 @@ export class TestCtl {
           else this.k.sched.kick();
           this.reap();
         }
+        if (this.k.panicstr !== null) this.on_panic(this.k.panicstr);
       }
     };
     const p = this.chain.then(run, run);
@@ -446,75 +554,107 @@ export class TestCtl {
   /* ------------------------------------------------------------------------------ */
   /* Jails                                                                            */
 
-  /** The jail a request names: "jail" (name or jid; "0"/"host" is the host) or "vnet". */
-  private jailarg(r: Req): string {
+  /**
+   * The jail a request names, resolved on the host side to its Prison: "jail" is a name
+   * (or a dotted path below the host), a jid as a number or a string of digits, "host",
+   * "0" or absent for the host (prison0); or "vnet", a vnet_id (`vimage report`, ddb's
+   * show vnet), names the jail that owns that vnet (vnet0's is the host's, also under
+   * NOVIMAGE where it is the only one).  Every spelling of one jail gives the same
+   * Prison, hence the same process and descriptors.
+   */
+  private jailpr(r: Req): Prison {
+    const k = this.k;
     const v = r['vnet'];
     if (v !== undefined && v !== null) {
-      // The vnet's number (vnet_id: `vimage report`, ddb's show vnet); the host's is
-      // vnet0's, also under NOVIMAGE where it is the only one.
       if (typeof v !== 'number' || !Number.isInteger(v)) einval('"vnet" must be an integer');
-      const k = this.k;
-      if (v === k.vnet0.vnet_id) return '0';
-      const pr = k.jails.allprison.find((p) => p.pr_vnet !== null && p.pr_vnet.vnet_id === v);
+      if (v === k.vnet0.vnet_id) return k.prison0;
+      const pr = k.jails.allprison.find(
+        (p) =>
+          p.pr_state === PRISON_STATE_ALIVE &&
+          (p.pr_flags & PR_VNET) !== 0 &&
+          p.pr_vnet !== null &&
+          p.pr_vnet.vnet_id === v,
+      );
       if (pr === undefined) fail(ENOENT, `no vnet ${v}`);
-      return String(pr.pr_id);
+      return pr;
     }
     const j = r['jail'];
-    if (j === undefined || j === null) return '0';
-    if (typeof j === 'number' && Number.isInteger(j) && j >= 0) return String(j);
-    if (typeof j !== 'string') einval('"jail" must be a name or a jid');
-    return j;
+    if (j === undefined || j === null || j === 'host' || j === '0' || j === 0) return k.prison0;
+    let pr: Prison | null;
+    if (typeof j === 'number') {
+      if (!Number.isInteger(j) || j < 0) einval('"jail" must be a name or a jid');
+      pr = prison_find(k, j);
+    } else if (typeof j !== 'string' || j === '') einval('"jail" must be a name or a jid');
+    // As jail_getid(3): digits are a jid, anything else a name.
+    else if (/^[0-9]+$/.test(j)) pr = prison_find(k, Number(j));
+    else pr = prison_find_name(k, k.prison0, j);
+    if (pr === null) fail(ENOENT, `jail "${String(j)}" not found`);
+    return pr;
+  }
+
+  /** A jail's name for messages and process names. */
+  private jname(pr: Prison): string {
+    return pr === this.k.prison0 ? 'host' : pr.pr_name;
   }
 
   /** Host-side lookup of a jail (for taps and sh), and the vnet it works in. */
-  private prison(jail: string): { pr: Prison; vnet: Vnet } {
-    const k = this.k;
-    let pr: Prison | null;
-    if (is_host(jail)) pr = k.prison0;
-    else if (/^[0-9]+$/.test(jail)) pr = prison_find(k, Number(jail));
-    else pr = prison_find_name(k, k.prison0, jail);
-    if (pr === null) fail(ENOENT, `jail "${jail}" not found`);
-    return { pr, vnet: pr.pr_vnet ?? k.vnet0 };
+  private prison(r: Req): { pr: Prison; vnet: Vnet } {
+    const pr = this.jailpr(r);
+    return { pr, vnet: pr.pr_vnet ?? this.k.vnet0 };
   }
 
   private alive(p: Proc): boolean {
     return p.p_state === PRS_NORMAL && !(p.p_flag & P_WEXIT) && !p.p_exited;
   }
 
-  /** The client's process in a jail, made on first use (it enters the jail itself). */
-  private jailproc(s: Session, jail: string): Promise<Proc> {
-    const old = s.procs.get(jail);
-    if (old !== undefined && (old.proc === null || this.alive(old.proc))) return old.ready;
+  /**
+   * The client's process in a jail, made on first use (it enters the jail itself).  Its
+   * ready promise always settles: with the process once it is in the jail, or refused
+   * when it could not enter it, when it dies first (reap), when the client leaves
+   * (session_end) or when the kernel panics (on_panic).
+   */
+  private jailproc(s: Session, pr: Prison): JailProc {
+    const old = s.procs.get(pr);
+    if (old !== undefined && (old.proc === null || this.alive(old.proc))) return old;
     const k = this.k;
+    const name = this.jname(pr);
     let ok: (p: Proc) => void = () => {};
     let no: (e: CtlError) => void = () => {};
     const ready = new Promise<Proc>((a, b) => {
       ok = a;
       no = b;
     });
-    const jp: JailProc = { proc: null, ready, pending: new Set() };
-    s.procs.set(jail, jp);
+    const jp: JailProc = { pr, proc: null, ready, settled: false, no, pending: new Set() };
+    s.procs.set(pr, jp);
     ready.catch(() => {
-      if (s.procs.get(jail) === jp) s.procs.delete(jail);
+      if (s.procs.get(pr) === jp) s.procs.delete(pr);
     });
     this.drive(() => {
+      // The client left while this waited its turn: make nothing (session_end has
+      // already refused ready, and there would be nobody to kill the process).
+      if (s.closed) {
+        this.settle_no(jp, new CtlError(ESRCH, 'the client left'));
+        return;
+      }
       const p = k.proc_create(
-        `testctl ${jail}`,
+        `testctl ${name}`,
         { cr_uid: 0, cr_prison: k.prison0 },
         async (td) => {
           const c = new Libc(k, td);
-          if (!is_host(jail)) {
-            const jid = await jail_getid(c, jail);
-            if (jid < 0) {
-              no(new CtlError(c.errno, `jail "${jail}" not found`));
-              return 1;
-            }
-            if ((await jail_attach(c, jid)) < 0) {
-              no(new CtlError(c.errno, `jail_attach ${jail}: ${c.strerror()}`));
-              return 1;
-            }
+          if (pr !== k.prison0 && (await jail_attach(c, pr.pr_id)) < 0) {
+            // A jail removed meanwhile is EINVAL from jail_attach: say it is gone.
+            this.settle_no(
+              jp,
+              c.errno === EINVAL
+                ? new CtlError(ENOENT, `jail "${name}" not found`)
+                : new CtlError(c.errno, `jail_attach ${name}: ${c.strerror()}`),
+            );
+            return 1;
           }
-          ok(p);
+          if (!jp.settled) {
+            jp.settled = true;
+            ok(p);
+          }
           // Park: the process lives until it is killed (the client leaves).  The pipe
           // and a dup of its read end fill descriptors 0-2, so the client's sockets
           // start at 3, as a program's do after its standard streams.
@@ -527,9 +667,8 @@ export class TestCtl {
         },
       );
       jp.proc = p;
-      if (s.closed) proc_kill(k, p);
-    }).catch((e: unknown) => no(this.as_error(e)));
-    return ready;
+    }).catch((e: unknown) => this.settle_no(jp, this.as_error(e)));
+    return jp;
   }
 
   /**
@@ -542,48 +681,65 @@ export class TestCtl {
     ctx: Ctx,
     fn: (c: Libc) => Promise<Json>,
   ): Promise<OpResult> {
-    const jail = this.jailarg(r);
-    const p = await this.jailproc(s, jail);
-    const jp = s.procs.get(jail);
+    const jp = this.jailproc(s, this.jailpr(r));
+    const p = await jp.ready;
     const k = this.k;
     await this.drive(() => {
-      jp?.pending.add(ctx);
+      jp.pending.add(ctx);
       const td = thread_create(k, p, `testctl ${String(r['op'])}`, async (td) => {
         const c = new Libc(k, td);
         let out: Json | CtlError;
         try {
           out = await fn(c);
         } catch (e) {
-          out = e instanceof CtlError ? e : new CtlError(EDOOFUS, (e as Error).message);
+          out = this.as_error(e);
         }
-        jp?.pending.delete(ctx);
+        jp.pending.delete(ctx);
         this.finish(s, ctx, out);
         return 0;
       });
       if (td === null) {
-        jp?.pending.delete(ctx);
-        if (s.procs.get(jail)?.proc === p) s.procs.delete(jail);
-        fail(ESRCH, `the process in jail "${jail}" is gone`);
+        jp.pending.delete(ctx);
+        if (s.procs.get(jp.pr) === jp) s.procs.delete(jp.pr);
+        fail(ESRCH, `the process in jail "${this.jname(jp.pr)}" is gone`);
       }
     });
     return SENT;
   }
 
   /**
-   * A jail's removal kills the processes in it, and a thread blocked in a system call
-   * then exits on its way back to user mode without returning to us: answer what is
-   * left of a dead process with EINTR, and forget the process (the next request in that
-   * jail makes a new one, or says the jail is gone).
+   * After each drive (and on the real clock, on a timer): a jail's removal kills the
+   * processes in it, and a thread blocked in a system call then exits on its way back
+   * to user mode without returning to us.  Answer what is left of a dead process with
+   * EINTR and forget the process (the next request in that jail makes a new one, or
+   * says the jail is gone); a process that died before it entered its jail refuses its
+   * waiters the same way.  A dead shell answers its `sh` with the status a shell gives
+   * a command killed by a signal, 128 + the signal (137 for SIGKILL), and the output it
+   * wrote until then.
    */
   private reap(): void {
-    for (const s of this.sessions)
-      for (const [jail, jp] of s.procs) {
+    for (const s of this.sessions) {
+      for (const [pr, jp] of s.procs) {
         if (jp.proc === null || this.alive(jp.proc)) continue;
-        s.procs.delete(jail);
-        for (const ctx of jp.pending)
-          this.finish(s, ctx, new CtlError(EINTR, `the process in jail "${jail}" was killed`));
+        s.procs.delete(pr);
+        const e = new CtlError(EINTR, `the process in jail "${this.jname(pr)}" was killed`);
+        this.settle_no(jp, e);
+        for (const ctx of jp.pending) this.finish(s, ctx, e);
         jp.pending.clear();
       }
+      for (const q of s.orphans) if (!this.alive(q)) s.orphans.delete(q);
+      for (const sh of s.shs) {
+        if (sh.proc === null || this.alive(sh.proc)) continue;
+        s.shs.delete(sh);
+        const p = sh.proc;
+        const res: Record<string, Json> = {
+          status: p.p_xsig !== 0 ? 128 + p.p_xsig : p.p_xexit,
+          ...sh.out(),
+        };
+        if (p.p_xsig !== 0) res['signal'] = p.p_xsig;
+        this.finish(s, sh.ctx, res);
+      }
+    }
   }
 
   /* ------------------------------------------------------------------------------ */
@@ -646,7 +802,7 @@ export class TestCtl {
 
   /** The interface a request names in its jail's vnet (host side). */
   private find_if(r: Req): { ifp: Ifnet; vnet: Vnet } {
-    const { vnet } = this.prison(this.jailarg(r));
+    const { vnet } = this.prison(r);
     const name = a_str(r, 'ifname');
     const ifp = this.k.enter(() => with_vnet(vnet, () => ifunit(name)));
     if (ifp === null) fail(ENXIO, `${name}: no such interface in that jail`);
@@ -1067,9 +1223,7 @@ export class TestCtl {
     ops.set('tap', async (s, r) => {
       // Without "ifname": every interface of the jail's vnet.
       const { ifp, vnet } =
-        r['ifname'] === undefined
-          ? { ifp: null, vnet: this.prison(this.jailarg(r)).vnet }
-          : this.find_if(r);
+        r['ifname'] === undefined ? { ifp: null, vnet: this.prison(r).vnet } : this.find_if(r);
       const dir = a_str(r, 'direction', 'out');
       if (dir !== 'in' && dir !== 'out' && dir !== 'inout')
         einval('"direction" must be in, out or inout');
@@ -1114,6 +1268,9 @@ export class TestCtl {
       if (ifp === null) einval('that tap is on a whole vnet: say which interface ("ifname")');
       const pkt = a_bytes(r);
       if (pkt.length < 20 || pkt[0]! >> 4 !== 4) einval('"data" must be an IPv4 packet');
+      // ip_len is 16 bits: nothing longer is an IPv4 packet (nor fits an mbuf cluster).
+      if (pkt.length > IP_MAXPACKET)
+        einval(`"data" is ${pkt.length} bytes, above the IPv4 maximum of ${IP_MAXPACKET}`);
       const loop = (ifp.if_flags & IFF_LOOPBACK) !== 0;
       let frame = pkt;
       if (!loop) {
@@ -1127,17 +1284,29 @@ export class TestCtl {
         frame[13] = 0x00;
         frame.set(pkt, 14);
       }
+      // Whether the packet was handed to the interface is known only inside the drive
+      // (the interface may have moved to another vnet, the pool may be out of buffers
+      // meanwhile): a packet that was not is an error, never a {len}.
+      let err = 0;
       await this.drive(() =>
         this.intr(() =>
           with_vnet(vnet, () => {
-            if (ifp.if_vnet !== vnet) return;
+            if (ifp.if_vnet !== vnet) {
+              err = ENXIO;
+              return;
+            }
             const m = k.mbpool.m_devget(frame, ifp);
-            if (m === null) return;
+            if (m === null) {
+              err = ENOBUFS;
+              return;
+            }
             if (loop) if_simloop(ifp, m, SK.AF_INET);
             else ifp.if_input(ifp, m);
           }),
         ),
       );
+      if (err === ENXIO) fail(ENXIO, `${ifp.if_xname}: no longer in that jail's vnet`);
+      if (err === ENOBUFS) fail(ENOBUFS, `${ifp.if_xname}: no mbuf for ${frame.length} bytes`);
       return { len: pkt.length };
     });
 
@@ -1146,11 +1315,14 @@ export class TestCtl {
     ops.set('sh', async (s, r, ctx) => {
       const cmd = a_str(r, 'command');
       const input = a_str(r, 'stdin', '');
-      const { pr } = this.prison(this.jailarg(r));
-      // Started inside drive, awaited outside it: the shell runs as the kernel does
-      // (a command that sleeps finishes when a client moves the clock).
-      const run = await this.drive(() => ({ done: this.sh(pr, cmd, input) }));
-      void run.done.then((v) => this.finish(s, ctx, v));
+      const { pr } = this.prison(r);
+      // Started inside drive, answered from the shell's thread: the shell runs as the
+      // kernel does (a command that sleeps finishes when a client moves the clock).
+      // The shell belongs to the session (killed when the client leaves; a shell killed
+      // otherwise is answered by reap), so it never outlives its client unanswered.
+      await this.drive(() => {
+        if (!s.closed) this.sh(s, ctx, pr, cmd, input);
+      });
       return SENT;
     });
 
@@ -1177,12 +1349,21 @@ export class TestCtl {
     }
   }
 
+  /** A shell returned: it is answered by its thread; what it left running is the client's. */
+  private sh_done(s: Session, run: ShRun, p: Proc): void {
+    s.shs.delete(run);
+    if (s.closed) return;
+    for (const q of proc_tree(p)) if (q !== p && this.alive(q)) s.orphans.add(q);
+  }
+
   /**
    * sh: /bin/sh -c COMMAND as a new process of the jail (as `jexec JAIL sh -c` would
-   * run it), its standard output and error collected; resolves with its exit status.
-   * Started inside drive(); the returned promise settles as the kernel runs it.
+   * run it), its standard output and error collected; the reply, {status, stdout,
+   * stderr}, is sent from the shell's thread when the shell returns, or by reap() when
+   * the process died otherwise (killed: status 128 + the signal; exit(2)ed: its status).
+   * Called inside drive(); the shell runs as the kernel does.
    */
-  private sh(pr: Prison, cmd: string, input: string): Promise<Json> {
+  private sh(s: Session, ctx: Ctx, pr: Prison, cmd: string, input: string): void {
     const k = this.k;
     if (exec_lookup(k, '/', '/bin/sh') === undefined) install_programs(k);
     const img = exec_lookup(k, '/', '/bin/sh')!;
@@ -1195,23 +1376,41 @@ export class TestCtl {
     if (input !== '') cout.push(new TextEncoder().encode(input));
     cout.cn_eof = true;
     const f = cons_file(cout);
-    return new Promise<Json>((res) => {
-      const p = k.proc_create('sh', { cr_uid: 0, cr_prison: pr }, async (td) => {
-        const st = await img(
+    const run: ShRun = { ctx, proc: null, out: () => ({ stdout: out, stderr: err }) };
+    s.shs.add(run);
+    const p = k.proc_create('sh', { cr_uid: 0, cr_prison: pr }, async (td) => {
+      let st: number;
+      try {
+        st = await img(
           k,
           td,
           ['sh', '-c', cmd],
           ['PATH=/sbin:/bin:/usr/sbin:/usr/bin', 'HOME=/', 'USER=root', 'SHELL=/bin/sh'],
         );
-        res({ status: st, stdout: out, stderr: err });
-        return st;
-      });
-      [f, f, cons_file(cerr)].forEach((fp, i) => {
-        if (i === 1) fp.f_count++;
-        p.p_fd!.fd_ofiles[i] = { fde_file: fp, fde_flags: 0 };
-      });
+      } catch (e) {
+        // A program's exception would panic the kernel from thread_start; it is the
+        // endpoint's bug to report (EDOOFUS), and the shell exits as EX_SOFTWARE.
+        this.sh_done(s, run, td.td_proc);
+        this.finish(s, ctx, this.as_error(e));
+        return 70;
+      }
+      this.sh_done(s, run, td.td_proc);
+      this.finish(s, ctx, { status: st, stdout: out, stderr: err });
+      return st;
+    });
+    run.proc = p;
+    [f, f, cons_file(cerr)].forEach((fp, i) => {
+      if (i === 1) fp.f_count++;
+      p.p_fd!.fd_ofiles[i] = { fde_file: fp, fde_flags: 0 };
     });
   }
+}
+
+/** p and its descendants, p first (children are taken before any of them exits). */
+function proc_tree(p: Proc): Proc[] {
+  const out = [p];
+  for (let i = 0; i < out.length; i++) out.push(...out[i]!.p_children);
+  return out;
 }
 
 function setImmediateSafe(fn: () => void): void {
