@@ -107,8 +107,17 @@ async function startCtl(
   kernconf: string,
   sockpath: string,
   lab?: string,
+  flags: string[] = [],
 ): Promise<{ child: ChildProcess; exited: Promise<number | null>; stderr: () => string }> {
-  const args = [CLI, '-k', kernconf, 'ctl', sockpath, ...(lab !== undefined ? [lab] : [])];
+  const args = [
+    CLI,
+    '-k',
+    kernconf,
+    'ctl',
+    ...flags,
+    sockpath,
+    ...(lab !== undefined ? [lab] : []),
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -122,6 +131,19 @@ async function startCtl(
     void exited.then((c) => rej(new Error(`vimage ctl exited ${c}: ${err}`)));
   });
   return { child, exited, stderr: () => err };
+}
+
+/**
+ * p, or a failure naming what never came after ms of host time: a bound so that an
+ * endpoint that stopped answering fails the test instead of hanging it (not a timing
+ * assertion: the bounds are far above what any answer takes).
+ */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_res, rej) => {
+    timer = setTimeout(() => rej(new Error(`no answer to ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 const hexb = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
@@ -531,15 +553,201 @@ test('examples/testctl.mjs, a harness in plain JavaScript, runs against the twoj
   const sockpath = join(t.dir, 'ctl.sock');
   const ctl = await startCtl('GENERIC', sockpath, LAB);
   try {
+    // Bounded: an endpoint that stopped answering fails here instead of hanging.
     const r = spawnSync(process.execPath, [resolve('examples/testctl.mjs'), sockpath], {
       encoding: 'utf8',
+      timeout: 120000,
+      killSignal: 'SIGKILL',
     });
+    assert.equal(r.error, undefined, 'examples/testctl.mjs finished in time');
     assert.equal(r.stderr, '');
     assert.equal(r.status, 0);
     assert.match(
       r.stdout,
       /^b accepted fd 4 from 192\.0\.2\.1:(\d+)\nb received 13 bytes: "hello from a\\n"\nconnecting again: connect: EISCONN: Socket is already connected\na's pcbs: \1>8080 TIME_WAIT\ntcpdrop: 1 dropped\nkernel time: 0 ns\n$/,
     );
+    ctl.child.kill('SIGTERM');
+    assert.equal(await ctl.exited, 0);
+  } finally {
+    if (ctl.child.exitCode === null) ctl.child.kill('SIGKILL');
+    t.cleanup();
+  }
+});
+
+/** The listening TCP ports of a jail (pcblist). */
+async function listeners(c: Client, jail: string): Promise<number[]> {
+  const pcbs = (await c.ok('pcblist', { jail, proto: 'tcp' }))['pcbs'] as J[];
+  return pcbs
+    .filter((p) => p['state'] === 'LISTEN')
+    .map((p) => p['lport'] as number)
+    .sort((x, y) => x - y);
+}
+
+/**
+ * A test against a fresh `vimage ctl SOCKET examples/twojails.yml` (GENERIC, virtual
+ * clock) with one client; the endpoint must then exit 0 on SIGTERM with nothing on its
+ * standard error.
+ */
+function labTest(name: string, body: (c: Client, sockpath: string) => Promise<void>): void {
+  test(name, async () => {
+    const t = tempRoot();
+    const sockpath = join(t.dir, 'ctl.sock');
+    const ctl = await startCtl('GENERIC', sockpath, LAB);
+    try {
+      const c = await Client.connect(sockpath);
+      await body(c, sockpath);
+      await c.end();
+      ctl.child.kill('SIGTERM');
+      assert.equal(await ctl.exited, 0);
+      assert.equal(ctl.stderr(), '');
+    } finally {
+      if (ctl.child.exitCode === null) ctl.child.kill('SIGKILL');
+      t.cleanup();
+    }
+  });
+}
+
+labTest(
+  'vimage ctl: every spelling of a jail is one jail: one process, one descriptor table',
+  async (c) => {
+    // "host", "0", 0, no jail and the host's vnet are one jail: one descriptor table.
+    assert.equal((await c.ok('socket', { jail: 'host', type: 'stream' }))['fd'], 3);
+    for (const where of [{}, { jail: '0' }, { jail: 0 }, { vnet: 1 }])
+      assert.deepEqual(
+        await c.ok('getsockname', { ...where, fd: 3 }),
+        { family: 'inet', addr: '0.0.0.0', port: 0 },
+        `fd 3 seen with ${JSON.stringify(where)}`,
+      );
+    assert.equal((await c.ok('socket', { type: 'stream' }))['fd'], 4);
+    // A name, its jid and the jid as a string are one jail too.
+    const jls = await c.ok('sh', { command: 'jls jid name' });
+    const m = /^(\d+) a$/m.exec(jls['stdout'] as string);
+    assert.ok(m !== null, String(jls['stdout']));
+    const jid = Number(m[1]);
+    const fds = [];
+    for (const jail of ['a', jid, String(jid)])
+      fds.push((await c.ok('socket', { jail, type: 'dgram' }))['fd']);
+    assert.deepEqual(fds, [3, 4, 5], 'one process in jail a for every spelling');
+    assert.equal((await c.err('socket', { jail: 99, type: 'dgram' }))['error'], 'ENOENT');
+    assert.equal((await c.err('socket', { jail: 'a', vnet: 99 }))['error'], 'ENOENT');
+  },
+);
+
+labTest(
+  'vimage ctl: sysctl and inject refuse what they cannot do instead of truncating or dropping',
+  async (c) => {
+    // A sysctl value that does not fit its type is refused, not truncated.
+    const ss = 'net.inet.tcp.sendspace';
+    const v0 = (await c.ok('sysctl', { jail: 'a', name: ss }))['value'];
+    assert.equal(typeof v0, 'number');
+    const big = await c.err('sysctl', { jail: 'a', name: ss, value: 4294967296 });
+    assert.equal(big['error'], 'EINVAL');
+    assert.equal((await c.err('sysctl', { jail: 'a', name: ss, value: -2147483649 }))['errno'], 22);
+    assert.equal((await c.ok('sysctl', { jail: 'a', name: ss }))['value'], v0, 'unchanged');
+
+    // inject: above the IPv4 maximum is EINVAL; an interface that left the tap's vnet
+    // is ENXIO (it used to answer {len} for a packet nobody received).
+    const big_ip = '45' + '00'.repeat(69999);
+    const e1 = await c.err('inject', { jail: 'a', ifname: 'eth0', data: big_ip });
+    assert.equal(e1['error'], 'EINVAL');
+    const tap = (await c.ok('tap', { jail: 'a', ifname: 'eth0' }))['tap'];
+    const mv = await c.ok('sh', { command: 'ifconfig eth0 -vnet a' });
+    assert.equal(mv['status'], 0, String(mv['stderr']));
+    const req = echoRequest('192.0.2.2', '192.0.2.1', 1, 1, 'x');
+    assert.equal((await c.err('inject', { tap, data: req }))['error'], 'ENXIO');
+  },
+);
+
+labTest("vimage ctl: a client's shells die when it leaves", async (c, sockpath) => {
+  // A client's shells and what they started die when it leaves: one still running
+  // (nc -l in the foreground) and one a finished shell left in the background.
+  const d = await Client.connect(sockpath);
+  const fg = d.start('sh', { jail: 'a', command: 'nc -l 6000' });
+  const bg = await d.ok('sh', { jail: 'a', command: 'nc -l 6003 &' });
+  assert.equal(bg['status'], 0, String(bg['stderr']));
+  assert.deepEqual(await listeners(c, 'a'), [6000, 6003], 'both shells listen');
+  assert.equal(d.answered(fg.id), false, 'nc -l 6000 is still running');
+  await d.end();
+  let left: number[] = [6000, 6003];
+  for (let i = 0; i < 50 && left.length > 0; i++) left = await listeners(c, 'a');
+  assert.deepEqual(left, [], "the shells' listeners closed with their client");
+});
+
+labTest('vimage ctl: a shell killed with its jail is answered', async (c) => {
+  // A shell killed with its jail is answered as a shell reports a killed command.
+  const nc = c.start('sh', { jail: 'b', command: 'echo before; nc -l 6001' });
+  const rm = await c.ok('sh', { command: 'jail -r b' });
+  assert.equal(rm['status'], 0, String(rm['stderr']));
+  await c.ok('clock');
+  assert.ok(c.answered(nc.id), 'the killed shell is answered');
+  assert.deepEqual((await nc.reply)['result'], {
+    status: 137,
+    signal: 9,
+    stdout: 'before\n',
+    stderr: '',
+  });
+});
+
+test('vimage ctl: a panic answers every request still waiting, shells included', async () => {
+  const t = tempRoot();
+  const sockpath = join(t.dir, 'ctl.sock');
+  const ctl = await startCtl(TEST_KERNCONF, sockpath);
+  try {
+    const c = await Client.connect(sockpath);
+    const l = (await c.ok('socket', { type: 'stream' }))['fd'];
+    await c.ok('listen', { fd: l });
+    const acc = c.start('accept', { fd: l });
+    const sh = c.start('sh', { command: 'nc -l 9' });
+    const p = await c.err('sysctl', { name: 'debug.kdb.panic', value: 1 });
+    assert.equal(p['error'], 'panic');
+    await within(c.ok('hello'), 20000, 'hello after the panic');
+    for (const [what, r] of [
+      ['accept', acc],
+      ['sh', sh],
+    ] as const) {
+      assert.ok(c.answered(r.id), `${what} is answered by then`);
+      const rep = await r.reply;
+      assert.equal(rep['error'], 'panic', `${what}: ${JSON.stringify(rep)}`);
+      assert.equal(rep['errno'], 0);
+    }
+    assert.equal((await c.err('socket', { type: 'stream' }))['error'], 'panic');
+    assert.equal(c.events.filter((e) => e['event'] === 'panic').length, 1);
+    await c.end();
+    ctl.child.kill('SIGTERM');
+    assert.equal(await ctl.exited, 0);
+  } finally {
+    if (ctl.child.exitCode === null) ctl.child.kill('SIGKILL');
+    t.cleanup();
+  }
+});
+
+// On the real clock a request is queued behind a clock wait; its client leaves before
+// its turn, so the process it would have used is never made (it used to be made and
+// killed at once, and the promise of its entering the jail never settled: every later
+// request of every client waited forever).
+test('vimage ctl -r: a client that leaves with a request queued does not stop the endpoint', async () => {
+  const t = tempRoot();
+  const sockpath = join(t.dir, 'ctl.sock');
+  const ctl = await startCtl('GENERIC', sockpath, LAB, ['-r']);
+  try {
+    const a = await Client.connect(sockpath);
+    assert.equal((await a.ok('hello'))['clock'], 'real');
+    // A long real-clock wait holds the queue while b comes and goes.
+    const wait = a.start('clock', { advance_ms: 3000 });
+    const b = await Client.connect(sockpath);
+    b.start('socket', { jail: 'a', type: 'stream' });
+    await b.end(); // the request is written before the FIN
+    const queued = !a.answered(wait.id);
+    await within(wait.reply, 60000, 'the clock wait');
+    const c = await Client.connect(sockpath);
+    await within(c.ok('hello'), 20000, 'hello');
+    const s = await within(c.ok('socket', { jail: 'b', type: 'stream' }), 20000, 'socket');
+    assert.equal(s['fd'], 3);
+    // The scenario needs b gone before its request's turn; on a machine so slow that
+    // three seconds passed first, the check above still ran but proved less.
+    if (!queued) process.stderr.write('testctl -r: the clock wait ended before b left\n');
+    await a.end();
+    await c.end();
     ctl.child.kill('SIGTERM');
     assert.equal(await ctl.exited, 0);
   } finally {
