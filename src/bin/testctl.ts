@@ -50,8 +50,17 @@
  * structures by sysctl (netstat -s), decoded into JSON.  `tcpdrop` is tcpdrop(8)'s
  * algorithm: the pcblist, then net.inet.tcp.drop per connection.
  *
- * A jail's removal kills the processes in it; a request whose thread was blocked there
- * is answered EINTR after the drive that noticed (reap).
+ * Exactly one reply per request, whatever happens to what it waits for.  A jail's
+ * removal kills the processes in it; a request whose thread was blocked there is
+ * answered EINTR after the drive that noticed (reap; on the real clock also a timer).
+ * A jail is resolved to its Prison before anything else, so every way of naming it
+ * reaches the same process.  `sh` shells belong to the session like its processes: a
+ * client that leaves takes its shells and what they spawned with it, and a shell
+ * killed otherwise answers 128 + the signal, as sh(1) reports a killed command.  At a
+ * panic every request still waiting (blocked calls, shells) is answered with the panic
+ * error.  submitq never waits on a promise that might not settle: a process's ready
+ * is refused when it dies, its client leaves or the kernel panics, and the queue moves
+ * past a request whose client is gone.
  *
  * XXX: IPv4 only; the tap sees only interfaces that call bpf (all of ours do); output to
  * a client is not flow-controlled.
@@ -1321,6 +1330,8 @@ export class TestCtl {
       // The shell belongs to the session (killed when the client leaves; a shell killed
       // otherwise is answered by reap), so it never outlives its client unanswered.
       await this.drive(() => {
+        // Removed while this waited its turn: a process must not enter a dying jail.
+        if (pr.pr_state !== PRISON_STATE_ALIVE) fail(ENOENT, `jail "${this.jname(pr)}" not found`);
         if (!s.closed) this.sh(s, ctx, pr, cmd, input);
       });
       return SENT;
