@@ -47,19 +47,26 @@ export function in_cksum_fold(sum: number): number {
 /**
  * The unfolded one's complement sum of b[off, off+len) as big-endian 16-bit words,
  * plus `initial`.  Never reads outside [off, off+len).  The result is a non-negative
- * number; fold it with in_cksum_fold.
+ * number; fold it with in_cksum_fold.  `dv`, when given, is a DataView over exactly b's
+ * bytes (an mbuf's m_dataview), which spares making one.
  */
-export function in_cksum_sum(b: Uint8Array, off: number, len: number, initial = 0): number {
+export function in_cksum_sum(
+  b: Uint8Array,
+  off: number,
+  len: number,
+  initial = 0,
+  dv?: DataView,
+): number {
   let sum = initial;
   let i = off;
   const end = off + len;
   if (len >= 64) {
     /* Big-endian 32-bit words: hi * 2^16 + lo = hi + lo (mod 0xffff), so their plain
      * sum folds to the same one's complement sum (exact below 2^53: 8 MiB at a time). */
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const v = dv ?? new DataView(b.buffer, b.byteOffset, b.byteLength);
     const end16 = end - 15;
     while (i < end16) {
-      sum += dv.getUint32(i) + dv.getUint32(i + 4) + dv.getUint32(i + 8) + dv.getUint32(i + 12);
+      sum += v.getUint32(i) + v.getUint32(i + 4) + v.getUint32(i + 8) + v.getUint32(i + 12);
       i += 16;
     }
   }
@@ -83,8 +90,14 @@ export function in_cksum_sum(b: Uint8Array, off: number, len: number, initial = 
 }
 
 /** in_cksum: the Internet checksum of b[off, off+len) (already complemented). */
-export function in_cksum(b: Uint8Array, off: number, len: number, initial = 0): number {
-  return ~in_cksum_fold(in_cksum_sum(b, off, len, initial)) & 0xffff;
+export function in_cksum(
+  b: Uint8Array,
+  off: number,
+  len: number,
+  initial = 0,
+  dv?: DataView,
+): number {
+  return ~in_cksum_fold(in_cksum_sum(b, off, len, initial, dv)) & 0xffff;
 }
 
 /** in_cksum_hdr: the checksum of an IPv4 header of hlen bytes at off (sum field included). */
@@ -131,8 +144,9 @@ export function in_cksum_l4(
   src: number,
   dst: number,
   proto: number,
+  dv?: DataView,
 ): number {
-  return in_cksum(b, off, len, in_pseudo(src, dst, proto + len));
+  return in_cksum(b, off, len, in_pseudo(src, dst, proto + len), dv);
 }
 
 /** The checksum of `len` bytes of an mbuf's data from `off` (in_cksum_skip-like). */

@@ -58,6 +58,7 @@ import {
   CSUM_UDP,
   M_BCAST,
   M_MCAST,
+  m_dataview,
   m_freem,
   mtod,
   type Mbuf,
@@ -167,7 +168,7 @@ export function in_delayed_cksum(m: Mbuf): void {
   const len = Math.min((b[o + 2]! << 8) | b[o + 3]!, m.m_len) - hlen;
   const at = o + hlen + m.csum_data;
   if (len < m.csum_data + 2) return;
-  let s = in_cksum(b, o + hlen, len);
+  let s = in_cksum(b, o + hlen, len, 0, m_dataview(m));
   if (s === 0 && m.csum_flags & CSUM_UDP) s = 0xffff;
   b[at] = s >>> 8;
   b[at + 1] = s & 0xff;

@@ -42,6 +42,7 @@ import {
   M_BCAST,
   M_MCAST,
   m_adj,
+  m_dataview,
   m_freem,
   type Mbuf,
 } from '../sys/mbuf.js';
@@ -344,7 +345,7 @@ export function tcp_input(m: Mbuf, hlen: number): void {
   /* The interface may have checked it already (lo0: CSUM_DATA_VALID | CSUM_PSEUDO_HDR). */
   const valid =
     (m.csum_flags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR);
-  if (!valid && in_cksum_l4(b, t, tcplen, src, dst, IPPROTO_TCP) !== 0) {
+  if (!valid && in_cksum_l4(b, t, tcplen, src, dst, IPPROTO_TCP, m_dataview(m)) !== 0) {
     TCPSTAT_INC(TCPS_.tcps_rcvbadsum);
     m_freem(m);
     return;

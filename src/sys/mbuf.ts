@@ -34,7 +34,9 @@
  * is in bytes because what comes back is what was in flight: a bulk TCP stream over an
  * MTU 1500 epair has a 2 MiB receive buffer of 2 KiB clusters outstanding, and a bound
  * of 512 clusters made every second segment a fresh allocation for the garbage
- * collector.  A kernel owns one MbufPool; nothing here is module state.
+ * collector.  The pool also keeps a DataView per buffer (m_dataview) for the checksum's
+ * word reads, so no packet makes one.  A kernel owns one MbufPool; nothing here is
+ * module state.
  *
  * Checksum flags and m_flags have FreeBSD's values (sys/sys/mbuf.h, FreeBSD 14), so a
  * reader can hold them beside FreeBSD's stack.  Nothing here throws on packet
@@ -224,6 +226,14 @@ export function mtod(m: Mbuf): Uint8Array {
   return v;
 }
 
+/**
+ * m_dataview(m): a DataView over m's whole buffer, m_buf's offsets (the pool keeps one per
+ * buffer, so packets reusing a buffer reuse its view).  For word-wide reads (in_cksum).
+ */
+export function m_dataview(m: Mbuf): DataView {
+  return m.pool.dataview(m.m_buf);
+}
+
 /** M_LEADINGSPACE: bytes available before the data. */
 export function M_LEADINGSPACE(m: Mbuf): number {
   return m.m_data;
@@ -266,12 +276,29 @@ export class MbufPool {
   private readonly maxFree: readonly number[];
   private readonly free: Uint8Array[][];
   readonly stats: MbufPoolStats = { inuse: 0, hits: 0, misses: 0, overflow: 0, denied: 0 };
+  /**
+   * A DataView per buffer, made the first time one is asked for and kept with the buffer
+   * while it lives (free list included): the checksum reads 32-bit words through it, and
+   * making a DataView is a call into the runtime that cost more than summing a short
+   * segment.
+   */
+  private readonly dvs = new WeakMap<Uint8Array, DataView>();
 
   constructor(opts: MbufPoolOptions = {}) {
     this.headroom = opts.headroom ?? MBUF_HEADROOM;
     const mf = opts.maxFree;
     this.maxFree = MBUF_SIZE_CLASSES.map((s) => mf ?? Math.floor(MBUF_POOL_FREEBYTES / s));
     this.free = MBUF_SIZE_CLASSES.map(() => []);
+  }
+
+  /** A DataView over the whole of buffer b (offsets as in b), kept per buffer. */
+  dataview(b: Uint8Array): DataView {
+    let dv = this.dvs.get(b);
+    if (dv === undefined) {
+      dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      this.dvs.set(b, dv);
+    }
+    return dv;
   }
 
   /** Free buffers held per class (for tests and `show mbufs`). */

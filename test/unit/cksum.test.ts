@@ -13,7 +13,7 @@ import {
   in_pseudo,
   ip_decttl,
 } from '../../src/netinet/in_cksum.js';
-import { MbufPool } from '../../src/sys/mbuf.js';
+import { MbufPool, m_dataview } from '../../src/sys/mbuf.js';
 
 /** mulberry32: a tiny seeded PRNG. */
 function prng(seed: number): () => number {
@@ -228,5 +228,25 @@ test('long buffers (the 32-bit word path) match the reference at any offset', ()
     const buf = randomBytes(rnd, off + len + 5);
     buf.set(data, off);
     assert.equal(in_cksum(buf, off, len), refCksum(Array.from(data)), `len ${len} off ${off}`);
+  }
+});
+
+test('a DataView handed in (an mbuf’s m_dataview) gives the same sums as without', () => {
+  const rnd = prng(1071);
+  const pool = new MbufPool();
+  for (let iter = 0; iter < 40; iter++) {
+    const len = 1 + (rnd() % 3000);
+    const m = pool.m_gethdr(len, rnd() % 9);
+    assert.ok(m !== null);
+    m.m_buf.set(randomBytes(rnd, m.m_buf.length));
+    const off = m.m_data + (rnd() % 3);
+    const n = Math.min(len - (off - m.m_data), rnd() % 3000);
+    const dv = m_dataview(m);
+    assert.equal(in_cksum(m.m_buf, off, n, 0, dv), in_cksum(m.m_buf, off, n), `len ${n}`);
+    assert.equal(
+      in_cksum_l4(m.m_buf, off, n, 0xc0000201, 0xc0000202, 6, dv),
+      in_cksum_l4(m.m_buf, off, n, 0xc0000201, 0xc0000202, 6),
+    );
+    assert.equal(in_cksum_sum(m.m_buf, off, n, 7, dv), in_cksum_sum(m.m_buf, off, n, 7));
   }
 });

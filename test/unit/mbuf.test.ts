@@ -24,6 +24,7 @@ import {
   m_clrprotoflags,
   m_copyback,
   m_copydata,
+  m_dataview,
   m_dup,
   m_freem,
   m_pullup,
@@ -295,4 +296,27 @@ test('two pools are independent (one per kernel)', () => {
   assert.equal(p1.stats.inuse, 0);
   assert.equal(p2.stats.inuse, 1);
   m_freem(n);
+});
+
+test('m_dataview: one DataView per buffer, over all of it, kept while the buffer is reused', () => {
+  const pool = new MbufPool();
+  const m = get(pool, 1000, 64);
+  const dv = m_dataview(m);
+  assert.equal(dv.buffer, m.m_buf.buffer);
+  assert.equal(dv.byteOffset, m.m_buf.byteOffset);
+  assert.equal(dv.byteLength, m.m_buf.length, 'the whole buffer, offsets as in m_buf');
+  assert.equal(m_dataview(m), dv, 'the same view again');
+  m.m_buf[70] = 0xab;
+  assert.equal(dv.getUint8(70), 0xab);
+  const buf = m.m_buf;
+  m_freem(m);
+  const n = get(pool, 500);
+  assert.equal(n.m_buf, buf, 'the buffer comes back from the free list');
+  assert.equal(m_dataview(n), dv, 'with its view');
+  // A packet that outgrows its buffer gets a new one, and a view of that.
+  const p = M_PREPEND(n, 200);
+  assert.ok(p !== null);
+  assert.notEqual(p.m_buf, buf);
+  assert.equal(m_dataview(p).byteLength, p.m_buf.length);
+  assert.notEqual(m_dataview(p), dv);
 });
