@@ -17,8 +17,9 @@
  * give FreeBSD.  A batch is also handed over when it reaches HOST_UDP_BATCH_MAX, so a
  * turn never holds more than that.
  *
- * Sending gives node:dgram one completion callback made at open, not a closure per
- * datagram.  It cannot be left out: without one, node:dgram drops the errors of a send
+ * Sending copies the datagram once, into Node's pooled slab (the caller's buffer, an
+ * mbuf, is only borrowed), and gives node:dgram one completion callback made at open,
+ * not a closure per datagram.  It cannot be left out: without one, node:dgram drops the errors of a send
  * that fails at once (EINVAL, EMSGSIZE, ENETUNREACH) without a word, and those are the
  * ones the driver counts in if_oerrors.
  */
@@ -26,7 +27,11 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 
 export interface HostUdpEndpoint {
-  /** Send a datagram (errors are reported to onerror, never thrown). */
+  /**
+   * Send a datagram (errors are reported to onerror, never thrown).  data is borrowed
+   * for the call only: the endpoint copies what it sends later, so the caller may reuse
+   * or free the storage (an mbuf) as soon as send returns.
+   */
   send(data: Uint8Array, port: number, address: string): void;
   close(): void;
 }
@@ -115,7 +120,13 @@ export const host_net: HostNet = {
     return {
       send(data, rport, raddr): void {
         if (closed) return;
-        s.send(data, rport, raddr, onsent);
+        // node:dgram sends on a later tick (it resolves the address first) and may
+        // queue the datagram when the socket buffer is full, so it needs bytes nobody
+        // else will touch: a copy in Node's pooled slab (no zeroing, no backing store of
+        // its own, unlike a new Uint8Array per datagram).
+        const b = Buffer.allocUnsafe(data.length);
+        b.set(data);
+        s.send(b, rport, raddr, onsent);
       },
       close(): void {
         if (closed) return;

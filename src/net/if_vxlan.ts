@@ -91,6 +91,7 @@ import {
 } from './ethernet.js';
 import { bpf_mtap } from './bpf.js';
 import {
+  M_PREPEND,
   m_freem,
   mbufq,
   mbufq_dequeue,
@@ -100,7 +101,7 @@ import {
   type Mbuf,
 } from '../sys/mbuf.js';
 import { SIOCGDRVSPEC, SIOCSDRVSPEC, SIOCSIFFLAGS } from '../sys/sockio.js';
-import { EEXIST, EINVAL, ENOSPC, ENXIO, EFAULT, EBUSY, ENOIOCTL } from '../sys/errno.js';
+import { EBUSY, EEXIST, EFAULT, EINVAL, ENOBUFS, ENOIOCTL, ENOSPC, ENXIO } from '../sys/errno.js';
 import { copyin, copyout } from '../vm/vm_map.js';
 import { arc4random } from '../kern/subr_random.js';
 import { jenkins_hash32 } from './if_epair.js';
@@ -247,16 +248,26 @@ function vxlan_transmit(ifp: Ifnet, m: Mbuf): number {
       port = fe.port;
     }
   }
-  const out = new Uint8Array(VXLAN_HDR_LEN + frame.length);
+  const len = frame.length;
+  // The header goes in the leading space (the pool's headroom has room for the outer
+  // headers), so the frame is not copied here; the host copies the datagram once, into
+  // its own buffer, when it sends it.
+  const mh = M_PREPEND(m, VXLAN_HDR_LEN);
+  if (mh === null) {
+    if_inc_counter(ifp, IFCOUNTER_OERRORS, 1);
+    return ENOBUFS;
+  }
+  const out = mtod(mh);
   out[0] = VXLAN_HDR_FLAGS_VALID_VNI;
+  out[1] = out[2] = out[3] = 0;
   out[4] = (sc.vni >>> 16) & 0xff;
   out[5] = (sc.vni >>> 8) & 0xff;
   out[6] = sc.vni & 0xff;
-  out.set(frame, VXLAN_HDR_LEN);
+  out[7] = 0;
   if_inc_counter(ifp, IFCOUNTER_OPACKETS, 1);
-  if_inc_counter(ifp, IFCOUNTER_OBYTES, frame.length);
-  m_freem(m);
+  if_inc_counter(ifp, IFCOUNTER_OBYTES, len);
   sc.sock.send(out, port, addr);
+  m_freem(mh);
   return 0;
 }
 
