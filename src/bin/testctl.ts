@@ -381,11 +381,10 @@ export class TestCtl {
     // A process still starting is refused now (nobody waits for it any more); one the
     // drive has yet to make is not made (jailproc checks s.closed).
     for (const jp of procs) this.settle_no(jp, new CtlError(ESRCH, 'the client left'));
-    // The client's processes, its shells included, die as any process does: their
-    // descriptors are closed (a listener stops, a connection sends its FIN).
-    // A shell's commands are its children (posix_spawn), killed with it as a terminal's
-    // hangup kills a session's jobs; without this `sh 'nc -l 6000'` would keep
-    // listening after the client left.
+    // The client's processes die as any process does: their descriptors are closed (a
+    // listener stops, a connection sends its FIN).  So do its shells and their commands,
+    // which are their children (posix_spawn), as a terminal's hangup kills a session's
+    // jobs: otherwise `sh 'nc -l 6000'` would keep listening after the client left.
     if (procs.length > 0 || shs.length > 0 || orphans.length > 0)
       void this.drive(() => {
         for (const jp of procs) if (jp.proc !== null) proc_kill(this.k, jp.proc);
