@@ -58,14 +58,18 @@ export class RtSock {
  * Read a sysctl that returns rt_msghdr records (net.route.inet.dump/llinfo) and split
  * it into messages.  null (errno in libc) if the sysctl fails.
  */
-export async function rt_sysctl_msgs(libc: Libc, name: string): Promise<RtsockMsg[] | null> {
+export async function rt_sysctl_msgs(
+  libc: Libc,
+  name: string,
+  long = false,
+): Promise<RtsockMsg[] | null> {
   const buf = await libc.sysctlbyname_bytes(name);
   if (buf === null) return null;
   const out: RtsockMsg[] = [];
   for (let off = 0; off + 4 <= buf.length;) {
     const msglen = buf[off]! | (buf[off + 1]! << 8);
     if (msglen === 0) break;
-    const d = rtsock_decode(buf.subarray(off, off + msglen));
+    const d = rtsock_decode(buf.subarray(off, off + msglen), long);
     if (d.msg !== null) out.push(d.msg);
     off += msglen;
   }

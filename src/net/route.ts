@@ -274,6 +274,37 @@ export const ifa_msghdr: StructLayout = struct('ifa_msghdr', [
   ['ifam_metric', int],
 ]);
 
+/**
+ * struct if_msghdrl (176 bytes): RTM_IFINFO as NET_RT_IFLISTL returns it, with its own
+ * length and the offset of if_data (so if_data may grow).
+ */
+export const if_msghdrl_flat: StructLayout = struct('if_msghdrl', [
+  ...IFM_HEAD,
+  ['ifm_len', u16],
+  ['ifm_data_off', u16],
+  ['_ifm_spare2', int],
+  ...IFI_FIELDS,
+]);
+
+/**
+ * struct ifa_msghdrl (176 bytes): RTM_NEWADDR as NET_RT_IFLISTL returns it, with an
+ * if_data whose ifi_ipackets/ifi_opackets/ifi_ibytes/ifi_obytes are the address's own
+ * counters (netstat -i's per-address rows).
+ */
+export const ifa_msghdrl_flat: StructLayout = struct('ifa_msghdrl', [
+  ['ifam_msglen', u16],
+  ['ifam_version', u8],
+  ['ifam_type', u8],
+  ['ifam_addrs', int],
+  ['ifam_flags', int],
+  ['ifam_index', u16],
+  ['_ifam_spare1', u16],
+  ['ifam_len', u16],
+  ['ifam_data_off', u16],
+  ['ifam_metric', int],
+  ...IFI_FIELDS,
+]);
+
 /** struct ifma_msghdr (16 bytes), RTM_NEWMADDR / RTM_DELMADDR. */
 export const ifma_msghdr: StructLayout = struct('ifma_msghdr', [
   ['ifmam_msglen', u16],
@@ -476,9 +507,16 @@ const K_IF: MsgKind = { layout: if_msghdr_flat, addrsField: 'ifm_addrs', prefix:
 const K_IFA: MsgKind = { layout: ifa_msghdr, addrsField: 'ifam_addrs', prefix: 'ifam' };
 const K_IFMA: MsgKind = { layout: ifma_msghdr, addrsField: 'ifmam_addrs', prefix: 'ifmam' };
 const K_IFAN: MsgKind = { layout: if_announcemsghdr, addrsField: null, prefix: 'ifan' };
+const K_IFL: MsgKind = { layout: if_msghdrl_flat, addrsField: 'ifm_addrs', prefix: 'ifm' };
+const K_IFAL: MsgKind = { layout: ifa_msghdrl_flat, addrsField: 'ifam_addrs', prefix: 'ifam' };
 
-/** The header kind of a message type, or null if the type is unknown. */
-function msgKind(type: number): MsgKind | null {
+/**
+ * The header kind of a message type, or null if the type is unknown.  `long`: the
+ * NET_RT_IFLISTL forms of RTM_IFINFO and RTM_NEWADDR (if_msghdrl, ifa_msghdrl).
+ */
+function msgKind(type: number, long = false): MsgKind | null {
+  if (long && type === RTM_IFINFO) return K_IFL;
+  if (long && type === RTM_NEWADDR) return K_IFAL;
   switch (type) {
     case RTM_ADD:
     case RTM_DELETE:
@@ -542,14 +580,14 @@ function fail(error: number): RtsockDecoded {
  * Decode the routing message at the start of buf (a read(2) may return several;
  * continue at `len`).  Never throws: malformed input gives EINVAL or EPROTONOSUPPORT.
  */
-export function rtsock_decode(buf: Uint8Array): RtsockDecoded {
+export function rtsock_decode(buf: Uint8Array, long = false): RtsockDecoded {
   if (buf.length < 4) return fail(EINVAL);
   const msglen = buf[0]! | (buf[1]! << 8);
   const version = buf[2]!;
   const type = buf[3]!;
   if (msglen > buf.length) return fail(EINVAL);
   if (version !== RTM_VERSION) return fail(EPROTONOSUPPORT);
-  const k = msgKind(type);
+  const k = msgKind(type, long);
   if (k === null) return fail(EINVAL);
   const L = k.layout;
   if (msglen < L.size) return fail(EINVAL);
@@ -588,8 +626,8 @@ export function rtsock_decode(buf: Uint8Array): RtsockDecoded {
  * non-null sockaddrs, each padded to SA_SIZE.  Throws RangeError for an unknown type
  * or a message longer than 65535 bytes (API misuse: the kernel builds these).
  */
-export function rtsock_encode(msg: RtsockMsg): Uint8Array {
-  const k = msgKind(msg.type);
+export function rtsock_encode(msg: RtsockMsg, long = false): Uint8Array {
+  const k = msgKind(msg.type, long);
   if (k === null) throw new RangeError(`rtsock_encode: unknown message type ${msg.type}`);
   const L = k.layout;
   let total = L.size;
@@ -615,6 +653,11 @@ export function rtsock_encode(msg: RtsockMsg): Uint8Array {
   buf[2] = RTM_VERSION;
   buf[3] = msg.type;
   if (k.addrsField !== null) writeScalar(dv, L.byName.get(k.addrsField)!.offset, int, bits);
+  if (k === K_IFL || k === K_IFAL) {
+    /* The header's own length and where if_data starts (ifi_type is its first byte). */
+    writeScalar(dv, L.byName.get(`${p}_len`)!.offset, u16, L.size);
+    writeScalar(dv, L.byName.get(`${p}_data_off`)!.offset, u16, L.byName.get('ifi_type')!.offset);
+  }
   if (k === K_IFAN && msg.ifname !== undefined) {
     const name = new TextEncoder().encode(msg.ifname).subarray(0, IFNAMSIZ - 1);
     buf.set(name, L.byName.get(`${p}_name`)!.offset);

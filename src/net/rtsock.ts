@@ -800,41 +800,46 @@ export function rt_dump_inet(): Uint8Array {
 }
 
 /**
- * The records of net.route.iflist for curvnet (FreeBSD's NET_RT_IFLIST, what
- * getifaddrs(3) reads): per interface an RTM_IFINFO with its if_data counters and its
- * link-level address, then an RTM_NEWADDR per IPv4 address.
+ * The records of net.route.iflist for curvnet (FreeBSD's NET_RT_IFLIST): per interface
+ * an RTM_IFINFO with its if_data counters and its link-level address, then an
+ * RTM_NEWADDR per IPv4 address.  `long` gives net.route.iflistl (NET_RT_IFLISTL, what
+ * getifaddrs(3) reads): if_msghdrl and ifa_msghdrl, the latter with the address's own
+ * packet and byte counters in its if_data.
  */
-export function rt_dump_iflist(): Uint8Array {
+export function rt_dump_iflist(long = false): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const ifp of V_ifnet.get().ifnet) {
     const a = rt_addrs();
     a[RTAX_IFP] = rt_ifp_sa(ifp);
     parts.push(
-      rtsock_encode({
-        type: RTM_IFINFO,
-        hdr: {
-          ifm_flags: ifp.flags_user | 0,
-          ifm_index: ifp.if_index,
-          ifi_type: ifp.if_type,
-          ifi_addrlen: ifp.if_lladdr !== null ? 6 : 0,
-          ifi_hdrlen: ifp.if_hdrlen,
-          ifi_link_state: ifp.if_link_state,
-          ifi_datalen: 152,
-          ifi_mtu: ifp.if_mtu,
-          ifi_metric: ifp.if_metric,
-          ifi_baudrate: ifp.if_baudrate,
-          ifi_ipackets: if_get_counter(ifp, IFCOUNTER_IPACKETS),
-          ifi_ierrors: if_get_counter(ifp, IFCOUNTER_IERRORS),
-          ifi_opackets: if_get_counter(ifp, IFCOUNTER_OPACKETS),
-          ifi_oerrors: if_get_counter(ifp, IFCOUNTER_OERRORS),
-          ifi_collisions: if_get_counter(ifp, IFCOUNTER_COLLISIONS),
-          ifi_ibytes: if_get_counter(ifp, IFCOUNTER_IBYTES),
-          ifi_obytes: if_get_counter(ifp, IFCOUNTER_OBYTES),
-          ifi_iqdrops: if_get_counter(ifp, IFCOUNTER_IQDROPS),
-          ifi_oqdrops: if_get_counter(ifp, IFCOUNTER_OQDROPS),
+      rtsock_encode(
+        {
+          type: RTM_IFINFO,
+          hdr: {
+            ifm_flags: ifp.flags_user | 0,
+            ifm_index: ifp.if_index,
+            ifi_type: ifp.if_type,
+            ifi_addrlen: ifp.if_lladdr !== null ? 6 : 0,
+            ifi_hdrlen: ifp.if_hdrlen,
+            ifi_link_state: ifp.if_link_state,
+            ifi_datalen: 152,
+            ifi_mtu: ifp.if_mtu,
+            ifi_metric: ifp.if_metric,
+            ifi_baudrate: ifp.if_baudrate,
+            ifi_ipackets: if_get_counter(ifp, IFCOUNTER_IPACKETS),
+            ifi_ierrors: if_get_counter(ifp, IFCOUNTER_IERRORS),
+            ifi_opackets: if_get_counter(ifp, IFCOUNTER_OPACKETS),
+            ifi_oerrors: if_get_counter(ifp, IFCOUNTER_OERRORS),
+            ifi_collisions: if_get_counter(ifp, IFCOUNTER_COLLISIONS),
+            ifi_ibytes: if_get_counter(ifp, IFCOUNTER_IBYTES),
+            ifi_obytes: if_get_counter(ifp, IFCOUNTER_OBYTES),
+            ifi_iqdrops: if_get_counter(ifp, IFCOUNTER_IQDROPS),
+            ifi_oqdrops: if_get_counter(ifp, IFCOUNTER_OQDROPS),
+          },
+          addrs: a,
         },
-        addrs: a,
-      }),
+        long,
+      ),
     );
     for (const ia of in_ifaddrs_of(ifp)) {
       const b = rt_addrs();
@@ -842,13 +847,19 @@ export function rt_dump_iflist(): Uint8Array {
       b[RTAX_IFP] = rt_ifp_sa(ifp);
       b[RTAX_IFA] = sa_inet(ia.ia_addr);
       if (ia.ia_broadaddr !== 0) b[RTAX_BRD] = sa_inet(ia.ia_broadaddr);
-      parts.push(
-        rtsock_encode({
-          type: RTM_NEWADDR,
-          hdr: { ifam_flags: ia.ifa_flags, ifam_index: ifp.if_index, ifam_metric: ifp.if_metric },
-          addrs: b,
-        }),
-      );
+      const hdr: Record<string, number> = {
+        ifam_flags: ia.ifa_flags,
+        ifam_index: ifp.if_index,
+        ifam_metric: ifp.if_metric,
+      };
+      if (long) {
+        hdr['ifi_datalen'] = 152;
+        hdr['ifi_ipackets'] = ia.ifa_ipackets;
+        hdr['ifi_opackets'] = ia.ifa_opackets;
+        hdr['ifi_ibytes'] = ia.ifa_ibytes;
+        hdr['ifi_obytes'] = ia.ifa_obytes;
+      }
+      parts.push(rtsock_encode({ type: RTM_NEWADDR, hdr, addrs: b }, long));
     }
   }
   return concat(parts);
@@ -904,6 +915,14 @@ SYSCTL_PROC(
   (_o, req) => SYSCTL_OUT(req, rt_dump_iflist()),
   'S,if_msghdr',
   'Interfaces and their addresses (NET_RT_IFLIST)',
+);
+SYSCTL_PROC(
+  K,
+  'net.route.iflistl',
+  CTLTYPE_OPAQUE | CTLFLAG_RD | CTLFLAG_VNET,
+  (_o, req) => SYSCTL_OUT(req, rt_dump_iflist(true)),
+  'S,if_msghdrl',
+  'Interfaces and their addresses with per-address counters (NET_RT_IFLISTL)',
 );
 SYSCTL_PROC(
   K,

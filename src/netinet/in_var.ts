@@ -44,6 +44,12 @@ export class InIfaddr implements Ifaddr {
   ia_dstaddr: in_addr_t;
   /** CARP vhid (ifra_vhid), kept for the ABI; 0. */
   ia_vhid = 0;
+  /** Datagrams and bytes received for and sent from this address (ifa_ipackets...),
+   * which NET_RT_IFLISTL reports and netstat -i prints per address. */
+  ifa_ipackets = 0;
+  ifa_ibytes = 0;
+  ifa_opackets = 0;
+  ifa_obytes = 0;
 
   constructor(
     readonly ifa_ifp: Ifnet,

@@ -88,7 +88,7 @@ import {
 } from './ip.js';
 import { IPS, IPSTAT_INC, V_ipforwarding, V_ipsendredirects } from './ip_var.js';
 import { ip_reass } from './ip_reass.js';
-import { V_rib, in_broadcast, in_ifaddrs_of, ifa_ifwithaddr } from './in_var.js';
+import { V_rib, in_broadcast, in_ifaddrs_of, ifa_ifwithaddr, type InIfaddr } from './in_var.js';
 import {
   ICMP_PARAMPROB,
   ICMP_REDIRECT,
@@ -162,12 +162,14 @@ const IP_OURS_BCAST = 2;
 /**
  * Is `dst` for this host, arriving on ifp?  A match with one of our addresses needs no
  * broadcast test afterwards (FreeBSD's ip_input goes to `ours` at the first address
- * that matches), so the answer says which way it matched.
+ * that matches), so the answer says which way it matched: the address (whose counters
+ * the datagram goes to), or one of the codes.
  */
-function ip_ours(dst: number, ifp: Ifnet | null): number {
+function ip_ours(dst: number, ifp: Ifnet | null): InIfaddr | number {
+  const ia = ifa_ifwithaddr(dst as in_addr_t);
+  if (ia !== null) return ia;
   if (ifp !== null && ifp.if_flags & IFF_LOOPBACK)
     return in_broadcast(dst as in_addr_t, ifp) ? IP_OURS_BCAST : IP_OURS;
-  if (ifa_ifwithaddr(dst as in_addr_t) !== null) return IP_OURS;
   if (dst === INADDR_BROADCAST || dst === INADDR_ANY) return IP_OURS_BCAST;
   if (ifp !== null && in_broadcast(dst as in_addr_t, ifp)) return IP_OURS_BCAST;
   return IP_NOTOURS;
@@ -243,7 +245,10 @@ export function ip_input(m: Mbuf): void {
       return;
     }
   }
-  if (ours === IP_OURS_BCAST && in_broadcast(dst as in_addr_t, ifp)) m.m_flags |= M_BCAST;
+  if (typeof ours !== 'number') {
+    ours.ifa_ipackets++;
+    ours.ifa_ibytes += m.len;
+  } else if (ours === IP_OURS_BCAST && in_broadcast(dst as in_addr_t, ifp)) m.m_flags |= M_BCAST;
   if (IN_MULTICAST(dst)) m.m_flags |= M_MCAST;
 
   /* Reassembly. */

@@ -70,7 +70,14 @@ import { in_cksum } from './in_cksum.js';
 import { IN_MULTICAST, in_addr_read, in_addr_write, type in_addr_t } from './in.js';
 import { IPOPT_COPIED, IPOPT_EOL, IPOPT_NOP, IP_DF, IP_HDR_LEN, IP_MF, IP_OFFMASK } from './ip.js';
 import { IPS, IPSTAT_ADD, IPSTAT_INC, V_ip_defttl } from './ip_var.js';
-import { V_rib, in_broadcast, in_ifaddr_bynet, in_ifaddrs_of } from './in_var.js';
+import {
+  V_rib,
+  in_broadcast,
+  in_ifaddr_bynet,
+  in_ifaddrs_of,
+  ifa_ifwithaddr,
+  type InIfaddr,
+} from './in_var.js';
 import {
   EACCES,
   EADDRNOTAVAIL,
@@ -243,8 +250,10 @@ export function ip_output(
   let mtu = 0;
   let rtflags = 0;
   let ifa: number | null = null;
+  /* The interface address whose counters the datagram goes to (the route's ia). */
+  let ia: InIfaddr | null = null;
   if (flags & IP_ROUTETOIF) {
-    const ia = in_ifaddr_bynet(dst);
+    ia = in_ifaddr_bynet(dst);
     if (ia === null) {
       IPSTAT_INC(IPS.ips_noroute);
       m_freem(m);
@@ -331,9 +340,16 @@ export function ip_output(
    * (bench/tcp's memory figure) for about 1% of the epair path. */
   const dstsa: IfDst = { sa_family: AF_INET, sin_addr: gw as in_addr_t };
   const ifro: IfRoute = { ro_mtu: mtu, ro_flags: rtflags };
+  /* Statistics for the interface address (ifa_opackets), not for forwarded ones. */
+  if (flags & IP_FORWARDING) ia = null;
+  else if (ia === null && ifa !== null) ia = ifa_ifwithaddr(ifa as in_addr_t);
   if (len <= mtu) {
     if (ifp.if_hwassist & CSUM_IP) m.csum_flags |= CSUM_IP;
     else ip_setsum(b, o, hlen);
+    if (ia !== null) {
+      ia.ifa_opackets++;
+      ia.ifa_obytes += len;
+    }
     return ifp.if_output(ifp, m, dstsa, ifro);
   }
   /* Too big: fragment unless DF. */
@@ -352,6 +368,10 @@ export function ip_output(
     if (error !== 0) {
       m_freem(f);
       continue;
+    }
+    if (ia !== null) {
+      ia.ifa_opackets++;
+      ia.ifa_obytes += f.len;
     }
     error = ifp.if_output(ifp, f, dstsa, ifro);
   }

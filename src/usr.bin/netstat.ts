@@ -594,13 +594,14 @@ export async function protopr(ctx: ProcCtx, aflag: boolean, proto: string | null
 
 /**
  * netstat -i (intpr in if.c): one link row per interface with its if_data counters
- * and one row per IPv4 address, from sysctl net.route.iflist (getifaddrs' source).
- * Address rows print "-" for their counters: vimage keeps no per-address counts.
+ * and one row per IPv4 address, from sysctl net.route.iflistl (NET_RT_IFLISTL,
+ * getifaddrs' source).  Address rows show the address's own Ipkts and Opkts and "-"
+ * for the counters only links have, as FreeBSD's show_stat does.
  */
 export async function intpr(ctx: ProcCtx): Promise<number> {
-  const msgs = await rt_sysctl_msgs(ctx.libc, 'net.route.iflist');
+  const msgs = await rt_sysctl_msgs(ctx.libc, 'net.route.iflistl', true);
   if (msgs === null) {
-    await ctx.err(`netstat: sysctl: net.route.iflist: ${ctx.libc.strerror()}\n`);
+    await ctx.err(`netstat: sysctl: net.route.iflistl: ${ctx.libc.strerror()}\n`);
     return 1;
   }
   const num = (v: number | undefined, w: number): string => String(v ?? 0).padStart(w);
@@ -642,8 +643,8 @@ export async function intpr(ctx: ProcCtx): Promise<number> {
       );
       out +=
         `${name.padEnd(nw)} ${'-'.padStart(5)} ${net.slice(0, 13).padEnd(13)} ` +
-        `${inet_ntoa(a.addr).padEnd(17)} ${'-'.padStart(8)} ${'-'.padStart(5)} ${'-'.padStart(5)} ` +
-        `${'-'.padStart(8)} ${'-'.padStart(5)} ${'-'.padStart(5)}\n`;
+        `${inet_ntoa(a.addr).padEnd(17)} ${num(h['ifi_ipackets'], 8)} ${'-'.padStart(5)} ` +
+        `${'-'.padStart(5)} ${num(h['ifi_opackets'], 8)} ${'-'.padStart(5)} ${'-'.padStart(5)}\n`;
     }
   }
   await ctx.out(out);

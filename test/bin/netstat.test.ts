@@ -41,7 +41,7 @@ test("netstat -j JAIL shows that vnet's counters (VIMAGE)", async () => {
   assert.equal(r.out, 'ip:\n\t1 packet forwarded\nip:\n');
 });
 
-test('netstat -i: a row per interface with its counters (2 pings on lo0: 4 in, 4 out), a row per address', async () => {
+test('netstat -i: a row per interface with its counters (2 pings on lo0: 4 in, 4 out), a row per address with its own', async () => {
   const k = bootTest();
   const r = await sh(
     'ifconfig lo0 inet 127.0.0.1/8 up; ping -c 2 127.0.0.1 >/dev/null; ' +
@@ -60,12 +60,34 @@ test('netstat -i: a row per interface with its counters (2 pings on lo0: 4 in, 4
   );
   assert.equal(
     lines[2],
-    'lo0         - 127.0.0.0/8   127.0.0.1                -     -     -        -     -     -',
+    // The address's own datagrams (requests and replies both to and from 127.0.0.1).
+    'lo0         - 127.0.0.0/8   127.0.0.1                4     -     -        4     -     -',
   );
   assert.match(lines[3]!, /^epair0a {2}1500 <Link#2> {6}02:[0-9a-f:]{14} +0 +0 +0 +\d+ +\d+ +0$/);
   assert.equal(
     lines[4],
-    'epair0a     - 192.0.2.0/24  192.0.2.1                -     -     -        -     -     -',
+    'epair0a     - 192.0.2.0/24  192.0.2.1                0     -     -        0     -     -',
   );
   assert.match(lines[5]!, /^epair0b {2}1500 <Link#3> /);
+});
+
+test('netstat -i per-address counters (NET_RT_IFLISTL): three echo requests in, three replies out', async () => {
+  const r = await sh(
+    [
+      'ifconfig epair create >/dev/null',
+      'jail -c name=b vnet persist >/dev/null',
+      'ifconfig epair0b vnet b',
+      'ifconfig epair0a inet 192.0.2.1/24 up',
+      'jexec b ifconfig epair0b inet 192.0.2.2/24 up',
+      'ping -c 3 192.0.2.2 >/dev/null',
+      'jexec b netstat -in | grep 192.0.2.2',
+      'netstat -in | grep 192.0.2.1',
+    ].join('\n'),
+    { kernel: bootVimage() },
+  );
+  assert.equal(
+    r.out,
+    'epair0b     - 192.0.2.0/24  192.0.2.2                3     -     -        3     -     -\n' +
+      'epair0a     - 192.0.2.0/24  192.0.2.1                3     -     -        3     -     -\n',
+  );
 });
