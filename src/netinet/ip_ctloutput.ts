@@ -12,10 +12,9 @@
  *
  * ip_pcbopts checks and stores the value of IP_OPTIONS (the options a socket's
  * datagrams carry, RFC 791 §3.1) as FreeBSD's ip_pcbopts does; raw sockets (raw_ip.ts,
- * which is how ping -R records a route) and UDP sockets (inp_options, sent with every
- * datagram) use it.
- * XXX: TCP sockets answer IP_OPTIONS with ENOPROTOOPT: tcp_output does not pass
- * options to ip_output (nor take them off the MSS) yet.
+ * which is how ping -R records a route), UDP and TCP sockets (inp_options, sent with
+ * every datagram; tcp_output takes their length off each segment) use it.  Segments
+ * sent from the syncache (SYN-ACK) and bare RSTs carry none.
  */
 
 import type { Socket, SockOpt } from '../sys/socketvar.js';
@@ -24,7 +23,7 @@ import { PR_VNET } from '../kern/kern_jail.js';
 import { CMSG_DATA_OFF, CMSG_LEN, CMSG_SPACE } from '../sys/socket.js';
 import { sooptcopyin, sooptcopyout, SOPT_SET } from '../kern/uipc_socket.js';
 import { curkernel } from '../kern/kern_cur.js';
-import { IPPROTO_IP, IPPROTO_TCP, in_addr_read } from './in.js';
+import { IPPROTO_IP, in_addr_read } from './in.js';
 import {
   IPOPT_EOL,
   IPOPT_LSRR,
@@ -186,7 +185,6 @@ export function ip_ctloutput(so: Socket, sopt: SockOpt): number {
   if (inp === null) return EINVAL;
   const name = sopt.sopt_name;
   if (name === IP_OPTIONS) {
-    if (inp.inp_ip_p === IPPROTO_TCP) return ENOPROTOOPT;
     if (sopt.sopt_dir !== SOPT_SET) return sooptcopyout(sopt, ip_pcbopts_get(inp.inp_options));
     const o = ip_pcbopts(sopt.sopt_val);
     if (typeof o === 'number') return o;

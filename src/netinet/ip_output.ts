@@ -198,6 +198,9 @@ function ip_insertoptions(m: Mbuf, opt: Uint8Array): Mbuf | null {
   nb.set(b.subarray(IP_HDR_LEN), IP_HDR_LEN + olen);
   n.rcvif = m.rcvif;
   n.m_flags = m.m_flags;
+  /* A delayed transport checksum travels with it (csum_data is transport-relative). */
+  n.csum_flags = m.csum_flags;
+  n.csum_data = m.csum_data;
   m_freem(m);
   const len = n.len;
   nb[2] = len >>> 8;

@@ -28,6 +28,7 @@
  * segment: this is the hot path of a bulk transfer (bench/tcp.ts).
  */
 
+import { ip_opts_route, type IpPcbOpts } from './ip_ctloutput.js';
 import { CSUM_TCP, type Mbuf } from '../sys/mbuf.js';
 import { curkernel } from '../kern/kern_cur.js';
 import { get_ticks } from '../kern/kern_clock.js';
@@ -292,6 +293,7 @@ function tcp_seg_send(
   faddr: number,
   ipflags: number,
   ro: IpRoute | null = null,
+  ipopts: IpPcbOpts | null = null,
 ): number {
   const b = m.m_buf;
   const t = m.m_data + 20;
@@ -300,7 +302,10 @@ function tcp_seg_send(
   b[t + 17] = s & 0xff;
   m.csum_flags = CSUM_TCP;
   m.csum_data = 16; /* offsetof(struct tcphdr, th_sum) */
-  return ip_output(m, null, ro, ipflags, null, null);
+  /* IP_OPTIONS: the sum above used the final destination; a source route's first hop
+   * becomes the header's. */
+  const opts = ipopts === null ? null : ip_opts_route(b, m.m_data, ipopts);
+  return ip_output(m, opts, ro, ipflags, null, null);
 }
 
 /**
@@ -534,8 +539,10 @@ export function tcp_output(tp: Tcpcb): number {
     if (which & OPT_TS && tp.t_rxtshift === 1 && tp.t_badrxtwin === 0)
       tp.t_badrxtwin = (tsval - tp.ts_offset) >>> 0;
     const optlen = tcp_optlen(which, sacks !== null ? sacks.length : 0);
-    if (len + optlen > tp.t_maxseg) {
-      len = tp.t_maxseg - optlen;
+    /* IP options (IP_OPTIONS) come out of the segment too (ip_optlen). */
+    const ipoptlen = inp.inp_options !== null ? inp.inp_options.ipopt_list.length : 0;
+    if (len + optlen + ipoptlen > tp.t_maxseg) {
+      len = tp.t_maxseg - optlen - ipoptlen;
       sendalot = true;
       if (flags & TH_FIN) flags &= ~TH_FIN;
     }
@@ -643,7 +650,14 @@ export function tcp_output(tp: Tcpcb): number {
       tcp_addopts(b, t + 20, which, mss, tp.request_r_scale, tsval, tp.ts_recent, sacks);
       if (len > 0) sbcopy(snd, b, off, t + hlen, len);
       /* The connection's route cache (ip_output revalidates it by the rib's generation). */
-      error = tcp_seg_send(m, inp.inp_laddr, inp.inp_faddr, ipflags, (tp.t_route ??= {}));
+      error = tcp_seg_send(
+        m,
+        inp.inp_laddr,
+        inp.inp_faddr,
+        ipflags,
+        (tp.t_route ??= {}),
+        inp.inp_options,
+      );
     }
     if (error !== 0) {
       /* The segment is lost; the retransmission timer will try again. */
