@@ -12,12 +12,17 @@
  *   SYN_SENT: an unacceptable ACK gets RST; RST with an acceptable ACK is "connection
  *   refused"; SYN+ACK establishes (window scale and timestamps take effect only when
  *   both sides offered them), a bare SYN is a simultaneous open (SYN_RECEIVED).
- *   Synchronized states: RST and SYN per RFC 5961 (an RST exactly at rcv_nxt resets,
+ *   Synchronized states (TIME_WAIT ignores RSTs, RFC 1337, as tcp_twcheck does): RST
+ *   and SYN per RFC 5961 (an RST exactly at rcv_nxt resets,
  *   one elsewhere in the window gets a challenge ACK — or resets, with
  *   net.inet.tcp.insecure_rst; a SYN gets a challenge ACK), PAWS (RFC 7323 §5), trimming
  *   to the receive window (duplicates counted, a zero-window probe ACKed), the ACK
- *   (duplicate ACKs, fast retransmit and NewReno recovery with partial ACKs, RFC 6582;
- *   limited transmit, RFC 3042; RTT from timestamps or the timed segment, RFC 6298),
+ *   (duplicate ACKs — with SACK, those that changed the scoreboard, FreeBSD 14's
+ *   sack_changed, whatever their window; without, those with an unchanged window —
+ *   fast retransmit, then SACK recovery (tcp_sack.ts: RFC 6675 with lost
+ *   retransmission detection) or NewReno recovery with partial ACKs, RFC 6582;
+ *   limited transmit, RFC 3042; RTT from timestamps or the timed segment, RFC 6298;
+ *   a spurious timeout undone by Eifel, RFC 3522),
  *   FIN_WAIT_1→FIN_WAIT_2, CLOSING→TIME_WAIT, LAST_ACK→CLOSED, the send window update,
  *   then data: in order to the socket (delayed ACK: every second full segment is
  *   ACKed at once, otherwise net.inet.tcp.delacktime later), out of order into the
