@@ -51,6 +51,7 @@
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boot } from '../src/kern/boot.js';
@@ -569,7 +570,9 @@ const counting_net: HostNet = {
 async function counted<T>(k: Kernel, what: string, f: () => Promise<T>): Promise<T> {
   const sw0 = k.sched.nswitch;
   const h0 = { ...hostio };
+  const cpu0 = process.cpuUsage();
   const r = await f();
+  const cpu = process.cpuUsage(cpu0);
   const sent = hostio.sent - h0.sent;
   const received = hostio.received - h0.received;
   const batches = hostio.batches - h0.batches;
@@ -577,7 +580,9 @@ async function counted<T>(k: Kernel, what: string, f: () => Promise<T>): Promise
   console.log(
     `vxlan:   ${what}: ${sent} frames sent, ${received} received in ${batches} batches ` +
       `(${(received / Math.max(1, batches)).toFixed(1)} a batch), ` +
-      `${((k.sched.nswitch - sw0) / Math.max(1, frames)).toFixed(3)} switches a frame`,
+      `${((k.sched.nswitch - sw0) / Math.max(1, frames)).toFixed(3)} switches a frame; ` +
+      `this process's CPU ${(cpu.user / Math.max(1, frames)).toFixed(1)} us user, ` +
+      `${(cpu.system / Math.max(1, frames)).toFixed(1)} us system a frame`,
   );
   return r;
 }
@@ -637,8 +642,27 @@ async function main(): Promise<void> {
     }[only];
     if (f === undefined)
       throw new Error(`no measurement ${only} (tcp-out, tcp-in, udp-out, udp-in)`);
-    for (let i = 0; i < WARMUP + ROUNDS; i++)
+    // VXLAN_CPUPROF=FILE: a V8 CPU profile of the counted rounds only (no setup).
+    const prof = process.env['VXLAN_CPUPROF'];
+    const session = prof ? new Session() : null;
+    const post = (m: string, p?: object): Promise<unknown> =>
+      new Promise((res, rej) =>
+        session!.post(m, p ?? {}, (e: Error | null, r?: unknown) => (e ? rej(e) : res(r))),
+      );
+    for (let i = 0; i < WARMUP + ROUNDS; i++) {
+      if (session && i === WARMUP) {
+        session.connect();
+        await post('Profiler.enable');
+        await post('Profiler.setSamplingInterval', { interval: 100 });
+        await post('Profiler.start');
+      }
       console.log(`vxlan: ${only}: ${Math.round(await counted(k, only, f))}/s`);
+    }
+    if (session) {
+      const r = (await post('Profiler.stop')) as { profile: unknown };
+      writeFileSync(prof!, JSON.stringify(r.profile));
+      session.disconnect();
+    }
     k.clock.shutdown();
     return;
   }
