@@ -41,12 +41,29 @@
  *
  * Goals: what this design should reach, not what Linux does.  Between two vnets over an
  * epair our TCP moves about 130 MB/s (bench/tcp); over vxlan every segment also costs
- * one host UDP send or receive from JavaScript (node:dgram's doSend alone was a fifth
- * of a Linux-to-vnet run's profile; saving each thread's JS stack at every switch,
- * k.sched.pcb_capture, a quarter), so 60-70 MB/s is within reach: TCP >= 0.05 of
- * Linux-to-Linux each way.  Our 64-byte datagrams cost less than Node's own, so UDP
- * >= 0.5 each way.  Measured here at first: TCP 0.03 out and 0.02 in, UDP 0.4-0.7 out
- * and 0.2-0.3 in (bench/results/vxlan.json has the latest).
+ * one host UDP send or receive from JavaScript, so 60-70 MB/s is within reach: TCP >=
+ * 0.05 of Linux-to-Linux each way.  Our 64-byte datagrams cost less than Node's own, so
+ * UDP >= 0.5 each way.  Measured at first: TCP 0.04 out and 0.02-0.024 in, UDP 0.45-0.5
+ * out and 0.24-0.28 in.  Then a Linux-to-vnet TCP run switched threads twice per frame
+ * (48k switches per 32 MiB; k.sched.pcb_capture was a quarter of the profile): Node
+ * drains the microtask queue after every datagram it delivers, and the driver entered
+ * the kernel per datagram, so the netisr thread and the reader ran once per frame.  The
+ * host endpoint now hands over a turn's datagrams as one batch (host/udp.ts; about 31 a
+ * batch here, 0.04 switches a frame), and a frame leaves with its header prepended in
+ * the mbuf: TCP 0.055-0.06 out and 0.07-0.085 in, UDP 0.54-0.58 out and 0.6-0.62 in
+ * (three runs).
+ *
+ * Where the time goes now (the counts after each measurement, `node dist/bench/vxlan.js
+ * tcp-in` with VXLAN_CPUPROF=FILE for a profile of one direction): about 5-9 us of
+ * JavaScript and 5-7 us of system time a frame.  The host's send is the largest item
+ * (35-50% of a TCP profile): over a veth the Linux side's receive path — the outer
+ * IP/UDP, the vxlan decapsulation, the inner TCP and the peer's wakeup — runs inside our
+ * sendmsg, and on two shared cores the woken peer may preempt us there (perf shows the
+ * switch on sendmsg's way back to user mode).  A Linux-to-vnet
+ * run sends an ACK every second segment (delayed ACK), a third of its host sends;
+ * FreeBSD's LRO would merge a batch's segments and ACK once, which is where the next
+ * gain is.  64-byte UDP is paced by the window of 256 and the Node sink in the
+ * namespace: our process is idle about a third of a vnet-to-Linux run.
  */
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
