@@ -43,7 +43,7 @@
  * epair our TCP moves about 130 MB/s (bench/tcp); over vxlan every segment also costs
  * one host UDP send or receive from JavaScript, so 60-70 MB/s is within reach: TCP >=
  * 0.05 of Linux-to-Linux each way.  Our 64-byte datagrams cost less than Node's own, so
- * UDP >= 0.5 each way.  Measured at first: TCP 0.04 out and 0.02-0.024 in, UDP 0.45-0.5
+ * UDP >= 0.5 each way.  Measured at first: TCP 0.04-0.05 out, 0.02-0.024 in, UDP 0.45-0.5
  * out and 0.24-0.28 in.  Then a Linux-to-vnet TCP run switched threads twice per frame
  * (48k switches per 32 MiB; k.sched.pcb_capture was a quarter of the profile): Node
  * drains the microtask queue after every datagram it delivers, and the driver entered
