@@ -613,16 +613,25 @@ function tcp_reass(tp: Tcpcb, seq: number, m: Mbuf | null, len: number, fin: boo
 
 /** Challenge ACK (RFC 5961 §3.2, §4.2), rate limited per vnet (tcp_ack_war_*). */
 function tcp_send_challenge_ack(tp: Tcpcb): void {
+  if (!tcp_ack_war_check()) return;
+  TCPSTAT_INC(TCPS_.tcps_challenge_acks);
+  tcp_respond_tp(tp, tp.rcv_nxt, tp.snd_nxt, TH_ACK);
+}
+
+/**
+ * ACK throttling (RFC 5961 §7; net.inet.tcp.ack_war_timewindow, ack_war_cnt): may one
+ * more ACK that answers an unacceptable segment go out in this window?
+ */
+function tcp_ack_war_check(): boolean {
   const st = V_tcp.get();
   const now = get_ticks();
   if (now - st.ack_war_start >= V_tcp_ack_war_timewindow.get()) {
     st.ack_war_start = now;
     st.ack_war_cnt = 0;
   }
-  if (st.ack_war_cnt >= V_tcp_ack_war_cnt.get()) return;
+  if (st.ack_war_cnt >= V_tcp_ack_war_cnt.get()) return false;
   st.ack_war_cnt++;
-  TCPSTAT_INC(TCPS_.tcps_challenge_acks);
-  tcp_respond_tp(tp, tp.rcv_nxt, tp.snd_nxt, TH_ACK);
+  return true;
 }
 
 /** Receive buffer autotuning (FreeBSD's tcp_autorcvbuf): grow when a window's worth arrived. */
@@ -1156,6 +1165,13 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
 
   if (SEQ_GT(th.ack, tp.snd_max)) {
     TCPSTAT_INC(TCPS_.tcps_rcvacktoomuch);
+    /* RFC 5961 §5.2: answer with an ACK, throttled as challenge ACKs are (§7).  Two
+     * ends that disagree (a forged FIN moved one past what the other sent) would
+     * otherwise ACK each other forever: this ACK, then the peer's for a duplicate. */
+    if (!tcp_ack_war_check()) {
+      m_freem(m);
+      return;
+    }
     return dropafterack(tp, m, th, thflags);
   }
   const acked = seq_sub(th.ack, tp.snd_una);
