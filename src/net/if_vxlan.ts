@@ -155,6 +155,11 @@ class VxlanSoftc {
   ftmax = VXLAN_FTABLE_MAX;
   readonly ftable = new Map<number, FtEntry>();
   sock: HostUdpEndpoint | null = null;
+  /** The endpoint has bound (a failure before that is a failed bind). */
+  sock_bound = false;
+  /** The endpoint is counted in vxlan_host_endpoints (from open until close or a
+   * failed bind: one that never bound can never deliver). */
+  sock_counted = false;
   readonly rxq = new mbufq(4096);
   rx_scheduled = false;
   /** The netisr work that drains rxq (made once: no closure per batch). */
@@ -195,6 +200,7 @@ function vxlan_init(k: Kernel, ifp: Ifnet): void {
   const sc = vxlan_sc(ifp);
   if (sc.sock !== null || k.hostnet === null) return;
   vxlan_global(k).open++;
+  sc.sock_counted = true;
   sc.sock = k.hostnet.udp_open(
     sc.local,
     sc.lport,
@@ -202,12 +208,17 @@ function vxlan_init(k: Kernel, ifp: Ifnet): void {
     () =>
       k.sched.hostintr(() => {
         if (sc.destroyed || sc.sock === null) return;
+        sc.sock_bound = true;
         ifp.if_drv_flags |= IFF_DRV_RUNNING;
         if_link_state_change(ifp, LINK_STATE_UP);
       }),
     (code) =>
       k.sched.hostintr(() => {
         if (sc.destroyed) return;
+        if (!sc.sock_bound && sc.sock_counted) {
+          vxlan_global(k).open--;
+          sc.sock_counted = false;
+        }
         k.printf(`${ifp.if_xname}: vxlan socket: ${code}`);
         if_inc_counter(ifp, IFCOUNTER_OERRORS, 1);
       }),
@@ -218,10 +229,9 @@ function vxlan_teardown(ifp: Ifnet): void {
   const sc = vxlan_sc(ifp);
   ifp.if_drv_flags &= ~IFF_DRV_RUNNING;
   if_link_state_change(ifp, LINK_STATE_DOWN);
-  if (sc.sock !== null) {
-    sc.sock.close();
-    vxlan_global(curkernel()).open--;
-  }
+  if (sc.sock !== null) sc.sock.close();
+  if (sc.sock_counted) vxlan_global(curkernel()).open--;
+  sc.sock_counted = sc.sock_bound = false;
   sc.sock = null;
   sc.ftable.clear();
   mbufq_drain(sc.rxq);

@@ -70,3 +70,26 @@ test(
     }
   },
 );
+
+test(
+  'an endpoint whose bind failed cannot wake anyone: the wait is a deadlock',
+  { timeout: 60_000 },
+  async () => {
+    const k = boot({ kernconf: TEST_KERNCONF, clock: 'real' });
+    const held = await udp(); // the port our endpoint asks for is taken
+    try {
+      const up = await shell_batch(k, [
+        'sh',
+        '-c',
+        `ifconfig vxlan create vxlanid 9 vxlanlocal 127.0.0.1 vxlanlocalport ${held.port} ` +
+          `vxlanremote 127.0.0.1 vxlanremoteport ${held.port} up >/dev/null; sleep 1`,
+      ]);
+      assert.equal(up.status, 0, up.err);
+      const d = await shell_batch(k, ['sh', '-c', 'tcpdump -c 1 -n -i vxlan0']);
+      assert.equal(d.deadlock, true, d.out + d.err);
+    } finally {
+      held.s.close();
+      k.clock.shutdown();
+    }
+  },
+);
