@@ -417,17 +417,21 @@ function bridge_lookup_member(sc: BridgeSoftc, name: string): BridgeIf | undefin
   return sc.sc_iflist.find((b) => b.bif_ifp.if_xname === name);
 }
 
+/** The interface `name` in the bridge's vnet (ifunit there), or null. */
+function bridge_ifunit(bifp: Ifnet, name: string): Ifnet | null {
+  const saved = bifp.if_vnet ? CURVNET_SET(bifp.if_vnet) : null;
+  try {
+    return ifunit(name);
+  } finally {
+    if (bifp.if_vnet) CURVNET_RESTORE(saved);
+  }
+}
+
 /** BRDGADD: add the interface `name` of the bridge's vnet. */
 export function bridge_addm(bifp: Ifnet, name: string): number {
   const sc = bridge_sc(bifp);
   if (sc === null) return EINVAL;
-  const saved = bifp.if_vnet ? CURVNET_SET(bifp.if_vnet) : null;
-  let ifs: Ifnet | null;
-  try {
-    ifs = ifunit(name);
-  } finally {
-    if (bifp.if_vnet) CURVNET_RESTORE(saved);
-  }
+  const ifs = bridge_ifunit(bifp, name);
   if (ifs === null) return ENOENT;
   if (ifs === bifp) return EINVAL;
   if (ifs.if_bridge !== null) return ifs.if_bridge === sc ? EEXIST : EBUSY;
@@ -492,13 +496,7 @@ function bridge_delete_member(sc: BridgeSoftc, bif: BridgeIf): void {
 export function bridge_addspan(bifp: Ifnet, name: string): number {
   const sc = bridge_sc(bifp);
   if (sc === null) return EINVAL;
-  const saved = bifp.if_vnet ? CURVNET_SET(bifp.if_vnet) : null;
-  let ifs: Ifnet | null;
-  try {
-    ifs = ifunit(name);
-  } finally {
-    if (bifp.if_vnet) CURVNET_RESTORE(saved);
-  }
+  const ifs = bridge_ifunit(bifp, name);
   if (ifs === null) return ENOENT;
   if (sc.sc_spanlist.some((b) => b.bif_ifp === ifs)) return EBUSY;
   if (ifs.if_bridge !== null) return EBUSY;
