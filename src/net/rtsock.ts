@@ -325,25 +325,35 @@ export function rt_newaddrmsg(cmd: number, ia: InIfaddr): void {
   rt_dispatch(rtsock_encode(msg), AF_INET);
 }
 
-/** rt_ifmsg: RTM_IFINFO (flags, link state, MTU changed). */
+/** The header fields of an RTM_IFINFO for ifp: if_msghdr with its if_data (if_data_copy). */
+function if_msghdr_of(ifp: Ifnet): Record<string, number> {
+  return {
+    ifm_flags: ifp.flags_user | 0,
+    ifm_index: ifp.if_index,
+    ifi_type: ifp.if_type,
+    ifi_addrlen: ifp.if_lladdr !== null ? 6 : 0,
+    ifi_hdrlen: ifp.if_hdrlen,
+    ifi_link_state: ifp.if_link_state,
+    ifi_datalen: 152,
+    ifi_mtu: ifp.if_mtu,
+    ifi_metric: ifp.if_metric,
+    ifi_baudrate: ifp.if_baudrate,
+    ifi_ipackets: if_get_counter(ifp, IFCOUNTER_IPACKETS),
+    ifi_ierrors: if_get_counter(ifp, IFCOUNTER_IERRORS),
+    ifi_opackets: if_get_counter(ifp, IFCOUNTER_OPACKETS),
+    ifi_oerrors: if_get_counter(ifp, IFCOUNTER_OERRORS),
+    ifi_collisions: if_get_counter(ifp, IFCOUNTER_COLLISIONS),
+    ifi_ibytes: if_get_counter(ifp, IFCOUNTER_IBYTES),
+    ifi_obytes: if_get_counter(ifp, IFCOUNTER_OBYTES),
+    ifi_iqdrops: if_get_counter(ifp, IFCOUNTER_IQDROPS),
+    ifi_oqdrops: if_get_counter(ifp, IFCOUNTER_OQDROPS),
+  };
+}
+
+/** rt_ifmsg: RTM_IFINFO (flags, link state, MTU changed), with the if_data counters. */
 export function rt_ifmsg(ifp: Ifnet): void {
   if (!rts_listeners()) return;
-  const msg: RtsockMsg = {
-    type: RTM_IFINFO,
-    hdr: {
-      ifm_flags: ifp.flags_user | 0,
-      ifm_index: ifp.if_index,
-      ifi_type: ifp.if_type,
-      ifi_addrlen: ifp.if_lladdr !== null ? 6 : 0,
-      ifi_hdrlen: ifp.if_hdrlen,
-      ifi_link_state: ifp.if_link_state,
-      ifi_datalen: 152,
-      ifi_mtu: ifp.if_mtu,
-      ifi_metric: ifp.if_metric,
-      ifi_baudrate: ifp.if_baudrate,
-    },
-    addrs: rt_addrs(),
-  };
+  const msg: RtsockMsg = { type: RTM_IFINFO, hdr: if_msghdr_of(ifp), addrs: rt_addrs() };
   rt_dispatch(rtsock_encode(msg), 0);
 }
 
@@ -815,27 +825,7 @@ export function rt_dump_iflist(long = false): Uint8Array {
       rtsock_encode(
         {
           type: RTM_IFINFO,
-          hdr: {
-            ifm_flags: ifp.flags_user | 0,
-            ifm_index: ifp.if_index,
-            ifi_type: ifp.if_type,
-            ifi_addrlen: ifp.if_lladdr !== null ? 6 : 0,
-            ifi_hdrlen: ifp.if_hdrlen,
-            ifi_link_state: ifp.if_link_state,
-            ifi_datalen: 152,
-            ifi_mtu: ifp.if_mtu,
-            ifi_metric: ifp.if_metric,
-            ifi_baudrate: ifp.if_baudrate,
-            ifi_ipackets: if_get_counter(ifp, IFCOUNTER_IPACKETS),
-            ifi_ierrors: if_get_counter(ifp, IFCOUNTER_IERRORS),
-            ifi_opackets: if_get_counter(ifp, IFCOUNTER_OPACKETS),
-            ifi_oerrors: if_get_counter(ifp, IFCOUNTER_OERRORS),
-            ifi_collisions: if_get_counter(ifp, IFCOUNTER_COLLISIONS),
-            ifi_ibytes: if_get_counter(ifp, IFCOUNTER_IBYTES),
-            ifi_obytes: if_get_counter(ifp, IFCOUNTER_OBYTES),
-            ifi_iqdrops: if_get_counter(ifp, IFCOUNTER_IQDROPS),
-            ifi_oqdrops: if_get_counter(ifp, IFCOUNTER_OQDROPS),
-          },
+          hdr: if_msghdr_of(ifp),
           addrs: a,
         },
         long,
