@@ -120,7 +120,8 @@ const S_arprequest = K.TEXT('arprequest');
 /* ------------------------------------------------------------------------------ */
 /* Statistics and tunables.                                                        */
 
-const ARPSTAT_FIELDS = [
+/** struct arpstat's fields (netstat takes them from here, as it includes if_ether.h). */
+export const ARPSTAT_FIELDS = [
   'txrequests',
   'txreplies',
   'rxrequests',

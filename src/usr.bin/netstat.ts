@@ -60,6 +60,7 @@ import { ether_sprintf } from '../net/ethernet.js';
 import { in_mask2len, inet_ntoa, type in_addr_t } from '../netinet/in.js';
 import { xinpcb_decode } from '../netinet/in_pcb.js';
 import { TCPSTAT_FIELDS } from '../netinet/tcp_var.js';
+import { ARPSTAT_FIELDS } from '../netinet/if_ether.js';
 
 const USAGE =
   'usage: netstat [-an] [-p protocol] [-j jail]\n' +
@@ -350,20 +351,7 @@ const ARPSTAT: StatDef = {
   proto: 'arp',
   symbol: '_arpstat',
   sysctl: 'net.link.ether.arp.stats',
-  fields: [
-    'txrequests',
-    'txreplies',
-    'rxrequests',
-    'rxreplies',
-    'received',
-    'txerrors',
-    'arp_spares0',
-    'arp_spares1',
-    'arp_spares2',
-    'dropped',
-    'timeouts',
-    'dupips',
-  ],
+  fields: ARPSTAT_FIELDS,
   lines: [
     ['txrequests', '\t%ju ARP request%s sent'],
     ['txerrors', '\t%ju ARP request%s failed to sent'],
