@@ -17,7 +17,10 @@ import { IPPROTO_UDP } from '../../src/netinet/in.js';
 import { ifr_name_set } from '../../src/net/if.js';
 import { AF_INET } from '../../src/net/if_var.js';
 import { rtsock_decode, rtsock_encode, type RtsockMsg } from '../../src/net/route.js';
-import { MSG_DONTWAIT } from '../../src/sys/socket.js';
+import { MSG_DONTWAIT, SOCK_RAW } from '../../src/sys/socket.js';
+import { IPPROTO_IP, IPPROTO_TCP, sockaddr_in_bytes } from '../../src/netinet/in.js';
+import { IP_HDRINCL } from '../../src/netinet/ip_ctloutput.js';
+import { in_cksum_l4 } from '../../src/netinet/in_cksum.js';
 
 /** The kernel image has AF_INET datagram sockets (netinet/udp_usrreq.ts). */
 export async function inetSocketReady(k: Kernel): Promise<void> {
@@ -117,4 +120,43 @@ export async function drain(c: Libc, s: number): Promise<RtsockMsg[]> {
     assert.equal(d.len, n, 'one message per read');
     out.push(d.msg!);
   }
+}
+
+/** A bare TCP segment (no options, no data) for send_tcp_raw. */
+export interface RawTcpSeg {
+  src: number;
+  sport: number;
+  dst: number;
+  dport: number;
+  seq: number;
+  ack: number;
+  flags: number;
+}
+
+/**
+ * Send a bare TCP segment with any addresses through a raw IP_HDRINCL socket of c's
+ * jail (root may use any source address, as on FreeBSD).  To one of the jail's own
+ * addresses it arrives through lo0.
+ */
+export async function send_tcp_raw(c: Libc, g: RawTcpSeg): Promise<void> {
+  const r = await c.socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
+  assert.equal(await c.setsockopt(r, IPPROTO_IP, IP_HDRINCL, 1), 0);
+  const d = new Uint8Array(40);
+  const dv = new DataView(d.buffer);
+  d[0] = 0x45;
+  dv.setUint16(2, 40);
+  d[8] = 64;
+  d[9] = IPPROTO_TCP;
+  dv.setUint32(12, g.src);
+  dv.setUint32(16, g.dst);
+  dv.setUint16(20, g.sport);
+  dv.setUint16(22, g.dport);
+  dv.setUint32(24, g.seq >>> 0);
+  dv.setUint32(28, g.ack >>> 0);
+  d[32] = 5 << 4;
+  d[33] = g.flags;
+  dv.setUint16(34, 65535);
+  dv.setUint16(36, in_cksum_l4(d, 20, 20, g.src, g.dst, IPPROTO_TCP));
+  assert.equal(await c.sendto(r, d, d.length, 0, sockaddr_in_bytes(g.dst, 0)), 40);
+  await c.close(r);
 }

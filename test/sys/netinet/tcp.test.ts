@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
-import { runIn, sys } from '../../lib/inet.js';
+import { runIn, send_tcp_raw, sys } from '../../lib/inet.js';
 import { delta, inv, ip, lab2, type Counters } from '../../lib/inet_lab.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import { VNET_MAGIC_DEAD, type Vnet } from '../../../src/net/vnet.js';
@@ -11,14 +11,13 @@ import type { Libc } from '../../../src/lib/libc.js';
 import { kern_jail_remove, prison_find_name, type Prison } from '../../../src/kern/kern_jail.js';
 import {
   AF_INET,
-  SOCK_RAW,
   SOCK_STREAM,
   SOL_SOCKET,
   SO_KEEPALIVE,
   SO_LINGER,
   SO_RCVBUF,
 } from '../../../src/sys/socket.js';
-import { IPPROTO_IP, IPPROTO_TCP, sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
+import { IPPROTO_TCP, sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import {
   TCP_KEEPCNT,
   TCP_KEEPIDLE,
@@ -33,8 +32,6 @@ import {
 } from '../../../src/netinet/tcp_syncache.js';
 import { epair_set_impairment } from '../../../src/net/if_epair.js';
 import { V_tcbinfo } from '../../../src/netinet/tcp_subr.js';
-import { IP_HDRINCL } from '../../../src/netinet/ip_ctloutput.js';
-import { in_cksum_l4 } from '../../../src/netinet/in_cksum.js';
 import {
   ECONNREFUSED,
   ECONNRESET,
@@ -309,31 +306,7 @@ async function inject(
   flags: number,
   src: number = ip('192.0.2.1'),
 ): Promise<void> {
-  {
-    {
-      const r = await c.socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
-      assert.equal(await c.setsockopt(r, IPPROTO_IP, IP_HDRINCL, 1), 0);
-      const d = new Uint8Array(40);
-      const dv = new DataView(d.buffer);
-      d[0] = 0x45;
-      dv.setUint16(2, 40);
-      d[8] = 64;
-      d[9] = IPPROTO_TCP;
-      dv.setUint32(12, src);
-      dv.setUint32(16, ip('192.0.2.2'));
-      dv.setUint16(20, sport);
-      dv.setUint16(22, dport);
-      dv.setUint32(24, seq >>> 0);
-      dv.setUint32(28, ack >>> 0);
-      d[32] = 5 << 4;
-      d[33] = flags;
-      dv.setUint16(34, 65535);
-      const s = in_cksum_l4(d, 20, 20, src, ip('192.0.2.2'), IPPROTO_TCP);
-      dv.setUint16(36, s);
-      assert.equal(await c.sendto(r, d, d.length, 0, sin(ip('192.0.2.2'), 0)), 40);
-      await c.close(r);
-    }
-  }
+  await send_tcp_raw(c, { src, sport, dst: ip('192.0.2.2'), dport, seq, ack, flags });
 }
 
 test('simultaneous open (SYN_SENT -> SYN_RCVD) and simultaneous close (CLOSING)', async () => {

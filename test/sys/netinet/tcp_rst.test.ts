@@ -11,26 +11,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
-import { runIn, sys } from '../../lib/inet.js';
+import { runIn, send_tcp_raw, sys } from '../../lib/inet.js';
 import { delta, inv, ip, lab2, type Counters, type Lab2 } from '../../lib/inet_lab.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Vnet } from '../../../src/net/vnet.js';
 import type { Libc } from '../../../src/lib/libc.js';
 import { prison_find_name, type Prison } from '../../../src/kern/kern_jail.js';
-import {
-  AF_INET,
-  SHUT_WR,
-  SOCK_RAW,
-  SOCK_STREAM,
-  SOL_SOCKET,
-  SO_ERROR,
-} from '../../../src/sys/socket.js';
-import { IPPROTO_IP, IPPROTO_TCP, sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
+import { AF_INET, SHUT_WR, SOCK_STREAM, SOL_SOCKET, SO_ERROR } from '../../../src/sys/socket.js';
+import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import { V_tcpstat, intotcpcb, tcpstates, type Tcpcb } from '../../../src/netinet/tcp_var.js';
 import { V_tcbinfo } from '../../../src/netinet/tcp_subr.js';
 import { syncache_count } from '../../../src/netinet/tcp_syncache.js';
-import { IP_HDRINCL } from '../../../src/netinet/ip_ctloutput.js';
-import { in_cksum_l4 } from '../../../src/netinet/in_cksum.js';
 import { epair_set_impairment } from '../../../src/net/if_epair.js';
 import { ECONNREFUSED, ECONNRESET } from '../../../src/sys/errno.js';
 import { nanosleep } from '../../../src/lib/process.js';
@@ -87,26 +78,7 @@ async function forge(
   ack: number,
   flags: number,
 ): Promise<void> {
-  const r = await c.socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
-  assert.equal(await c.setsockopt(r, IPPROTO_IP, IP_HDRINCL, 1), 0);
-  const d = new Uint8Array(40);
-  const dv = new DataView(d.buffer);
-  d[0] = 0x45;
-  dv.setUint16(2, 40);
-  d[8] = 64;
-  d[9] = IPPROTO_TCP;
-  dv.setUint32(12, B);
-  dv.setUint32(16, A);
-  dv.setUint16(20, sport);
-  dv.setUint16(22, dport);
-  dv.setUint32(24, seq >>> 0);
-  dv.setUint32(28, ack >>> 0);
-  d[32] = 5 << 4;
-  d[33] = flags;
-  dv.setUint16(34, 65535);
-  dv.setUint16(36, in_cksum_l4(d, 20, 20, B, A, IPPROTO_TCP));
-  assert.equal(await c.sendto(r, d, d.length, 0, sin(A, 0)), 40);
-  await c.close(r);
+  await send_tcp_raw(c, { src: B, sport, dst: A, dport, seq, ack, flags });
   await nanosleep(c, 1 * MS); // a's netisr takes it
 }
 
