@@ -23,7 +23,15 @@
  * Besides descriptors, a kernel-wide capture hook (bpf_capture_set) sees every tapped
  * packet of every interface in every vnet — the pcapng "one timeline" writer uses it.
  *
- * Deliberate differences: no zero-copy buffers, no BIOCSETWF/write(2) injection yet
+ * A transport checksum still pending in the packet (CSUM_DELAY_DATA: its sender left it
+ * to an interface that offloads it, epair's TXCSUM, and the receiving stack will not
+ * check it) is shown finished: the listeners get a copy with the checksum filled in, as
+ * it would be on a wire, while the packet itself goes on untouched.  FreeBSD's bpf shows
+ * the pseudo-header sum that is in the mbuf, which tcpdump then calls incorrect; here
+ * captures stay lint-clean (tshark's checksum checks), at the cost of one copy and one
+ * checksum per tapped packet only while someone listens.
+ *
+ * Deliberate differences: the finished checksum just described; no zero-copy buffers, no BIOCSETWF/write(2) injection yet
  * (XXX), no direction filtering beyond BIOCSDIRECTION's in/out/inout; timestamps are
  * always BPF_T_MICROTIME.
  */
@@ -55,10 +63,14 @@ import {
   EWOULDBLOCK,
   EFAULT,
 } from '../sys/errno.js';
-import { mtod, type Mbuf } from '../sys/mbuf.js';
+import { CSUM_DELAY_DATA, CSUM_UDP, mtod, type Mbuf } from '../sys/mbuf.js';
+import { ether_ip_off } from './ethernet.js';
+import { in_delayed_cksum_buf } from '../netinet/in_cksum.js';
 import type { Ifnet } from './if_var.js';
 import {
   BIOCSETF,
+  DLT_EN10MB,
+  DLT_NULL,
   BPF_MAXINSNS,
   BPF_WORDALIGN,
   bpf_filter,
@@ -247,7 +259,18 @@ export function bpf_mtap(ifp: Ifnet, m: Mbuf, out?: boolean): void {
   const bp = ifp.if_bpf as BpfIf | null;
   if (bp === null) return;
   if (bp.bif_dlist.length === 0 && bpf_global(curkernel()).capture === null) return;
-  bpf_tap(ifp, mtod(m), m.len, out ?? m.rcvif !== ifp);
+  let pkt = mtod(m);
+  if (m.csum_flags & CSUM_DELAY_DATA) pkt = bpf_csum_image(bp.bif_dlt, m, pkt);
+  bpf_tap(ifp, pkt, m.len, out ?? m.rcvif !== ifp);
+}
+
+/** A copy of the IPv4 packet pkt (of m) with its pending transport checksum finished. */
+function bpf_csum_image(dlt: number, m: Mbuf, pkt: Uint8Array): Uint8Array {
+  const off = dlt === DLT_EN10MB ? ether_ip_off(pkt, 0, pkt.length) : dlt === DLT_NULL ? 0 : -1;
+  if (off < 0) return pkt;
+  const c = pkt.slice();
+  in_delayed_cksum_buf(c, off, c.length - off, m.csum_data, (m.csum_flags & CSUM_UDP) !== 0);
+  return c;
 }
 
 /** bpf_mtap2(ifp, hdr, m): tap with a pseudo header in front (DLT_NULL's AF word). */

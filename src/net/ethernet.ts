@@ -49,6 +49,19 @@ export const ETHERTYPE_QINQ = 0x88a8;
 export const ETHERTYPE_LLDP = 0x88cc;
 export const ETHERTYPE_LOOPBACK = 0x9000;
 
+/**
+ * Where the IPv4 header of the Ethernet frame b[o, o+len) starts, relative to o: after
+ * the 14-byte header, or after one 802.1Q tag; -1 for any other payload.
+ */
+export function ether_ip_off(b: Uint8Array, o: number, len: number): number {
+  if (len < ETHER_HDR_LEN) return -1;
+  const t = (b[o + ETHER_OFF_TYPE]! << 8) | b[o + ETHER_OFF_TYPE + 1]!;
+  if (t === ETHERTYPE_IP) return ETHER_HDR_LEN;
+  if (t !== ETHERTYPE_VLAN || len < ETHER_HDR_LEN + ETHER_VLAN_ENCAP_LEN) return -1;
+  const it = (b[o + ETHER_OFF_TYPE + 4]! << 8) | b[o + ETHER_OFF_TYPE + 5]!;
+  return it === ETHERTYPE_IP ? ETHER_HDR_LEN + ETHER_VLAN_ENCAP_LEN : -1;
+}
+
 /** A MAC address as a 48-bit number (the big-endian value of its six bytes). */
 export type ether_addr_t = number & { readonly __brand: 'ether_addr_t' };
 

@@ -78,12 +78,16 @@ import {
   IFR_INDEX,
   IFR_JID,
   IFR_MTU,
+  IFR_REQCAP,
+  IFR_CURCAP,
   IFR_DATA,
   IFR_ADDR,
   SIOCGIFCONF,
   SIOCGIFFLAGS,
   SIOCGIFINDEX,
   SIOCGIFMTU,
+  SIOCGIFCAP,
+  SIOCSIFCAP,
   SIOCGIFSTATUS,
   SIOCIFCREATE,
   SIOCIFCREATE2,
@@ -688,6 +692,8 @@ export function ifioctl_generic(
     SIOCGIFSTATUS,
     SIOCSDRVSPEC,
     SIOCGDRVSPEC,
+    SIOCGIFCAP,
+    SIOCSIFCAP,
   ];
   if (!known.includes(cmd)) return ENOIOCTL;
   if (ifp === null) ifp = ifunit(ifr_name_get(data));
@@ -700,6 +706,7 @@ export function ifioctl_generic(
     SIOCSIFLLADDR,
     SIOCSIFMETRIC,
     SIOCSDRVSPEC,
+    SIOCSIFCAP,
   ];
   if (sets.includes(cmd)) {
     const e = priv_check_net(td);
@@ -739,6 +746,18 @@ export function ifioctl_generic(
     case SIOCGIFINDEX:
       d.setInt16(IFR_INDEX, ifp.if_index, true);
       return 0;
+    case SIOCGIFCAP:
+      d.setInt32(IFR_REQCAP, ifp.if_capabilities, true);
+      d.setInt32(IFR_CURCAP, ifp.if_capenable, true);
+      return 0;
+    case SIOCSIFCAP: {
+      /* ifhwioctl: nothing the interface cannot do; the driver applies the rest. */
+      if (d.getUint32(IFR_REQCAP, true) & ~ifp.if_capabilities) return EINVAL;
+      const e = ifp.if_ioctl(ifp, cmd, data);
+      if (e === ENOIOCTL || e === 25) return EOPNOTSUPP;
+      if (e === 0) ifp.if_lastchange = curkernel().now();
+      return e;
+    }
     case SIOCGIFMETRIC:
       d.setInt32(IFR_MTU, ifp.if_metric, true);
       return 0;

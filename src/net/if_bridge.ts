@@ -86,7 +86,7 @@ import {
   ether_addr_write,
   type ether_addr_t,
 } from './ethernet.js';
-import { M_PROMISC, m_dup, m_freem, type Mbuf } from '../sys/mbuf.js';
+import { CSUM_DELAY_DATA, M_PROMISC, m_dup, m_freem, type Mbuf } from '../sys/mbuf.js';
 import { EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOIOCTL, ENXIO } from '../sys/errno.js';
 import { SIOCGDRVSPEC, SIOCSDRVSPEC, SIOCSIFFLAGS, SIOCSIFMTU, IFR_MTU } from '../sys/sockio.js';
 import {
@@ -110,7 +110,7 @@ import {
   ifc_name2unit,
   type IfClone,
 } from './if_clone.js';
-import { ether_ifattach, ether_ifdetach, ether_ioctl } from './if_ethersubr.js';
+import { ether_ifattach, ether_ifdetach, ether_ioctl, ether_sw_csum } from './if_ethersubr.js';
 import { bpf_mtap } from './bpf.js';
 import { copyin, copyout } from '../vm/vm_map.js';
 import type { Thread } from '../sys/proc.js';
@@ -281,6 +281,9 @@ function bridge_enqueue(sc: BridgeSoftc, dst: Ifnet, m: Mbuf): void {
   }
   const len = m.len;
   m.m_flags &= ~M_PROMISC;
+  /* A checksum its sender left to the interface (epair's TXCSUM) is finished here when
+   * this member cannot do it (FreeBSD's if_bridge since D54948). */
+  if (m.csum_flags & CSUM_DELAY_DATA & ~dst.if_hwassist) ether_sw_csum(m);
   const e = dst.if_transmit(dst, m);
   if (e !== 0) {
     if_inc_counter(sc.sc_ifp, IFCOUNTER_OERRORS, 1);

@@ -6,8 +6,8 @@
  * in V_epair_cloner, detached by a VNET_SYSUNINIT at (SI_SUB_INIT_IF, SI_ORDER_ANY).  The
  * match accepts "epair" and "epair<digits>" only (never a name ending in a or b).
  * `ifconfig epair create` allocates the lowest free unit N and makes epairNa and epairNb
- * (EEXIST if either exists), each IFT_ETHER with BROADCAST|SIMPLEX|MULTICAST, VLAN_MTU,
- * 10 Gbit/s, running, link up; the caller gets "epairNa" back.  MAC addresses: side a is
+ * (EEXIST if either exists), each IFT_ETHER with BROADCAST|SIMPLEX|MULTICAST, VLAN_MTU
+ * and the checksum capabilities below, 10 Gbit/s, running, link up; the caller gets "epairNa" back.  MAC addresses: side a is
  * 02:h0:h1:h2:h3:0a where h is a Jenkins hash (lookup3 hashword) of (a per-kernel
  * counter, host id low, host id high), side b the same with 0b.  The host id comes from
  * the kernel's seeded RNG, once per kernel, so a run with the same seed gives the same
@@ -21,6 +21,19 @@
  * receive queue (RXRSIZE 4096 packets; full: oqdrops on X).  An idle queue schedules a
  * drain on the netisr thread of CPU 0, which feeds every queued frame to the peer's
  * if_input with curvnet = the peer's vnet at that moment (ipackets counted there).
+ *
+ * Checksum offload, as FreeBSD 15's epair(4): RXCSUM and RXCSUM6 are always on (a
+ * frame may arrive with its checksum validated or still pending; -rxcsum is ignored),
+ * TXCSUM and TXCSUM6 are on by default and are one setting for both ends (SIOCSIFCAP on
+ * either side applies them to the other).  With TXCSUM if_hwassist has CSUM_IP_TCP and
+ * CSUM_IP_UDP (and the IPv6 ones), so ip_output leaves the transport checksum pending:
+ * the frame crosses with the pseudo-header sum in the field and its csum flags intact,
+ * and the receiving stack accepts it unchecked since it never left the host (tcp_input
+ * and udp_input, FreeBSD's D51475).  Where it would leave — forwarded out an interface
+ * without the capability (ip_output), bridged to such a member (if_bridge), sent in a
+ * vxlan datagram — it is finished first; a bpf tap sees it finished (net/bpf.ts).  The
+ * IPv4 header checksum is always computed.  It is most of the per-segment cost of a
+ * bulk TCP stream (two passes over every byte: bench/tcp.ts).
  *
  * Destroy: either side takes both down, detaches both (each in its own vnet) and frees
  * the unit — so destroying epair0a also removes epair0b even if b lives in a jail.
@@ -48,6 +61,12 @@ import {
   VNET_SYSUNINIT,
 } from './vnet.js';
 import {
+  IFCAP_HWCSUM,
+  IFCAP_HWCSUM_IPV6,
+  IFCAP_RXCSUM,
+  IFCAP_RXCSUM_IPV6,
+  IFCAP_TXCSUM,
+  IFCAP_TXCSUM_IPV6,
   IFCAP_VLAN_MTU,
   IFCOUNTER_IPACKETS,
   IFCOUNTER_OBYTES,
@@ -68,6 +87,10 @@ import {
 } from './if_var.js';
 import { ETHERMTU, type ether_addr_t } from './ethernet.js';
 import {
+  CSUM_IP6_TCP,
+  CSUM_IP6_UDP,
+  CSUM_IP_TCP,
+  CSUM_IP_UDP,
   M_BCAST,
   M_MCAST,
   mbufq,
@@ -86,6 +109,8 @@ import {
   SIOCADDMULTI,
   SIOCDELMULTI,
   IFR_MTU,
+  IFR_REQCAP,
+  SIOCSIFCAP,
 } from '../sys/sockio.js';
 import { if_alloc, if_free, if_initname, if_link_state_change, ifunit } from './if.js';
 import {
@@ -386,8 +411,37 @@ export function epair_transmit(ifp: Ifnet, m: Mbuf): number {
   return 0;
 }
 
+/**
+ * Apply a capability set to one side: RXCSUM and RXCSUM6 stay on whatever is asked (a
+ * frame may arrive with its checksum already validated, or still pending), and
+ * if_hwassist follows TXCSUM/TXCSUM6 (TCP and UDP only; the IP header checksum is
+ * always computed).
+ */
+function epair_setcaps(ifp: Ifnet, cap: number): void {
+  ifp.if_capenable = (cap | IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6) & ifp.if_capabilities;
+  let assist = 0;
+  if (ifp.if_capenable & IFCAP_TXCSUM) assist |= CSUM_IP_TCP | CSUM_IP_UDP;
+  if (ifp.if_capenable & IFCAP_TXCSUM_IPV6) assist |= CSUM_IP6_TCP | CSUM_IP6_UDP;
+  ifp.if_hwassist = assist;
+}
+
 function epair_ioctl(ifp: Ifnet, cmd: number, data: Uint8Array): number {
   switch (cmd >>> 0) {
+    case SIOCSIFCAP: {
+      /* TXCSUM and TXCSUM6 are one setting for both ends: a frame's pending checksum
+       * is only ever finished by the receiving side's stack. */
+      const req = new DataView(data.buffer, data.byteOffset, data.byteLength).getInt32(
+        IFR_REQCAP,
+        true,
+      );
+      epair_setcaps(ifp, req);
+      const oifp = epair_sc(ifp).oifp;
+      if (oifp !== null) {
+        const tx = IFCAP_TXCSUM | IFCAP_TXCSUM_IPV6;
+        epair_setcaps(oifp, (oifp.if_capenable & ~tx) | (ifp.if_capenable & tx));
+      }
+      return 0;
+    }
     case SIOCSIFFLAGS:
     case SIOCADDMULTI:
     case SIOCDELMULTI:
@@ -438,7 +492,8 @@ function epair_setup(ifc: IfClone, unit: number, name: string, mac: ether_addr_t
   if_initname(ifp, epairname, unit, name);
   ifp.if_softc = new EpairSoftc(ifp, unit);
   ifp.if_flags = IFF_BROADCAST | IFF_SIMPLEX | IFF_MULTICAST;
-  ifp.if_capabilities = ifp.if_capenable = IFCAP_VLAN_MTU;
+  ifp.if_capabilities = IFCAP_VLAN_MTU | IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6;
+  epair_setcaps(ifp, ifp.if_capabilities);
   ifp.if_baudrate = 10_000_000_000;
   ifp.if_mtu = ETHERMTU;
   ifp.if_transmit = epair_transmit;

@@ -59,20 +59,25 @@ import {
   ETHER_HDR_LEN,
   ETHER_IS_MULTICAST,
   ether_addr_read,
+  ether_ip_off,
   ether_addr_write,
   type ether_addr_t,
 } from './ethernet.js';
 import {
+  CSUM_DELAY_DATA,
+  CSUM_UDP,
   M_BCAST,
   M_MCAST,
   M_PROMISC,
   M_PREPEND,
+  m_dataview,
   m_adj,
   m_dup,
   m_freem,
   type Mbuf,
 } from '../sys/mbuf.js';
 import { if_simloop } from './if_loop.js';
+import { in_delayed_cksum_buf } from '../netinet/in_cksum.js';
 import { EAFNOSUPPORT, EINVAL, ENETDOWN, ENOBUFS, ENOIOCTL } from '../sys/errno.js';
 import { SIOCSIFMTU, SIOCSIFFLAGS, SIOCADDMULTI, SIOCDELMULTI, IFR_MTU } from '../sys/sockio.js';
 import { if_attach, if_detach } from './if.js';
@@ -95,6 +100,28 @@ const S_ether_output = K.TEXT('ether_output');
 const S_ether_output_frame = K.TEXT('ether_output_frame');
 const S_ether_input = K.TEXT('ether_input');
 const S_ether_demux = K.TEXT('ether_demux');
+
+/**
+ * ether_sw_csum(m): finish in software a transport checksum still pending in the frame
+ * m (CSUM_DELAY_DATA: a sender behind an interface that offloads it, epair's TXCSUM),
+ * before the frame goes where nothing would finish it — a bridge member without the
+ * capability (FreeBSD's if_bridge since D54948), vxlan's encapsulation.  IPv4 only (no
+ * IPv6 here); m is borrowed.
+ */
+export function ether_sw_csum(m: Mbuf): void {
+  if (!(m.csum_flags & CSUM_DELAY_DATA)) return;
+  const off = ether_ip_off(m.m_buf, m.m_data, m.m_len);
+  if (off >= 0)
+    in_delayed_cksum_buf(
+      m.m_buf,
+      m.m_data + off,
+      m.m_len - off,
+      m.csum_data,
+      (m.csum_flags & CSUM_UDP) !== 0,
+      m_dataview(m),
+    );
+  m.csum_flags &= ~CSUM_DELAY_DATA;
+}
 
 /** What a resolver answers: send to this MAC, I kept the packet, or an errno. */
 export type EtherResolve = { readonly mac: ether_addr_t } | 'held' | number;

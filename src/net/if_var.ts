@@ -111,6 +111,49 @@ export const IFCAP_RXCSUM = 0x00001;
 export const IFCAP_TXCSUM = 0x00002;
 export const IFCAP_VLAN_MTU = 0x00008;
 export const IFCAP_LINKSTATE = 0x80000;
+export const IFCAP_RXCSUM_IPV6 = 0x200000;
+export const IFCAP_TXCSUM_IPV6 = 0x400000;
+export const IFCAP_HWCSUM = IFCAP_RXCSUM | IFCAP_TXCSUM;
+export const IFCAP_HWCSUM_IPV6 = IFCAP_RXCSUM_IPV6 | IFCAP_TXCSUM_IPV6;
+
+/**
+ * The names of the capability bits for printb(), as ifconfig prints `options=`
+ * (net/if.h IFCAPBITS, FreeBSD 14: bit 1 is the lowest).
+ */
+export const IFCAPBITS: readonly string[] = [
+  'RXCSUM',
+  'TXCSUM',
+  'NETCONS',
+  'VLAN_MTU',
+  'VLAN_HWTAGGING',
+  'JUMBO_MTU',
+  'POLLING',
+  'VLAN_HWCSUM',
+  'TSO4',
+  'TSO6',
+  'LRO',
+  'WOL_UCAST',
+  'WOL_MCAST',
+  'WOL_MAGIC',
+  'TOE4',
+  'TOE6',
+  'VLAN_HWFILTER',
+  'NV',
+  'VLAN_HWTSO',
+  'LINKSTATE',
+  'NETMAP',
+  'RXCSUM_IPV6',
+  'TXCSUM_IPV6',
+  'HWSTATS',
+  'TXRTLMT',
+  'HWRXTSTMP',
+  'MEXTPG',
+  'TXTLS4',
+  'TXTLS6',
+  'VXLAN_HWCSUM',
+  'VXLAN_HWTSO',
+  'TXTLS_RTLMT',
+];
 
 /* Address families (sys/socket.h) the interface layer names. */
 export const AF_UNSPEC = 0;

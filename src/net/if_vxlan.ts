@@ -80,7 +80,7 @@ import {
   ifc_free_unit,
   ifc_simple_match,
 } from './if_clone.js';
-import { ether_ifattach, ether_ifdetach, ether_ioctl } from './if_ethersubr.js';
+import { ether_ifattach, ether_ifdetach, ether_ioctl, ether_sw_csum } from './if_ethersubr.js';
 import {
   ETHERMTU,
   ETHER_BCAST,
@@ -246,6 +246,9 @@ function vxlan_transmit(ifp: Ifnet, m: Mbuf): number {
     m_freem(m);
     return ENXIO;
   }
+  /* No TXCSUM here: a checksum still pending (a bridged epair's sender) is finished
+   * before the frame leaves in a datagram, as a NIC would on the wire. */
+  ether_sw_csum(m);
   bpf_mtap(ifp, m, true);
   const frame = mtod(m);
   const dst = ether_addr_read(frame, 0);

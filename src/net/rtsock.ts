@@ -338,6 +338,7 @@ function if_msghdr_of(ifp: Ifnet): Record<string, number> {
     ifi_mtu: ifp.if_mtu,
     ifi_metric: ifp.if_metric,
     ifi_baudrate: ifp.if_baudrate,
+    ifi_hwassist: ifp.if_hwassist,
     ifi_ipackets: if_get_counter(ifp, IFCOUNTER_IPACKETS),
     ifi_ierrors: if_get_counter(ifp, IFCOUNTER_IERRORS),
     ifi_opackets: if_get_counter(ifp, IFCOUNTER_OPACKETS),

@@ -149,6 +149,32 @@ export function in_cksum_l4(
   return in_cksum(b, off, len, in_pseudo(src, dst, proto + len), dv);
 }
 
+/**
+ * Finish a delayed transport checksum in a byte image (in_delayed_cksum's work): the
+ * IPv4 datagram at b[o], of which `avail` bytes are present; the transport header's
+ * checksum field, `field` bytes into it, holds the pseudo-header sum, so the sum of the
+ * transport bytes complemented is the checksum (a UDP zero is sent as 0xffff, RFC 768).
+ * A datagram too short to hold the field is left alone.
+ */
+export function in_delayed_cksum_buf(
+  b: Uint8Array,
+  o: number,
+  avail: number,
+  field: number,
+  udp: boolean,
+  dv?: DataView,
+): void {
+  if (avail < 20) return;
+  const hlen = (b[o]! & 15) << 2;
+  const len = Math.min((b[o + 2]! << 8) | b[o + 3]!, avail) - hlen;
+  if (len < field + 2) return;
+  let s = in_cksum(b, o + hlen, len, 0, dv);
+  if (s === 0 && udp) s = 0xffff;
+  const at = o + hlen + field;
+  b[at] = s >>> 8;
+  b[at + 1] = s & 0xff;
+}
+
 /** The checksum of `len` bytes of an mbuf's data from `off` (in_cksum_skip-like). */
 export function in_cksum_mbuf(m: Mbuf, off: number, len: number, initial = 0): number {
   if (off < 0 || len < 0 || off + len > m.m_len)

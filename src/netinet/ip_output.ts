@@ -66,7 +66,7 @@ import { AF_INET, IFF_BROADCAST, type IfDst, type IfRoute, type Ifnet } from '..
 import { ifnet_byindex } from '../net/if.js';
 import { RTF_BLACKHOLE, RTF_BROADCAST, RTF_GATEWAY, RTF_HOST, RTF_REJECT } from '../net/route.js';
 import type { Rib, Rtentry } from '../net/route/route_var.js';
-import { in_cksum } from './in_cksum.js';
+import { in_cksum, in_delayed_cksum_buf } from './in_cksum.js';
 import { IN_MULTICAST, in_addr_read, in_addr_write, type in_addr_t } from './in.js';
 import { IPOPT_COPIED, IPOPT_EOL, IPOPT_NOP, IP_DF, IP_HDR_LEN, IP_MF, IP_OFFMASK } from './ip.js';
 import { IPS, IPSTAT_ADD, IPSTAT_INC, V_ip_defttl } from './ip_var.js';
@@ -155,22 +155,20 @@ function ip_setsum(b: Uint8Array, o: number, hlen: number): void {
 }
 
 /**
- * in_delayed_cksum(m): finish the transport checksum of a datagram whose protocol
- * delayed it (CSUM_DELAY_DATA): the field at csum_data in the transport header already
- * holds the pseudo-header sum, so the sum of the transport bytes, complemented, is the
- * checksum (a UDP zero goes out as 0xffff, RFC 768).  m is borrowed.
+ * in_delayed_cksum(m, off): finish the transport checksum of a datagram whose protocol
+ * delayed it (CSUM_DELAY_DATA), the IPv4 header `off` bytes into m (0 from ip_output;
+ * the link header's length where a frame is finished, as if_bridge and vxlan do).  m is
+ * borrowed; the caller clears the CSUM_DELAY_DATA flags.
  */
-export function in_delayed_cksum(m: Mbuf): void {
-  const b = m.m_buf;
-  const o = m.m_data;
-  const hlen = (b[o]! & 15) << 2;
-  const len = Math.min((b[o + 2]! << 8) | b[o + 3]!, m.m_len) - hlen;
-  const at = o + hlen + m.csum_data;
-  if (len < m.csum_data + 2) return;
-  let s = in_cksum(b, o + hlen, len, 0, m_dataview(m));
-  if (s === 0 && m.csum_flags & CSUM_UDP) s = 0xffff;
-  b[at] = s >>> 8;
-  b[at + 1] = s & 0xff;
+export function in_delayed_cksum(m: Mbuf, off = 0): void {
+  in_delayed_cksum_buf(
+    m.m_buf,
+    m.m_data + off,
+    m.m_len - off,
+    m.csum_data,
+    (m.csum_flags & CSUM_UDP) !== 0,
+    m_dataview(m),
+  );
 }
 
 /**

@@ -44,6 +44,7 @@ import { SYSINIT, SI_ORDER_ANY, SI_SUB_PROTO_DOMAIN } from '../sys/kernel.js';
 import {
   CSUM_DATA_VALID,
   CSUM_PSEUDO_HDR,
+  CSUM_TCP,
   M_BCAST,
   M_MCAST,
   m_adj,
@@ -347,9 +348,12 @@ export function tcp_input(m: Mbuf, hlen: number): void {
   const src = in_addr_read(b, o + 12);
   const dst = in_addr_read(b, o + 16);
   const tcplen = iplen - hlen;
-  /* The interface may have checked it already (lo0: CSUM_DATA_VALID | CSUM_PSEUDO_HDR). */
+  /* The interface may have checked it already (lo0: CSUM_DATA_VALID | CSUM_PSEUDO_HDR),
+   * or the sender left it to an interface (CSUM_TCP still set: epair's TXCSUM) and the
+   * segment never left this host, so there is nothing to check (FreeBSD since D51475). */
   const valid =
-    (m.csum_flags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR);
+    (m.csum_flags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR) ||
+    (m.csum_flags & CSUM_TCP) !== 0;
   if (!valid && in_cksum_l4(b, t, tcplen, src, dst, IPPROTO_TCP, m_dataview(m)) !== 0) {
     TCPSTAT_INC(TCPS_.tcps_rcvbadsum);
     m_freem(m);

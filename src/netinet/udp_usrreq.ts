@@ -64,6 +64,7 @@ import type { Thread } from '../sys/proc.js';
 import {
   CSUM_DATA_VALID,
   CSUM_PSEUDO_HDR,
+  CSUM_UDP,
   M_BCAST,
   M_MCAST,
   M_PREPEND,
@@ -114,7 +115,7 @@ import {
 } from './in.js';
 import { in_broadcast, ifa_ifwithaddr } from './in_var.js';
 import type { Ifnet } from '../net/if_var.js';
-import { in_cksum_l4 } from './in_cksum.js';
+import { in_cksum_l4, in_pseudo } from './in_cksum.js';
 import {
   INP_BINDANY,
   INP_DONTFRAG,
@@ -353,8 +354,10 @@ export function udp_input(m: Mbuf, hlen: number): void {
     b[o + 3] = (hlen + ulen) & 0xff;
   }
   if (sum !== 0) {
+    /* Checked by the interface, or left to one by a sender on this host (CSUM_UDP). */
     const valid =
-      (m.csum_flags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) === (CSUM_DATA_VALID | CSUM_PSEUDO_HDR);
+      (m.csum_flags & (CSUM_DATA_VALID | CSUM_PSEUDO_HDR)) ===
+        (CSUM_DATA_VALID | CSUM_PSEUDO_HDR) || (m.csum_flags & CSUM_UDP) !== 0;
     if (!valid && in_cksum_l4(b, uh, ulen, src, dst, IPPROTO_UDP) !== 0) {
       UDPSTAT_INC(UDPS.udps_badsum);
       m_freem(m);
@@ -596,10 +599,13 @@ function udp_output(
   b[o + 25] = ulen & 0xff;
   b[o + 26] = b[o + 27] = 0;
   if (V_udp_cksum.get() !== 0) {
-    let s = in_cksum_l4(b, o + 20, ulen, laddr, faddr, IPPROTO_UDP);
-    if (s === 0) s = 0xffff;
-    b[o + 26] = s >>> 8;
-    b[o + 27] = s & 0xff;
+    /* Delayed as in FreeBSD: uh_sum holds the pseudo-header sum and ip_output (or the
+     * interface, if_hwassist) finishes it; 0 goes out as 0xffff (RFC 768). */
+    const ps = in_pseudo(laddr, faddr, IPPROTO_UDP + ulen);
+    b[o + 26] = ps >>> 8;
+    b[o + 27] = ps & 0xff;
+    m.csum_flags = CSUM_UDP;
+    m.csum_data = 6; /* offsetof(struct udphdr, uh_sum) */
   }
   let ipflags = 0;
   if (so.so_options & SO_DONTROUTE) ipflags |= IP_ROUTETOIF;

@@ -3,20 +3,23 @@
  *
  * A userland program: everything goes through socket ioctls (SIOCGIFCONF to list the
  * interfaces and their addresses, SIOCGIFFLAGS/SIOCSIFFLAGS, SIOCGIFMTU/SIOCSIFMTU,
- * SIOCGIFMETRIC, SIOCIFCREATE2/SIOCIFDESTROY, SIOCSIFNAME, SIOCSIFVNET/SIOCSIFRVNET,
+ * SIOCGIFMETRIC, SIOCGIFCAP/SIOCSIFCAP, SIOCIFCREATE2/SIOCIFDESTROY, SIOCSIFNAME, SIOCSIFVNET/SIOCSIFRVNET,
  * SIOCSIFLLADDR, SIOCAIFADDR/SIOCDIFADDR with struct in_aliasreq, SIOCGIFNETMASK /
  * SIOCGIFBRDADDR, SIOCSDRVSPEC for bridge members) on an AF_LOCAL datagram socket
  * (generic) or an AF_INET one (addresses), exactly as FreeBSD's ifconfig does, and
  * prints FreeBSD's format:
  *
  *   epair0a: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500
+ *   	options=60000b<RXCSUM,TXCSUM,VLAN_MTU,RXCSUM_IPV6,TXCSUM_IPV6>
  *   	ether 02:f4:9a:1c:3e:0a
  *   	inet 192.0.2.1 netmask 0xffffff00 broadcast 192.0.2.255
  *
  * Usage: ifconfig [-a] [-l] | ifconfig IF [create|destroy] [params...] | ifconfig CLONER
  * create (prints the new name).  Parameters: up, down, mtu N, metric N, name NEW,
  * inet ADDR[/LEN] [netmask M] [broadcast B] [alias], -alias ADDR, delete, ether MAC /
- * lladdr MAC, vnet JAIL, -vnet JAIL, addm IF, deletem IF, span IF, -span IF (a bridge
+ * lladdr MAC, [-]rxcsum, [-]txcsum, [-]rxcsum6, [-]txcsum6, [-]hwcsum, [-]vlanmtu
+ * (SIOCGIFCAP, then SIOCSIFCAP with the bits the interface supports; `options=` shows
+ * ifr_curcap), vnet JAIL, -vnet JAIL, addm IF, deletem IF, span IF, -span IF (a bridge
  * lists its members and span ports, BRDGGIFS, as "member: IF flags=3<LEARNING,DISCOVER>"
  * and "member: IF flags=8<SPAN>"; XXX: without the second line
  * of STP port details, as there is no STP); for vxlan(4): vxlanid N,
@@ -30,6 +33,7 @@ import {
   SIOCAIFADDR,
   SIOCDIFADDR,
   SIOCGIFBRDADDR,
+  SIOCGIFCAP,
   SIOCGIFCONF,
   SIOCGIFFLAGS,
   SIOCGIFMETRIC,
@@ -39,6 +43,7 @@ import {
   SIOCIFDESTROY,
   SIOCSDRVSPEC,
   SIOCGDRVSPEC,
+  SIOCSIFCAP,
   SIOCSIFFLAGS,
   SIOCSIFLLADDR,
   SIOCSIFMETRIC,
@@ -48,13 +53,48 @@ import {
   SIOCSIFVNET,
 } from '../sys/sockio.js';
 import { AF_INET, AF_LINK, AF_LOCAL, SOCK_DGRAM } from '../sys/socket.js';
-import { IFF_BROADCAST, IFF_UP, IFT_BRIDGE, IFT_ETHER, if_flags_string } from '../net/if_var.js';
+import {
+  IFCAPBITS,
+  IFCAP_HWCSUM,
+  IFCAP_RXCSUM,
+  IFCAP_RXCSUM_IPV6,
+  IFCAP_TXCSUM,
+  IFCAP_TXCSUM_IPV6,
+  IFCAP_VLAN_MTU,
+  IFF_BROADCAST,
+  IFF_UP,
+  IFT_BRIDGE,
+  IFT_ETHER,
+  if_flags_string,
+} from '../net/if_var.js';
 import { inet_aton, inet_ntoa, in_len2mask, type in_addr_t } from '../netinet/in.js';
 import { ether_aton, ether_sprintf } from '../net/ethernet.js';
 import { jail_getv } from '../lib/libjail.js';
 
 const EX_USAGE = 64;
 const IFNAMSIZ = 16;
+
+/** The capability parameters (ifconfig.c's setifcap table): name, bit, on or off. */
+const CAP_PARAMS: ReadonlyMap<string, number> = new Map([
+  ['rxcsum', IFCAP_RXCSUM],
+  ['-rxcsum', -IFCAP_RXCSUM],
+  ['txcsum', IFCAP_TXCSUM],
+  ['-txcsum', -IFCAP_TXCSUM],
+  ['rxcsum6', IFCAP_RXCSUM_IPV6],
+  ['-rxcsum6', -IFCAP_RXCSUM_IPV6],
+  ['txcsum6', IFCAP_TXCSUM_IPV6],
+  ['-txcsum6', -IFCAP_TXCSUM_IPV6],
+  ['hwcsum', IFCAP_HWCSUM],
+  ['-hwcsum', -IFCAP_HWCSUM],
+  ['vlanmtu', IFCAP_VLAN_MTU],
+  ['-vlanmtu', -IFCAP_VLAN_MTU],
+]);
+
+/** printb(): "8<VLAN_MTU>" — the value in hex, then the names of its set bits. */
+function printb(v: number, names: readonly string[]): string {
+  const set = names.filter((_, i) => v & (2 ** i));
+  return `${(v >>> 0).toString(16)}<${set.join(',')}>`;
+}
 
 function setName(b: Uint8Array, name: string, off = 0): void {
   b.fill(0, off, off + IFNAMSIZ);
@@ -200,6 +240,8 @@ class Ifconfig {
     const metric = (await this.int(SIOCGIFMETRIC, info.name)) ?? 0;
     const mtu = (await this.int(SIOCGIFMTU, info.name)) ?? 0;
     let s = `${info.name}: ${if_flags_string(f)} metric ${metric} mtu ${mtu}\n`;
+    const cap = await this.caps(info.name);
+    if (cap !== null && cap.cur !== 0) s += `\toptions=${printb(cap.cur, IFCAPBITS)}\n`;
     if ((info.type === IFT_ETHER || info.type === IFT_BRIDGE) && info.lladdr?.length === 6)
       s += `\tether ${ether_sprintf(ether_from(info.lladdr))}\n`;
     if (info.name.startsWith('vxlan')) {
@@ -227,6 +269,30 @@ class Ifconfig {
       s += '\n';
     }
     await this.ctx.out(s);
+  }
+
+  /** SIOCGIFCAP: what the interface can do (ifr_reqcap) and what is on (ifr_curcap). */
+  async caps(name: string): Promise<{ req: number; cur: number } | null> {
+    const r = ifreq(name);
+    if ((await this.ioctl(SIOCGIFCAP, r)) < 0) return null;
+    const dv = new DataView(r.buffer);
+    return { req: dv.getInt32(16, true) >>> 0, cur: dv.getInt32(20, true) >>> 0 };
+  }
+
+  /**
+   * setifcap: turn capability bits on (value > 0) or off (< 0), limited to what the
+   * interface supports; no ioctl when nothing changes.
+   */
+  async setcap(name: string, what: string, value: number): Promise<number> {
+    const c = await this.caps(name);
+    if (c === null) return this.fail('ioctl (SIOCGIFCAP)');
+    let flags = value < 0 ? c.cur & ~-value : c.cur | value;
+    flags = (flags & c.req) >>> 0;
+    if (flags === c.cur) return 0;
+    const r = ifreq(name);
+    new DataView(r.buffer).setInt32(16, flags | 0, true);
+    if ((await this.ioctl(SIOCSIFCAP, r)) < 0) return this.fail(what);
+    return 0;
   }
 
   async setflag(name: string, on: number, off: number): Promise<number> {
@@ -455,6 +521,11 @@ class Ifconfig {
           break;
         }
         default: {
+          const capv = CAP_PARAMS.get(a);
+          if (capv !== undefined) {
+            if (await this.setcap(cur, a, capv)) return 1;
+            break;
+          }
           const m = /^([0-9.]+)(?:\/([0-9]+))?$/.exec(a);
           const ip = m ? inet_aton(m[1]!) : null;
           if (!m || ip === null) {

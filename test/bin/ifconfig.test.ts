@@ -28,15 +28,45 @@ test('ifconfig lists lo0; epair create prints epair0a; up, mtu, name, ether, des
   assert.equal(lines[2], 'lo0 epair0a epair0b');
   assert.match(
     r.out,
-    /epair0a: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 9000\n\tether 02:[0-9a-f:]+:0a\n/,
+    /epair0a: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 9000\n\toptions=60000b<RXCSUM,TXCSUM,VLAN_MTU,RXCSUM_IPV6,TXCSUM_IPV6>\n\tether 02:[0-9a-f:]+:0a\n/,
   );
   assert.match(
     r.out,
-    /outside: flags=[0-9a-f]+<[A-Z,]+> metric 0 mtu 1500\n\tether 02:00:00:00:00:02\n/,
+    /outside: flags=[0-9a-f]+<[A-Z,]+> metric 0 mtu 1500\n\toptions=[0-9a-f]+<[A-Z0-9_,]+>\n\tether 02:00:00:00:00:02\n/,
   );
   assert.match(r.err, /ifconfig: interface nosuch0 does not exist/);
   assert.match(r.out, /status=1/);
   assert.equal(lines[lines.length - 2], 'lo0', 'destroying one side removed both');
+});
+
+test('ifconfig options: epair checksum offload, TXCSUM shared by both ends, RXCSUM always on', async () => {
+  const r = await sh(
+    [
+      'ifconfig epair create',
+      'ifconfig epair0a -txcsum',
+      'ifconfig epair0b',
+      'ifconfig epair0b -rxcsum -txcsum6',
+      'ifconfig epair0a',
+      'ifconfig epair0b txcsum txcsum6',
+      'ifconfig epair0a',
+      'ifconfig lo0',
+      'ifconfig lo0 vlanmtu; echo status=$?',
+      'ifconfig lo0',
+    ].join('\n'),
+  );
+  assert.equal(r.status, 0, r.err);
+  const opts = [...r.out.matchAll(/\toptions=(.*)\n/g)].map((m) => m[1]);
+  assert.deepEqual(opts, [
+    /* -txcsum on epair0a turned TXCSUM off on epair0b as well. */
+    '600009<RXCSUM,VLAN_MTU,RXCSUM_IPV6,TXCSUM_IPV6>',
+    /* -rxcsum is not possible on an epair; -txcsum6 reached the other end. */
+    '200009<RXCSUM,VLAN_MTU,RXCSUM_IPV6>',
+    '60000b<RXCSUM,TXCSUM,VLAN_MTU,RXCSUM_IPV6,TXCSUM_IPV6>',
+    '3<RXCSUM,TXCSUM>',
+    /* lo0 cannot do VLAN_MTU: nothing changes and nothing fails (ifconfig's setifcap). */
+    '3<RXCSUM,TXCSUM>',
+  ]);
+  assert.match(r.out, /status=0/);
 });
 
 test('ifconfig vnet / -vnet moves an interface into a jail and back (VIMAGE)', async () => {

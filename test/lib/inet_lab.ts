@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import type { Kernel } from '../../src/kern/kernel.js';
 import { kern_jail_set } from '../../src/kern/kern_jail.js';
 import { if_clone_create } from '../../src/net/if_clone.js';
-import { ifunit, if_up, if_vmove } from '../../src/net/if.js';
+import { ifioctl_generic, ifunit, if_up, if_vmove } from '../../src/net/if.js';
+import { SIOCSIFCAP } from '../../src/sys/sockio.js';
 import { with_vnet, type Vnet } from '../../src/net/vnet.js';
 import { IFF_DRV_RUNNING, IFF_UP, type Ifnet } from '../../src/net/if_var.js';
 import { V_loif } from '../../src/net/if_loop.js';
@@ -100,6 +101,21 @@ export function epair(k: Kernel, va: Vnet, vb: Vnet): { a: Ifnet; b: Ifnet } {
   inv(k, va, () => if_up(a));
   inv(k, vb, () => if_up(b));
   return { a, b };
+}
+
+/**
+ * SIOCSIFCAP on ifp, as `ifconfig IF -txcsum` ends up doing: `cap` is the whole set of
+ * capabilities wanted on (an epair applies TXCSUM to both of its ends).
+ */
+export function ifcap_set(k: Kernel, ifp: Ifnet, cap: number): void {
+  const r = new Uint8Array(32);
+  for (let i = 0; i < ifp.if_xname.length; i++) r[i] = ifp.if_xname.charCodeAt(i);
+  new DataView(r.buffer).setInt32(16, cap, true);
+  assert.equal(
+    inv(k, ifp.if_vnet!, () => ifioctl_generic(ifp, SIOCSIFCAP, r, null)),
+    0,
+    `SIOCSIFCAP ${ifp.if_xname}`,
+  );
 }
 
 export interface Lab2 {
