@@ -209,7 +209,19 @@ export type LleState = 'incomplete' | 'reachable' | 'down' | 'static';
 /** struct llentry (IPv4). */
 export class Llentry {
   state: LleState = 'incomplete';
-  mac: ether_addr_t | null = null;
+  private _mac: ether_addr_t | null = null;
+  /**
+   * The resolver's answer for this entry, made once when the MAC is set (FreeBSD keeps
+   * the link header ready in the entry, r_linkdata, for arpresolve_fast).
+   */
+  res: { readonly mac: ether_addr_t } | null = null;
+  get mac(): ether_addr_t | null {
+    return this._mac;
+  }
+  set mac(a: ether_addr_t | null) {
+    this._mac = a;
+    this.res = a === null ? null : { mac: a };
+  }
   /** Uptime (ns) when the entry expires; 0 for static entries. */
   expire = 0;
   /** Published (LLE_PUB, arp -s ... pub): we answer requests for it (proxy ARP). */
@@ -365,23 +377,30 @@ export function ETHER_MAP_IP_MULTICAST(ip: number): ether_addr_t {
   return (0x01005e000000 + (ip & 0x7fffff)) as ether_addr_t;
 }
 
+/** The broadcast answer, made once. */
+const ETHER_BCAST_RES = { mac: ETHER_BCAST } as const;
+
 /**
  * arpresolve(ifp, m, dst, ro): the AF_INET resolver of ether_output.  m is borrowed,
  * except when 'held' is returned (the hold queue owns it).
  */
+
 export function arpresolve(ifp: Ifnet, m: Mbuf, dst: IfDst, ro: IfRoute | null) {
   BKPT(S_arpresolve);
   const ip = (dst.sin_addr ?? 0) >>> 0;
-  if (m.m_flags & M_BCAST || in_broadcast(ip as in_addr_t, ifp)) return { mac: ETHER_BCAST };
-  if (m.m_flags & M_MCAST || IN_MULTICAST(ip)) return { mac: ETHER_MAP_IP_MULTICAST(ip) };
-  for (const ia of ifp.if_addrhead)
-    if (ia instanceof InIfaddr && ia.ia_addr === ip && ifp.if_lladdr !== null)
-      return { mac: ifp.if_lladdr };
+  /* ip_output has marked broadcasts and multicasts; then arpresolve_fast's order: a
+   * valid entry answers with what it keeps ready, and only a miss looks further. */
+  if (m.m_flags & M_BCAST) return ETHER_BCAST_RES;
+  if (m.m_flags & M_MCAST) return { mac: ETHER_MAP_IP_MULTICAST(ip) };
   const t = lltable(ifp, true);
   if (t === null) return EHOSTDOWN;
   let lle = t.get(ip);
-  if (lle !== undefined && (lle.state === 'reachable' || lle.state === 'static'))
-    return { mac: lle.mac! };
+  if (lle !== undefined && (lle.state === 'reachable' || lle.state === 'static')) return lle.res!;
+  if (in_broadcast(ip as in_addr_t, ifp)) return ETHER_BCAST_RES;
+  if (IN_MULTICAST(ip)) return { mac: ETHER_MAP_IP_MULTICAST(ip) };
+  for (const ia of ifp.if_addrhead)
+    if (ia instanceof InIfaddr && ia.ia_addr === ip && ifp.if_lladdr !== null)
+      return { mac: ifp.if_lladdr };
   if (lle !== undefined && lle.state === 'down')
     return ro !== null && (ro.ro_flags ?? 0) & RTF_GATEWAY ? EHOSTUNREACH : EHOSTDOWN;
   if (ifp.if_flags & IFF_NOARP) return EHOSTDOWN;
