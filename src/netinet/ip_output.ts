@@ -116,6 +116,10 @@ export interface IpRoute {
   ro_dst?: number;
   ro_rib?: Rib;
   ro_gen?: number;
+  /** With the route: the source's interface address (ifa counters), and whether
+   * ro_dst is a broadcast address of ro_ifp — both fixed until the rib changes. */
+  ro_ia?: InIfaddr | null;
+  ro_bcast?: boolean;
 }
 
 /** The per-vnet IP ID counter (FreeBSD's V_ip_id, per CPU there). */
@@ -253,6 +257,8 @@ export function ip_output(
   let ifa: number | null = null;
   /* The interface address whose counters the datagram goes to (the route's ia). */
   let ia: InIfaddr | null = null;
+  /* The connection's route cache when it holds this route (ia and broadcast known). */
+  let cached: IpRoute | null = null;
   if (flags & IP_ROUTETOIF) {
     ia = in_ifaddr_bynet(dst);
     if (ia === null) {
@@ -269,6 +275,7 @@ export function ip_output(
     if (ro !== null && ro.ro_rib === rib && ro.ro_gen === rib.rnh_gen && ro.ro_dst === dst) {
       rt = ro.ro_rt!;
       rifp = ro.ro_ifp!;
+      cached = ro;
     } else {
       rt = rib.lookup(dst);
       rifp = rt !== null && rt.rt_ifp !== null ? ifnet_byindex(rt.rt_ifp.if_index) : null;
@@ -278,6 +285,9 @@ export function ip_output(
         ro.ro_dst = dst;
         ro.ro_rib = rib;
         ro.ro_gen = rib.rnh_gen;
+        ro.ro_ia = rt.rt_ifa !== null ? ifa_ifwithaddr(rt.rt_ifa as in_addr_t) : null;
+        ro.ro_bcast = in_broadcast(dst, rifp);
+        cached = ro;
       }
     }
     if (rt === null || rifp === null) {
@@ -316,7 +326,10 @@ export function ip_output(
   /* Broadcasts (RFC 1122 §3.3.6). */
   m.m_flags &= ~(M_BCAST | M_MCAST);
   if (IN_MULTICAST(dst)) m.m_flags |= M_MCAST;
-  else if (rtflags & RTF_BROADCAST || in_broadcast(dst, ifp)) {
+  else if (
+    rtflags & RTF_BROADCAST ||
+    (cached !== null ? cached.ro_bcast : in_broadcast(dst, ifp))
+  ) {
     if (!(ifp.if_flags & IFF_BROADCAST)) {
       m_freem(m);
       return EADDRNOTAVAIL;
@@ -343,6 +356,7 @@ export function ip_output(
   const ifro: IfRoute = { ro_mtu: mtu, ro_flags: rtflags };
   /* Statistics for the interface address (ifa_opackets), not for forwarded ones. */
   if (flags & IP_FORWARDING) ia = null;
+  else if (ia === null && cached !== null) ia = cached.ro_ia ?? null;
   else if (ia === null && ifa !== null) ia = ifa_ifwithaddr(ifa as in_addr_t);
   if (len <= mtu) {
     if (ifp.if_hwassist & CSUM_IP) m.csum_flags |= CSUM_IP;
