@@ -132,6 +132,8 @@ const OPT_TS = 0x10;
  * straight into its header: no array and no copy per segment.
  */
 function tcp_optlen(which: number, nsacks: number): number {
+  /* Every segment of a timestamping connection: NOP NOP TS. */
+  if (which === OPT_TS && nsacks === 0) return 2 + TCPOLEN_TIMESTAMP;
   let n = 0;
   if (which & OPT_MSS) n += TCPOLEN_MAXSEG;
   if (which & OPT_SCALE) {
@@ -171,6 +173,17 @@ function tcp_addopts(
   sacks: readonly (readonly [number, number])[] | null,
 ): number {
   let n = at;
+  if (which === OPT_TS && (sacks === null || sacks.length === 0)) {
+    /* The commonest layout, NOP NOP TS (RFC 7323 appendix A), without the padding walk:
+     * the same 12 bytes the general case below writes. */
+    b[n] = TCPOPT_NOP;
+    b[n + 1] = TCPOPT_NOP;
+    b[n + 2] = TCPOPT_TIMESTAMP;
+    b[n + 3] = TCPOLEN_TIMESTAMP;
+    wr32(b, n + 4, tsval);
+    wr32(b, n + 8, tsecr);
+    return 2 + TCPOLEN_TIMESTAMP;
+  }
   if (which & OPT_MSS) {
     b[n++] = TCPOPT_MAXSEG;
     b[n++] = TCPOLEN_MAXSEG;
