@@ -317,6 +317,7 @@ function sbcopyaddr(sb: Sockbuf, asa: Uint8Array): Uint8Array {
 export function sbdroprecord(sb: Sockbuf): void {
   const r = sb.sb_records.shift();
   if (r === undefined) return;
+  sb.sb_sndptr_r = -1;
   if (r.addr !== null || r.control !== null) sb.sb_mbcnt -= MSIZE;
   const data = r.data;
   for (let i = 0; i < data.length; i++) {
@@ -329,6 +330,9 @@ export function sbdroprecord(sb: Sockbuf): void {
 
 /** sbdrop(): discard len bytes from the front (stream semantics, across records). */
 export function sbdrop(sb: Sockbuf, len: number): void {
+  const want = len;
+  /* Mbufs freed from the front of the first record (for the send pointer). */
+  let freed = 0;
   while (len > 0) {
     const r = sb.sb_records[0];
     if (r === undefined) break;
@@ -344,6 +348,7 @@ export function sbdrop(sb: Sockbuf, len: number): void {
       sb.sb_mbcnt -= mstore(m);
       r.data.shift();
       m_freem(m);
+      freed++;
     } else {
       m_adj(m, len);
       r.len -= len;
@@ -353,8 +358,30 @@ export function sbdrop(sb: Sockbuf, len: number): void {
     if (r.data.length === 0) {
       if (r.addr !== null || r.control !== null) sb.sb_mbcnt -= MSIZE;
       sb.sb_records.shift();
+      sb.sb_sndptr_r = -1;
     }
   }
+  if (sb.sb_sndptr_r >= 0) sbsndptr_drop(sb, want - len, freed);
+}
+
+/**
+ * The send pointer after sbdrop took `dropped` bytes and `freed` whole mbufs from the
+ * front of the first record (a record that went entirely has already cleared it): the
+ * pointed mbuf moves down by freed (gone if it was one of them), and its offset by the
+ * bytes dropped — 0 when it is now the first mbuf, whose front m_adj may have trimmed.
+ */
+function sbsndptr_drop(sb: Sockbuf, dropped: number, freed: number): void {
+  if (sb.sb_sndptr_r > 0) {
+    sb.sb_sndptroff -= dropped;
+    return;
+  }
+  const mi = sb.sb_sndptr_m - freed;
+  if (mi < 0) {
+    sb.sb_sndptr_r = -1;
+    return;
+  }
+  sb.sb_sndptr_m = mi;
+  sb.sb_sndptroff = mi === 0 ? 0 : sb.sb_sndptroff - dropped;
 }
 
 /** sbflush(): discard everything. */
@@ -362,6 +389,7 @@ export function sbflush(sb: Sockbuf): void {
   while (sb.sb_records.length > 0) sbdroprecord(sb);
   sb.sb_ccc = 0;
   sb.sb_mbcnt = 0;
+  sb.sb_sndptr_r = -1;
 }
 
 /**
@@ -400,6 +428,64 @@ export function sbcopy(
       skip = 0;
       at += n;
       if (at === len) return at;
+    }
+  }
+  return at;
+}
+
+/**
+ * sbcopy_sndptr(sb, off, len, dst, dstoff): sbcopy for tcp_output, which copies each
+ * segment's data from just after the previous one's.  FreeBSD's sbsndptr_noadv,
+ * m_copydata and sbsndptr_adv: the copy starts at the send pointer when off is at or
+ * after it (else, a retransmission, from the start of the buffer, leaving the pointer
+ * where it is), and a copy from the pointer moves it to the mbuf holding the last byte
+ * copied.  A bulk transfer thus no longer walks a send buffer of hundreds of
+ * kilobytes for every segment.  Returns the count, as sbcopy.
+ */
+export function sbcopy_sndptr(
+  sb: Sockbuf,
+  off: number,
+  len: number,
+  dst: Uint8Array,
+  dstoff: number,
+): number {
+  const recs = sb.sb_records;
+  let ri = 0;
+  let mi = 0;
+  /* Buffer offset of mbuf (ri, mi)'s first byte. */
+  let moff = 0;
+  const fromptr = sb.sb_sndptr_r >= 0 && off >= sb.sb_sndptroff;
+  if (fromptr) {
+    ri = sb.sb_sndptr_r;
+    mi = sb.sb_sndptr_m;
+    moff = sb.sb_sndptroff;
+  }
+  let skip = off - moff;
+  let at = 0;
+  for (; ri < recs.length; ri++, mi = 0) {
+    const data = recs[ri]!.data;
+    for (; mi < data.length; mi++) {
+      const m = data[mi]!;
+      const mlen = m.m_len;
+      if (skip >= mlen) {
+        skip -= mlen;
+        moff += mlen;
+        continue;
+      }
+      const n = Math.min(mlen - skip, len - at);
+      const from = m.m_data + skip;
+      dst.set(m.m_buf.subarray(from, from + n), dstoff + at);
+      skip = 0;
+      at += n;
+      if (at === len) {
+        if (fromptr || sb.sb_sndptr_r < 0) {
+          sb.sb_sndptr_r = ri;
+          sb.sb_sndptr_m = mi;
+          sb.sb_sndptroff = moff;
+        }
+        return at;
+      }
+      moff += mlen;
     }
   }
   return at;

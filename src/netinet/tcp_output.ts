@@ -21,8 +21,9 @@
  * sendbuf_inc when the window in flight nears it.
  *
  * A segment is one mbuf built in place: tcp_optlen sizes the options, tcp_seg_alloc
- * writes the IP and TCP headers, tcp_addopts the options and sbcopy the data straight
- * from the send buffer; the checksum is delayed as in FreeBSD (CSUM_TCP with the
+ * writes the IP and TCP headers, tcp_addopts the options and sbcopy_sndptr the data
+ * straight from the send buffer, from where the previous segment's copy ended (FreeBSD's
+ * send pointer); the checksum is delayed as in FreeBSD (CSUM_TCP with the
  * pseudo-header sum in th_sum), so ip_output finishes it only for an interface that
  * does not offload it (lo0 does).  No arrays, closures or intermediate copies per
  * segment: this is the hot path of a bulk transfer (bench/tcp.ts).
@@ -32,7 +33,7 @@ import { ip_opts_route, type IpPcbOpts } from './ip_ctloutput.js';
 import { CSUM_TCP, type Mbuf } from '../sys/mbuf.js';
 import { curkernel } from '../kern/kern_cur.js';
 import { get_ticks } from '../kern/kern_clock.js';
-import { sbavail, sbcopy, sbreserve, sbspace } from '../kern/uipc_sockbuf.js';
+import { sbavail, sbcopy, sbcopy_sndptr, sbreserve, sbspace } from '../kern/uipc_sockbuf.js';
 import { BKPT } from '../kern/subr_kdb.js';
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
 import { SB_AUTOSIZE, type Sockbuf } from '../sys/socketvar.js';
@@ -661,7 +662,7 @@ export function tcp_output(tp: Tcpcb): number {
       const b = m.m_buf;
       const t = m.m_data + 20;
       tcp_addopts(b, t + 20, which, mss, tp.request_r_scale, tsval, tp.ts_recent, sacks);
-      if (len > 0) sbcopy(snd, b, off, t + hlen, len);
+      if (len > 0) sbcopy_sndptr(snd, off, len, b, t + hlen);
       /* The connection's route cache (ip_output revalidates it by the rib's generation). */
       error = tcp_seg_send(
         m,

@@ -101,6 +101,15 @@ export class Sockbuf {
   /** Timeout for blocking operations in ns (SO_SNDTIMEO/SO_RCVTIMEO); 0 = forever. */
   sb_timeo = 0;
   readonly sb_sel = new SelInfo();
+  /**
+   * The send pointer (FreeBSD's sb_sndptr and sb_sndptroff): the mbuf holding the last
+   * byte tcp_output copied — its record and index there (-1: none) — and the offset of
+   * its first byte in the buffer, so the next segment's copy starts there instead of
+   * walking the buffer from its start (sbcopy_sndptr; sbdrop keeps it right).
+   */
+  sb_sndptr_r = -1;
+  sb_sndptr_m = 0;
+  sb_sndptroff = 0;
 
   constructor(readonly sb_which: 'rcv' | 'snd') {}
 

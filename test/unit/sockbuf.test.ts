@@ -1,0 +1,116 @@
+// Socket buffer unit tests: the send pointer (sbcopy_sndptr, FreeBSD's sb_sndptr) must
+// copy exactly what sbcopy copies, whatever mix of appends (coalesced small ones
+// included), partial and whole-mbuf drops, in-order copies and retransmissions (copies
+// behind the pointer) came before; and it must actually be used: after in-order copies
+// it points at the mbuf holding the last byte copied.  Seeded (xorshift32).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MbufPool } from '../../src/sys/mbuf.js';
+import { Sockbuf } from '../../src/sys/socketvar.js';
+import {
+  sbappendstream,
+  sbcopy,
+  sbcopy_sndptr,
+  sbdrop,
+  sbflush,
+} from '../../src/kern/uipc_sockbuf.js';
+
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+/** Append n bytes counting on from `next` (mod 251) as one mbuf; returns the new next. */
+function append(pool: MbufPool, sb: Sockbuf, n: number, next: number): number {
+  const m = pool.m_gethdr(n, 16)!;
+  for (let i = 0; i < n; i++) m.m_buf[m.m_data + i] = (next + i) % 251;
+  sbappendstream(sb, m);
+  return next + n;
+}
+
+test('sbcopy_sndptr copies what sbcopy copies, across appends, drops and retransmissions', () => {
+  const r = rng(0x5eed);
+  const pool = new MbufPool();
+  const sb = new Sockbuf('snd');
+  /* Byte i of the buffer holds (base + i) % 251; sndoff plays snd_nxt - snd_una. */
+  let base = 0;
+  let next = 0;
+  let sndoff = 0;
+  let fromptr = 0;
+  for (let step = 0; step < 20000; step++) {
+    const op = r() % 10;
+    if (op < 3) {
+      /* Writes: 64 KiB chunks as sosend makes them, or small ones that coalesce. */
+      const n = r() % 3 === 0 ? 1 + (r() % 256) : 1 + (r() % 65536);
+      if (sb.sb_ccc + n <= 1 << 20) next = append(pool, sb, n, next);
+    } else if (op < 5) {
+      /* An ACK: drop up to what was sent, in part of an mbuf or several. */
+      const n = Math.min(sndoff, r() % 8000);
+      sbdrop(sb, n);
+      base += n;
+      sndoff -= n;
+    } else {
+      /* A segment: usually the next data, sometimes a retransmission from the front. */
+      const off = r() % 8 === 0 ? r() % (sndoff + 1) : sndoff;
+      const len = Math.min(1 + (r() % 1448), sb.sb_ccc - off);
+      if (len <= 0) continue;
+      const before = sb.sb_sndptr_r >= 0 && off >= sb.sb_sndptroff;
+      const a = new Uint8Array(len + 40);
+      const b = new Uint8Array(len + 40);
+      assert.equal(sbcopy_sndptr(sb, off, len, a, 40), len);
+      assert.equal(sbcopy(sb, b, off, 40, len), len);
+      assert.deepEqual(a, b, `step ${step}: off ${off} len ${len}`);
+      for (let i = 0; i < len; i++)
+        if (a[40 + i] !== (base + off + i) % 251) assert.fail(`step ${step}: byte ${off + i}`);
+      if (before) fromptr++;
+      if (off === sndoff) sndoff += len;
+    }
+    /* The pointer, when set, names an mbuf whose offset is the bytes before it. */
+    if (sb.sb_sndptr_r >= 0) {
+      let o = 0;
+      for (let ri = 0; ri < sb.sb_sndptr_r; ri++) o += sb.sb_records[ri]!.len;
+      const data = sb.sb_records[sb.sb_sndptr_r]!.data;
+      assert.ok(sb.sb_sndptr_m < data.length, `step ${step}: pointer past the record`);
+      for (let mi = 0; mi < sb.sb_sndptr_m; mi++) o += data[mi]!.m_len;
+      assert.equal(sb.sb_sndptroff, o, `step ${step}: sb_sndptroff`);
+    }
+  }
+  assert.ok(fromptr > 5000, `most copies started at the send pointer (${fromptr})`);
+  sbflush(sb);
+  assert.equal(sb.sb_sndptr_r, -1);
+  assert.equal(pool.stats.inuse, 0, 'every mbuf went back to the pool');
+});
+
+test('sbcopy_sndptr: in-order copies move the pointer, a retransmission leaves it', () => {
+  const pool = new MbufPool();
+  const sb = new Sockbuf('snd');
+  let next = 0;
+  for (let i = 0; i < 4; i++) next = append(pool, sb, 4000, next);
+  const seg = new Uint8Array(1448);
+  sbcopy_sndptr(sb, 0, 1448, seg, 0);
+  sbcopy_sndptr(sb, 1448, 1448, seg, 0);
+  sbcopy_sndptr(sb, 2896, 1448, seg, 0); /* bytes 2896..4343: ends in the second mbuf */
+  assert.deepEqual([sb.sb_sndptr_r, sb.sb_sndptr_m, sb.sb_sndptroff], [0, 1, 4000]);
+  sbcopy_sndptr(sb, 100, 1448, seg, 0); /* behind the pointer: from the start */
+  assert.deepEqual([sb.sb_sndptr_r, sb.sb_sndptr_m, sb.sb_sndptroff], [0, 1, 4000]);
+  assert.equal(seg[0], 100 % 251);
+  /* An ACK for the first mbuf and a bit: the pointed mbuf is now the first. */
+  sbdrop(sb, 4100);
+  assert.deepEqual([sb.sb_sndptr_r, sb.sb_sndptr_m, sb.sb_sndptroff], [0, 0, 0]);
+  sbcopy_sndptr(sb, 244, 1448, seg, 0);
+  assert.equal(seg[0], (4100 + 244) % 251);
+  /* An ACK past the pointed mbuf forgets it; the next copy starts from the front. */
+  sbdrop(sb, 5000);
+  assert.equal(sb.sb_sndptr_r, -1);
+  sbcopy_sndptr(sb, 0, 10, seg, 0);
+  assert.equal(seg[0], 9100 % 251);
+  sbflush(sb);
+  assert.equal(pool.stats.inuse, 0);
+});
