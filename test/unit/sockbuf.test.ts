@@ -6,8 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MbufPool } from '../../src/sys/mbuf.js';
-import { Sockbuf } from '../../src/sys/socketvar.js';
+import { MSIZE, Sockbuf } from '../../src/sys/socketvar.js';
 import {
+  sbappendaddr,
+  sbappendrecord,
   sbappendstream,
   sbcopy,
   sbcopy_sndptr,
@@ -113,4 +115,59 @@ test('sbcopy_sndptr: in-order copies move the pointer, a retransmission leaves i
   assert.equal(seg[0], 9100 % 251);
   sbflush(sb);
   assert.equal(pool.stats.inuse, 0);
+});
+
+test('sbdrop across records and many mbufs keeps the counts and frees what it took', () => {
+  const pool = new MbufPool();
+  const sb = new Sockbuf('rcv');
+  sb.sb_hiwat = 1 << 21; /* sbreserve's result for 2 MiB, without a kernel */
+  sb.sb_mbmax = 1 << 24;
+  const addr = new Uint8Array(16);
+  /* Three datagrams of 100, 200, 300 bytes (with addresses), then a stream record of
+   * 1000 segments of 1448 bytes, as a receive buffer a slow reader left. */
+  for (const n of [100, 200, 300]) {
+    const m = pool.m_gethdr(n, 16)!;
+    m.m_buf.fill(n / 100, m.m_data, m.m_data + n);
+    assert.ok(sbappendaddr(sb, addr, m));
+  }
+  let next = 0;
+  const seg = (): void => {
+    const m = pool.m_gethdr(1448, 16)!;
+    for (let i = 0; i < 1448; i++) m.m_buf[m.m_data + i] = (next + i) % 251;
+    next += 1448;
+    sbappendrecord(sb, m);
+  };
+  seg();
+  for (let i = 1; i < 1000; i++) {
+    const m = pool.m_gethdr(1448, 16)!;
+    for (let j = 0; j < 1448; j++) m.m_buf[m.m_data + j] = (next + j) % 251;
+    next += 1448;
+    sbappendstream(sb, m);
+  }
+  const mb = MSIZE + sb.sb_records[3]!.data[0]!.m_buf.length;
+  assert.equal(sb.sb_records.length, 4);
+  assert.equal(sb.sb_ccc, 600 + 1000 * 1448);
+  /* The datagrams and 10 bytes of the first segment. */
+  sbdrop(sb, 610);
+  assert.equal(sb.sb_records.length, 1);
+  assert.equal(sb.sb_records[0]!.data.length, 1000);
+  assert.equal(sb.sb_ccc, 1000 * 1448 - 10);
+  /* A 64 KiB read: 45 whole segments and part of the 46th go. */
+  const buf = new Uint8Array(65536);
+  assert.equal(sbcopy(sb, buf), 65536);
+  assert.equal(buf[0], 10);
+  sbdrop(sb, 65536);
+  const left = 1000 * 1448 - 10 - 65536;
+  assert.equal(sb.sb_ccc, left);
+  assert.equal(sb.sb_records[0]!.len, left);
+  assert.equal(sb.sb_records[0]!.data.length, 1000 - 45);
+  assert.equal(sb.sb_records[0]!.data[0]!.m_len, 1448 * 46 - 10 - 65536);
+  assert.equal(sb.sb_mbcnt, 955 * mb);
+  assert.equal(sbcopy(sb, buf, 0, 0, 1), 1);
+  assert.equal(buf[0], (10 + 65536) % 251);
+  sbdrop(sb, left);
+  assert.equal(sb.sb_records.length, 0);
+  assert.equal(sb.sb_ccc, 0);
+  assert.equal(sb.sb_mbcnt, 0);
+  assert.equal(pool.stats.inuse, 0, 'every mbuf went back to the pool');
 });
