@@ -48,7 +48,7 @@ import {
   SYS_read,
   SYS_write,
 } from '../sys/sysent.js';
-import { vmspace, type VmMap } from '../vm/vm_map.js';
+import { VM_MIN_ADDRESS, vmspace, type VmMap } from '../vm/vm_map.js';
 import { KLDSYM_LOOKUP, kld_file_stat, kld_sym_lookup } from '../kern/kern_kld_syscalls.js';
 import { O_RDONLY } from '../sys/fcntl.js';
 import { MAXPATHLEN } from '../sys/param.js';
@@ -102,6 +102,8 @@ const SLOT_MIN = IOCPARM_MAX;
 const SLOT_MAX = 1 << 17;
 /** Bounce slots per Libc. */
 const NSLOTS = 6;
+/** Lending windows per Libc (read/write calls in progress at once on one Libc). */
+const NWINDOWS = 4;
 /** Copies below this size go byte by byte (cheaper than TypedArray.set and a view). */
 const SMALL_COPY = 16;
 
@@ -165,6 +167,13 @@ export class Libc {
    * bigger buffer gets a fresh mapping of its own, unmapped afterwards.
    */
   private readonly slots: BounceSlot[] = [];
+  /**
+   * Windows for read(2)/write(2) and their p-variants: address ranges (VmMap.window)
+   * that are lent the caller's own buffer for the call, so the kernel reads or fills it
+   * in place — no bounce copy either way.  A buffer above SLOT_MAX, or a call that
+   * finds every window busy, takes the bounce path.
+   */
+  private readonly windows: { addr: number; busy: boolean }[] = [];
 
   constructor(
     readonly k: Kernel,
@@ -253,6 +262,34 @@ export class Libc {
     return null;
   }
 
+  /** buf mapped as user memory for one call (a window), or -1 (use a bounce). */
+  private lend(buf: Uint8Array): number {
+    const n = buf.length;
+    if (n === 0 || n > SLOT_MAX) return -1;
+    const ws = this.windows;
+    let w: { addr: number; busy: boolean } | undefined;
+    for (let i = 0; i < ws.length; i++)
+      if (!ws[i]!.busy) {
+        w = ws[i]!;
+        break;
+      }
+    if (w === undefined) {
+      if (ws.length >= NWINDOWS) return -1;
+      const addr = this.vm.window(SLOT_MAX);
+      if (addr < VM_MIN_ADDRESS) return -1;
+      ws.push((w = { addr, busy: false }));
+    }
+    w.busy = true;
+    this.vm.lend(w.addr, buf);
+    return w.addr;
+  }
+
+  /** End a lend(): the window maps nothing again. */
+  private unlend(addr: number): void {
+    this.vm.unlend(addr);
+    for (const w of this.windows) if (w.addr === addr) w.busy = false;
+  }
+
   /** A user copy of bytes (exactly data.length long, unmapped memory after it). */
   private bounce(data: Uint8Array): number {
     const n = data.length;
@@ -338,41 +375,46 @@ export class Libc {
     return this.syscall(SYS_dup, fd);
   }
 
+  /**
+   * One buffer-passing call: buf lent through a window when one is free (the kernel
+   * works on buf itself), else a bounce copy (copied back when `back`).
+   */
+  private async bufcall(
+    buf: Uint8Array,
+    back: boolean,
+    code: number,
+    fd: number,
+    nbyte: number,
+    offset?: number,
+  ): Promise<number> {
+    const w = this.lend(buf);
+    const ua = w >= 0 ? w : this.bounce(buf);
+    try {
+      return await (offset === undefined
+        ? this.syscall(code, fd, ua, nbyte)
+        : this.syscall(code, fd, ua, nbyte, offset));
+    } finally {
+      if (w >= 0) this.unlend(w);
+      else if (back) this.unbounce(ua, buf);
+      else this.release(ua);
+    }
+  }
+
   /** read(2) into buf (nbyte defaults to buf.length). */
-  async read(fd: number, buf: Uint8Array, nbyte = buf.length): Promise<number> {
-    const ua = this.bounce(buf);
-    try {
-      return await this.syscall(SYS_read, fd, ua, nbyte);
-    } finally {
-      this.unbounce(ua, buf);
-    }
+  read(fd: number, buf: Uint8Array, nbyte = buf.length): Promise<number> {
+    return this.bufcall(buf, true, SYS_read, fd, nbyte);
   }
 
-  async pread(fd: number, buf: Uint8Array, nbyte: number, offset: number): Promise<number> {
-    const ua = this.bounce(buf);
-    try {
-      return await this.syscall(SYS_pread, fd, ua, nbyte, offset);
-    } finally {
-      this.unbounce(ua, buf);
-    }
+  pread(fd: number, buf: Uint8Array, nbyte: number, offset: number): Promise<number> {
+    return this.bufcall(buf, true, SYS_pread, fd, nbyte, offset);
   }
 
-  async write(fd: number, buf: Uint8Array, nbyte = buf.length): Promise<number> {
-    const ua = this.bounce(buf);
-    try {
-      return await this.syscall(SYS_write, fd, ua, nbyte);
-    } finally {
-      this.release(ua);
-    }
+  write(fd: number, buf: Uint8Array, nbyte = buf.length): Promise<number> {
+    return this.bufcall(buf, false, SYS_write, fd, nbyte);
   }
 
-  async pwrite(fd: number, buf: Uint8Array, nbyte: number, offset: number): Promise<number> {
-    const ua = this.bounce(buf);
-    try {
-      return await this.syscall(SYS_pwrite, fd, ua, nbyte, offset);
-    } finally {
-      this.release(ua);
-    }
+  pwrite(fd: number, buf: Uint8Array, nbyte: number, offset: number): Promise<number> {
+    return this.bufcall(buf, false, SYS_pwrite, fd, nbyte, offset);
   }
 
   async lseek(fd: number, offset: number, whence: number): Promise<number> {

@@ -39,10 +39,13 @@ declare module '../sys/proc.js' {
 export class VmEntry {
   constructor(
     readonly start: number,
-    readonly end: number,
-    readonly mem: Uint8Array,
+    /** One past the last address (a lent window's moves with what it is lent). */
+    public end: number,
+    public mem: Uint8Array,
   ) {}
 }
+
+const NOTHING = new Uint8Array(0);
 
 export class VmMap {
   /** Entries sorted by start address. */
@@ -74,13 +77,51 @@ export class VmMap {
     return { addr, buf: mem };
   }
 
+  /**
+   * Reserve a window: `size` bytes of address space (and the guard page after it) with
+   * nothing mapped yet.  lend() maps a buffer of at most `size` bytes there — the
+   * caller's own memory, not a copy — and unlend() takes it away again, so a libc call
+   * can pass its caller's buffer to the kernel as user memory without a bounce copy.
+   * Returns the address, or ENOMEM.
+   */
+  window(size: number): number {
+    if (!Number.isInteger(size) || size <= 0) return ENOMEM;
+    const rsize = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
+    const addr = this.next;
+    if (addr + rsize > VM_MAXUSER_ADDRESS) return ENOMEM;
+    this.next = addr + rsize + PAGE_SIZE; /* guard page */
+    this.entries.push(new VmEntry(addr, addr + 1, NOTHING));
+    return addr;
+  }
+
+  /** Map buf at window addr (buf.length must not exceed the window's size). */
+  lend(addr: number, buf: Uint8Array): void {
+    const e = this.entries[this.index(addr)]!;
+    e.mem = buf;
+    e.end = e.start + Math.max(buf.length, 1);
+    this.forget();
+  }
+
+  /** Take the buffer away from window addr: nothing is mapped there again. */
+  unlend(addr: number): void {
+    const e = this.entries[this.index(addr)]!;
+    e.mem = NOTHING;
+    e.end = e.start + 1;
+    this.forget();
+  }
+
+  /** Drop the lookup caches (an entry's memory changed). */
+  private forget(): void {
+    this.hint = null;
+    this.rv_view = null;
+    this.rv_addr = this.rv_len = -1;
+  }
+
   /** Unmap the entry that starts at addr; EFAULT (EINVAL in FreeBSD) if none. */
   munmap(addr: number): number {
     const i = this.index(addr);
     if (i < 0 || this.entries[i]!.start !== addr) return EFAULT;
-    if (this.hint === this.entries[i]) this.hint = null;
-    this.rv_view = null;
-    this.rv_addr = this.rv_len = -1;
+    this.forget();
     this.entries.splice(i, 1);
     return 0;
   }
@@ -156,7 +197,7 @@ export class VmMap {
       e = this.entries[i]!;
       this.hint = e;
     }
-    if (uaddr + len > e.end) return null;
+    if (uaddr + len > e.start + e.mem.length) return null;
     const off = uaddr - e.start;
     const v = e.mem.subarray(off, off + len);
     this.rv_addr = uaddr;
