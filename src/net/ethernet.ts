@@ -70,7 +70,8 @@ export const ETHER_ZERO = 0 as ether_addr_t;
 
 /** ETHER_IS_MULTICAST: the group bit (broadcast included). */
 export function ETHER_IS_MULTICAST(a: ether_addr_t): boolean {
-  return Math.floor(a / 0x10000000000) % 2 === 1;
+  /* The first octet is below 2^8, so its low bit is an integer test (no float %). */
+  return (Math.floor(a / 0x10000000000) & 1) === 1;
 }
 
 export function ETHER_IS_BROADCAST(a: ether_addr_t): boolean {
