@@ -165,10 +165,14 @@ export class EpairSoftc {
   imp_lost = 0;
   imp_duped = 0;
   imp_reordered = 0;
+  /** The netisr work that drains rxq, made once (a closure per frame cost a context). */
+  readonly intr: () => void;
   constructor(
     readonly ifp: Ifnet,
     readonly unit: number,
-  ) {}
+  ) {
+    this.intr = () => epair_intr(ifp);
+  }
 }
 
 export const V_epair_cloner = VNET_OBJ<IfClone | null>(K, 'epair_cloner');
@@ -308,7 +312,7 @@ function epair_schedule(oifp: Ifnet): void {
   if (osc.rx_scheduled) return;
   osc.rx_scheduled = true;
   const k = curkernel();
-  if (netisr_queue_work(k, 0, () => epair_intr(oifp)) !== 0) epair_intr(oifp);
+  if (netisr_queue_work(k, 0, osc.intr) !== 0) epair_intr(oifp);
 }
 
 /** Put m on the peer's receive queue (m consumed); full queue: oqdrops on ifp. */
