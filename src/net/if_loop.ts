@@ -20,7 +20,13 @@
  * trusts LO_CSUM_SET, and so a TCP segment over lo0 is never summed; bpf on lo0 shows
  * what FreeBSD's shows, a zero IP header sum and the pseudo-header sum in th_sum.
  *
- * Deliberate differences: none of substance; IFCAP_RXCSUM/TXCSUM are always on.
+ * `ifconfig lo0 -rxcsum -txcsum` (SIOCSIFCAP) turns either off: without TXCSUM every sum
+ * is computed, without RXCSUM looutput leaves the flags as they are, so a finished sum
+ * is checked and one still pending is accepted as never having left the host (FreeBSD
+ * 15's rule, D51475; FreeBSD 14 dropped such packets: "TXCSUM without RXCSUM leads to
+ * unhappiness").
+ *
+ * Deliberate differences: none of substance.
  */
 
 import { DECLARE_MODULE, MODULE_VERSION } from '../sys/module.js';
@@ -76,6 +82,8 @@ import {
   SIOCADDMULTI,
   SIOCDELMULTI,
   IFR_MTU,
+  IFR_REQCAP,
+  SIOCSIFCAP,
 } from '../sys/sockio.js';
 import {
   if_alloc,
@@ -169,8 +177,13 @@ export function looutput(ifp: Ifnet, m: Mbuf, dst: IfDst, _ro: IfRoute | null): 
   const af = dst.sa_family === AF_UNSPEC ? (dst.ether_type ?? AF_INET) : dst.sa_family;
   if_inc_counter(ifp, IFCOUNTER_OPACKETS, 1);
   if_inc_counter(ifp, IFCOUNTER_OBYTES, m.len);
-  m.csum_flags = LO_CSUM_SET;
-  m.csum_data = 0xffff;
+  /* RXCSUM: the receiving side need not check anything.  Without it a sum left pending
+   * (TXCSUM) stays marked so, and the local stack accepts it unchecked (FreeBSD's D51475);
+   * a finished one is checked. */
+  if (ifp.if_capenable & IFCAP_RXCSUM) {
+    m.csum_flags = LO_CSUM_SET;
+    m.csum_data = 0xffff;
+  }
   if (af !== AF_INET && af !== AF_INET6) {
     if_inc_counter(ifp, IFCOUNTER_OERRORS, 1);
     m_freem(m);
@@ -202,6 +215,16 @@ function loioctl(ifp: Ifnet, cmd: number, data: Uint8Array): number {
         true,
       );
       return 0;
+    case SIOCSIFCAP: {
+      /* RXCSUM and TXCSUM each on or off; if_hwassist follows TXCSUM. */
+      const req = new DataView(data.buffer, data.byteOffset, data.byteLength).getInt32(
+        IFR_REQCAP,
+        true,
+      );
+      ifp.if_capenable = req & (IFCAP_RXCSUM | IFCAP_TXCSUM);
+      ifp.if_hwassist = ifp.if_capenable & IFCAP_TXCSUM ? LO_CSUM_FEATURES : 0;
+      return 0;
+    }
   }
   return ENOIOCTL;
 }

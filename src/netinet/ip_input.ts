@@ -39,6 +39,7 @@ import { curkernel } from '../kern/kern_cur.js';
 import type { Kernel } from '../kern/kernel.js';
 import { SI_ORDER_ANY, SI_SUB_PROTO_DOMAIN, SYSINIT } from '../sys/kernel.js';
 import {
+  CSUM_IP,
   CSUM_IP_CHECKED,
   CSUM_IP_VALID,
   M_BCAST,
@@ -207,8 +208,11 @@ export function ip_input(m: Mbuf): void {
     m_freem(m);
     return;
   }
+  /* Checked by the interface, or left to one by a sender on this host (CSUM_IP still
+   * set: lo0 without RXCSUM) and so never on a wire. */
   const checked =
-    (m.csum_flags & (CSUM_IP_CHECKED | CSUM_IP_VALID)) === (CSUM_IP_CHECKED | CSUM_IP_VALID);
+    (m.csum_flags & (CSUM_IP_CHECKED | CSUM_IP_VALID)) === (CSUM_IP_CHECKED | CSUM_IP_VALID) ||
+    (m.csum_flags & CSUM_IP) !== 0;
   if (!checked && in_cksum(b, o, hlen) !== 0) {
     IPSTAT_INC(IPS.ips_badsum);
     m_freem(m);
