@@ -65,19 +65,17 @@ import {
 } from './ethernet.js';
 import {
   CSUM_DELAY_DATA,
-  CSUM_UDP,
   M_BCAST,
   M_MCAST,
   M_PROMISC,
   M_PREPEND,
-  m_dataview,
   m_adj,
   m_dup,
   m_freem,
   type Mbuf,
 } from '../sys/mbuf.js';
 import { if_simloop } from './if_loop.js';
-import { in_delayed_cksum_buf } from '../netinet/in_cksum.js';
+import { in_delayed_cksum } from '../netinet/in_cksum.js';
 import { EAFNOSUPPORT, EINVAL, ENETDOWN, ENOBUFS, ENOIOCTL } from '../sys/errno.js';
 import { SIOCSIFMTU, SIOCSIFFLAGS, SIOCADDMULTI, SIOCDELMULTI, IFR_MTU } from '../sys/sockio.js';
 import { if_attach, if_detach } from './if.js';
@@ -111,15 +109,7 @@ const S_ether_demux = K.TEXT('ether_demux');
 export function ether_sw_csum(m: Mbuf): void {
   if (!(m.csum_flags & CSUM_DELAY_DATA)) return;
   const off = ether_ip_off(m.m_buf, m.m_data, m.m_len);
-  if (off >= 0)
-    in_delayed_cksum_buf(
-      m.m_buf,
-      m.m_data + off,
-      m.m_len - off,
-      m.csum_data,
-      (m.csum_flags & CSUM_UDP) !== 0,
-      m_dataview(m),
-    );
+  if (off >= 0) in_delayed_cksum(m, off);
   m.csum_flags &= ~CSUM_DELAY_DATA;
 }
 

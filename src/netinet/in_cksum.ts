@@ -31,7 +31,7 @@
  * see sys/mbuf.ts); in_cksum_mbuf sums a byte range of one buffer.
  */
 
-import type { Mbuf } from '../sys/mbuf.js';
+import { CSUM_UDP, m_dataview, type Mbuf } from '../sys/mbuf.js';
 
 /** Fold a non-negative sum (< 2^53) to 16 bits with end-around carry (RFC 1071 §4.1). */
 export function in_cksum_fold(sum: number): number {
@@ -173,6 +173,23 @@ export function in_delayed_cksum_buf(
   const at = o + hlen + field;
   b[at] = s >>> 8;
   b[at + 1] = s & 0xff;
+}
+
+/**
+ * in_delayed_cksum(m, off): finish the transport checksum of a datagram whose protocol
+ * delayed it (CSUM_DELAY_DATA), the IPv4 header `off` bytes into m (0 from ip_output;
+ * the link header's length where a frame is finished, as if_bridge and vxlan do).  m is
+ * borrowed; the caller clears the CSUM_DELAY_DATA flags.
+ */
+export function in_delayed_cksum(m: Mbuf, off = 0): void {
+  in_delayed_cksum_buf(
+    m.m_buf,
+    m.m_data + off,
+    m.m_len - off,
+    m.csum_data,
+    (m.csum_flags & CSUM_UDP) !== 0,
+    m_dataview(m),
+  );
 }
 
 /** The checksum of `len` bytes of an mbuf's data from `off` (in_cksum_skip-like). */

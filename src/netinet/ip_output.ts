@@ -54,10 +54,8 @@ import { CTLFLAG_RW, CTLFLAG_VNET, SYSCTL_INT } from '../sys/sysctl.js';
 import {
   CSUM_DELAY_DATA,
   CSUM_IP,
-  CSUM_UDP,
   M_BCAST,
   M_MCAST,
-  m_dataview,
   m_freem,
   mtod,
   type Mbuf,
@@ -66,7 +64,9 @@ import { AF_INET, IFF_BROADCAST, type IfDst, type IfRoute, type Ifnet } from '..
 import { ifnet_byindex } from '../net/if.js';
 import { RTF_BLACKHOLE, RTF_BROADCAST, RTF_GATEWAY, RTF_HOST, RTF_REJECT } from '../net/route.js';
 import type { Rib, Rtentry } from '../net/route/route_var.js';
-import { in_cksum, in_delayed_cksum_buf } from './in_cksum.js';
+import { in_cksum, in_delayed_cksum } from './in_cksum.js';
+
+export { in_delayed_cksum };
 import { IN_MULTICAST, in_addr_read, in_addr_write, type in_addr_t } from './in.js';
 import { IPOPT_COPIED, IPOPT_EOL, IPOPT_NOP, IP_DF, IP_HDR_LEN, IP_MF, IP_OFFMASK } from './ip.js';
 import { IPS, IPSTAT_ADD, IPSTAT_INC, V_ip_defttl } from './ip_var.js';
@@ -156,23 +156,6 @@ function ip_setsum(b: Uint8Array, o: number, hlen: number): void {
   const s = in_cksum(b, o, hlen);
   b[o + 10] = s >>> 8;
   b[o + 11] = s & 0xff;
-}
-
-/**
- * in_delayed_cksum(m, off): finish the transport checksum of a datagram whose protocol
- * delayed it (CSUM_DELAY_DATA), the IPv4 header `off` bytes into m (0 from ip_output;
- * the link header's length where a frame is finished, as if_bridge and vxlan do).  m is
- * borrowed; the caller clears the CSUM_DELAY_DATA flags.
- */
-export function in_delayed_cksum(m: Mbuf, off = 0): void {
-  in_delayed_cksum_buf(
-    m.m_buf,
-    m.m_data + off,
-    m.m_len - off,
-    m.csum_data,
-    (m.csum_flags & CSUM_UDP) !== 0,
-    m_dataview(m),
-  );
 }
 
 /**
