@@ -22,7 +22,7 @@ import { in_addr, in_len2mask, type in_addr_t } from '../../src/netinet/in.js';
 import { mtod, type Mbuf } from '../../src/sys/mbuf.js';
 import { in_cksum } from '../../src/netinet/in_cksum.js';
 import { ip_output } from '../../src/netinet/ip_output.js';
-import { V_ipstat } from '../../src/netinet/ip_var.js';
+import { V_ipforwarding, V_ipstat } from '../../src/netinet/ip_var.js';
 import { V_arpstat } from '../../src/netinet/if_ether.js';
 import { icmpstat_fetch } from '../../src/netinet/icmp.js';
 
@@ -116,6 +116,43 @@ export function ifcap_set(k: Kernel, ifp: Ifnet, cap: number): void {
     0,
     `SIOCSIFCAP ${ifp.if_xname}`,
   );
+}
+
+export interface Lab3 {
+  k: Kernel;
+  h1: Vnet;
+  r: Vnet;
+  h2: Vnet;
+  ifs: Ifnet[];
+}
+
+/**
+ * Three vnets (jails h1, r, h2) in a line, r forwarding (net.inet.ip.forwarding=1):
+ * h1 192.0.2.1 — (192.0.2.254) r (198.51.100.254) — 198.51.100.2 h2, over epair0 and
+ * epair1 (ifs: epair0a, epair0b, epair1a, epair1b).  h1 routes 198.51.100/24 and
+ * 203.0.113/24 through r; h2 routes back unless backRoute is false.
+ */
+export function lab3(k: Kernel, backRoute = true): Lab3 {
+  const h1 = jail(k, 'h1');
+  const r = jail(k, 'r');
+  const h2 = jail(k, 'h2');
+  const e0 = epair(k, h1, r);
+  const e1 = epair(k, r, h2);
+  inv(k, h1, () => {
+    addaddr(e0.a, '192.0.2.1/24');
+    route_add('198.51.100.0/24', '192.0.2.254');
+    route_add('203.0.113.0/24', '192.0.2.254');
+  });
+  inv(k, r, () => {
+    addaddr(e0.b, '192.0.2.254/24');
+    addaddr(e1.a, '198.51.100.254/24');
+    V_ipforwarding.set(1);
+  });
+  inv(k, h2, () => {
+    addaddr(e1.b, '198.51.100.2/24');
+    if (backRoute) route_add('192.0.2.0/24', '198.51.100.254');
+  });
+  return { k, h1, r, h2, ifs: [e0.a, e0.b, e1.a, e1.b] };
 }
 
 export interface Lab2 {

@@ -7,59 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
-import {
-  addaddr,
-  delta,
-  epair,
-  icmpstat,
-  inv,
-  ip,
-  ipstat,
-  jail,
-  ping1,
-  route_add,
-} from '../../lib/inet_lab.js';
+import { delta, icmpstat, inv, ip, ipstat, lab3, ping1, route_add } from '../../lib/inet_lab.js';
 import { eth_src_filter, tshark_lint } from '../../lib/tshark.js';
 import { bpf_capture_pcapng } from '../../../src/net/bpf.js';
 import { ether_sprintf } from '../../../src/net/ethernet.js';
 import { V_ipforwarding } from '../../../src/netinet/ip_var.js';
 import { V_rib } from '../../../src/netinet/in_var.js';
 import { RTF_DYNAMIC, RTF_GATEWAY, RTF_HOST } from '../../../src/net/route.js';
-import type { Kernel } from '../../../src/kern/kernel.js';
-import type { Vnet } from '../../../src/net/vnet.js';
-import type { Ifnet } from '../../../src/net/if_var.js';
-
-interface Lab3 {
-  k: Kernel;
-  h1: Vnet;
-  r: Vnet;
-  h2: Vnet;
-  ifs: Ifnet[];
-}
-
-/** h1 192.0.2.1 — (192.0.2.254) router (198.51.100.254) — 198.51.100.2 h2 */
-function lab3(k: Kernel, backRoute = true): Lab3 {
-  const h1 = jail(k, 'h1');
-  const r = jail(k, 'r');
-  const h2 = jail(k, 'h2');
-  const e0 = epair(k, h1, r);
-  const e1 = epair(k, r, h2);
-  inv(k, h1, () => {
-    addaddr(e0.a, '192.0.2.1/24');
-    route_add('198.51.100.0/24', '192.0.2.254');
-    route_add('203.0.113.0/24', '192.0.2.254');
-  });
-  inv(k, r, () => {
-    addaddr(e0.b, '192.0.2.254/24');
-    addaddr(e1.a, '198.51.100.254/24');
-    V_ipforwarding.set(1);
-  });
-  inv(k, h2, () => {
-    addaddr(e1.b, '198.51.100.2/24');
-    if (backRoute) route_add('192.0.2.0/24', '198.51.100.254');
-  });
-  return { k, h1, r, h2, ifs: [e0.a, e0.b, e1.a, e1.b] };
-}
 
 test('fwd_ip_icmp_iface: one echo through the router is exactly 1 packet forwarded', async () => {
   const k = bootVimage();
