@@ -53,7 +53,7 @@ import { NETISR_IP, netisr_register } from '../net/netisr.js';
 import { IFF_LOOPBACK, type Ifnet } from '../net/if_var.js';
 import { ifnet_byindex } from '../net/if.js';
 import { RTF_GATEWAY, RTF_DYNAMIC } from '../net/route.js';
-import { in_cksum } from './in_cksum.js';
+import { in_cksum, in_cksum_hdr } from './in_cksum.js';
 import { ip_decttl } from './in_cksum.js';
 import {
   IN_EXPERIMENTAL,
@@ -213,7 +213,7 @@ export function ip_input(m: Mbuf): void {
   const checked =
     (m.csum_flags & (CSUM_IP_CHECKED | CSUM_IP_VALID)) === (CSUM_IP_CHECKED | CSUM_IP_VALID) ||
     (m.csum_flags & CSUM_IP) !== 0;
-  if (!checked && in_cksum(b, o, hlen) !== 0) {
+  if (!checked && in_cksum_hdr(b, o, hlen) !== 0) {
     IPSTAT_INC(IPS.ips_badsum);
     m_freem(m);
     return;

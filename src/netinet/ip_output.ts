@@ -64,7 +64,7 @@ import { AF_INET, IFF_BROADCAST, type IfDst, type IfRoute, type Ifnet } from '..
 import { ifnet_byindex } from '../net/if.js';
 import { RTF_BLACKHOLE, RTF_BROADCAST, RTF_GATEWAY, RTF_HOST, RTF_REJECT } from '../net/route.js';
 import type { Rib, Rtentry } from '../net/route/route_var.js';
-import { in_cksum, in_delayed_cksum } from './in_cksum.js';
+import { in_cksum_hdr, in_delayed_cksum } from './in_cksum.js';
 
 export { in_delayed_cksum };
 import { IN_MULTICAST, in_addr_read, in_addr_write, type in_addr_t } from './in.js';
@@ -153,7 +153,7 @@ function ip_fillid(b: Uint8Array, o: number): void {
 /** The header checksum of the hlen-byte header at b[o]. */
 function ip_setsum(b: Uint8Array, o: number, hlen: number): void {
   b[o + 10] = b[o + 11] = 0;
-  const s = in_cksum(b, o, hlen);
+  const s = in_cksum_hdr(b, o, hlen);
   b[o + 10] = s >>> 8;
   b[o + 11] = s & 0xff;
 }
