@@ -147,6 +147,7 @@ import {
   V_tcp_delack_enabled,
   V_tcp_do_autorcvbuf,
   V_tcp_autorcvbuf_max,
+  V_tcp_do_prr,
   V_tcp_do_rfc3042,
   V_tcp_finwait2_timeout,
   V_tcp_insecure_rst,
@@ -178,6 +179,8 @@ import {
   tcp_clean_sackreport,
   tcp_dsack_report,
   tcp_free_sackholes,
+  tcp_prr_cwnd,
+  tcp_prr_start,
   tcp_sack_doack,
   tcp_sack_lost_retransmission,
   tcp_sack_pipe,
@@ -1046,11 +1049,20 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
   const sack_rcv = sack && ((to.to_flags & TOF_SACK) !== 0 || tp.t_sacked.length > 0);
   let sack_changed = false;
   let lrd = false;
+  /* In recovery, what this ACK delivered to the peer (RFC 6937's DeliveredData: the
+   * cumulative ACK's advance plus the change in SACKed bytes), for PRR. */
+  const prr =
+    sack_rcv &&
+    IN_FASTRECOVERY(tp.t_flags) &&
+    V_tcp_do_prr.get() !== 0 &&
+    SEQ_GEQ(th.ack, tp.snd_una);
+  const sacked0 = prr ? tcp_sack_sacked_bytes(tp) : 0;
   if (sack_rcv && SEQ_GEQ(th.ack, tp.snd_una)) {
     sack_changed = tcp_sack_doack(tp, to.to_sacks, th.ack, (to.to_flags & TOF_SACK) !== 0);
     /* A retransmission lost as well (net.inet.tcp.sack.lrd): the holes go again. */
     if (sack_changed) lrd = tcp_sack_lost_retransmission(tp, th.ack);
   }
+  const delivered = prr ? seq_sub(th.ack, tp.snd_una) + tcp_sack_sacked_bytes(tp) - sacked0 : 0;
 
   if (SEQ_LEQ(th.ack, tp.snd_una)) {
     /* A duplicate ACK candidate: no data, and the window unchanged — or, when the ACK
@@ -1074,14 +1086,18 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
       else if (++tp.t_dupacks > 3 || IN_FASTRECOVERY(tp.t_flags)) {
         cc_ack_received(tp, 1, CC_DUPACK, 0);
         if (lrd) {
-          /* The first hole goes out again now, whatever the pipe; then cwnd is the
-           * new ssthresh (as when recovery starts, below). */
+          /* The first hole goes out again now, whatever the pipe; then as when
+           * recovery starts (below): PRR from here, or cwnd at the new ssthresh. */
+          tcp_prr_start(tp);
           tp.snd_cwnd = tcp_sack_pipe(tp) + maxseg;
           tcp_output(tp);
-          tp.snd_cwnd = tp.snd_ssthresh;
+          tp.snd_cwnd =
+            V_tcp_do_prr.get() !== 0 ? Math.max(maxseg, tcp_sack_pipe(tp)) : tp.snd_ssthresh;
         } else if (sack_rcv && IN_FASTRECOVERY(tp.t_flags)) {
-          /* SACK recovery: grow cwnd towards ssthresh while the pipe is below it. */
-          if (tcp_sack_pipe(tp) < tp.snd_ssthresh)
+          /* SACK recovery: Proportional Rate Reduction (FreeBSD's default), or grow
+           * cwnd towards ssthresh while the pipe is below it. */
+          if (prr) tcp_prr_cwnd(tp, delivered, maxseg);
+          else if (tcp_sack_pipe(tp) < tp.snd_ssthresh)
             tp.snd_cwnd = Math.min(tp.snd_cwnd + maxseg, tp.snd_ssthresh);
           tcp_output(tp);
         } else {
@@ -1109,10 +1125,14 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
           tp.t_rtttime = 0;
           tp.snd_recover = tp.snd_nxt;
           tcp_sack_restart(tp, tp.snd_una);
+          tcp_prr_start(tp);
           /* The first hole goes out now, whatever the pipe (RFC 6675 §5 step 4.3). */
           tp.snd_cwnd = tcp_sack_pipe(tp) + maxseg;
           tcp_output(tp);
-          tp.snd_cwnd = tp.snd_ssthresh;
+          /* Then PRR paces what follows by what the peer receives; without it cwnd is
+           * ssthresh at once. */
+          tp.snd_cwnd =
+            V_tcp_do_prr.get() !== 0 ? Math.max(maxseg, tcp_sack_pipe(tp)) : tp.snd_ssthresh;
           m_freem(m);
           return;
         } else {
@@ -1144,6 +1164,7 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
   }
 
   /* New data acknowledged. */
+  let prr_partial = false;
   if (IN_FASTRECOVERY(tp.t_flags)) {
     if (SEQ_LT(th.ack, tp.snd_recover)) {
       if (sack) {
@@ -1153,9 +1174,12 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
          * only still in flight (after a lost retransmission moved snd_recover up). */
         tcp_timer_activate(tp, TT_REXMT, tp.t_rxtcur);
         tp.t_rtttime = 0;
-        const maxseg = tcp_maxseg(tp);
-        const segs = seq_sub(th.ack, tp.snd_una) >= 2 * maxseg ? 2 : 1;
-        tp.snd_cwnd = Math.max(tp.snd_cwnd, tcp_sack_pipe(tp) + segs * maxseg);
+        if (prr) prr_partial = true; /* FreeBSD's tcp_prr_partialack, once snd_una moved */
+        else {
+          const maxseg = tcp_maxseg(tp);
+          const segs = seq_sub(th.ack, tp.snd_una) >= 2 * maxseg ? 2 : 1;
+          tp.snd_cwnd = Math.max(tp.snd_cwnd, tcp_sack_pipe(tp) + segs * maxseg);
+        }
         needoutput = true;
       } else tcp_newreno_partial_ack(tp, th);
     } else {
@@ -1231,6 +1255,10 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
   } else ourfinisacked = th.ack === tp.snd_max && (tp.t_flags & TF_SENTFIN) !== 0;
   tp.snd_una = th.ack;
   if (SEQ_LT(tp.snd_nxt, tp.snd_una)) tp.snd_nxt = tp.snd_una;
+  if (prr_partial) {
+    tcp_prr_cwnd(tp, delivered, tcp_maxseg(tp));
+    tp.t_flags |= TF_ACKNOW;
+  }
 
   switch (tp.t_state) {
     case TCPS_FIN_WAIT_1:

@@ -66,7 +66,9 @@ import {
   TCPS_,
   TCP_MAXWIN,
   TF_ACKNOW,
+  TF_CONGRECOVERY,
   TF_DELACK,
+  TF_FASTRECOVERY,
   TF_FORCEDATA,
   TF_LASTIDLE,
   TF_NODELAY,
@@ -576,6 +578,8 @@ export function tcp_output(tp: Tcpcb): number {
     } else if (tp.t_flags & TF_ACKNOW) TCPSTAT_INC(TCPS_.tcps_sndacks);
     else if (flags & (TH_SYN | TH_FIN | TH_RST)) TCPSTAT_INC(TCPS_.tcps_sndctrl);
     else TCPSTAT_INC(TCPS_.tcps_sndwinup);
+    /* Everything sent in recovery counts for PRR (FreeBSD's sackhint.prr_out). */
+    if (tp.t_flags & (TF_FASTRECOVERY | TF_CONGRECOVERY)) tp.prr_out += len;
 
     /* Sequence number: a repeated FIN reuses its number. */
     if (flags & TH_FIN && tp.t_flags & TF_SENTFIN && tp.snd_nxt === tp.snd_max)

@@ -19,6 +19,16 @@
  * it (tcp_sack_output), and new data after.  A partial ACK keeps recovery going; an
  * ACK at snd_recover ends it.
  *
+ * Proportional Rate Reduction (RFC 6937; net.inet.tcp.do_prr, on by default as in
+ * FreeBSD 14; do_prr_conservative off): cwnd in recovery is set on every ACK from what
+ * the peer received since recovery began (prr_delivered: the cumulative ACK's advance
+ * plus the change in SACKed bytes) and what we sent in it (prr_out, counted by
+ * tcp_output): while the pipe is at or above ssthresh, sending follows delivery in
+ * proportion ssthresh/recover_fs — one new segment per two delivered with newreno —
+ * instead of stopping until half a window has drained and then sending one per ACK;
+ * below ssthresh it grows back by at most what was delivered plus a segment
+ * (tcp_prr_cwnd; tcp_prr_start as an episode begins, also after a lost retransmission).
+ *
  * Lost retransmission detection (net.inet.tcp.sack.lrd, FreeBSD 14's default on,
  * tcps_sack_lostrexmt): when data sent after a hole's retransmission is SACKed while
  * the hole is still missing, the retransmission was lost; every hole goes again and the
@@ -41,8 +51,9 @@
  *
  * Deliberate differences: the "lost" rule is FreeBSD's simple one (every hole below
  * snd_fack) rather than RFC 6675's IsLost() per segment; D-SACKs are counted, not yet
- * used to undo spurious retransmissions (RFC 3708); no PRR (RFC 6937) and no rescue
- * retransmission.  Holes share one retransmission point (sack_rxmit) instead of one per
+ * used to undo spurious retransmissions (RFC 3708); no rescue retransmission; PRR uses the
+ * pipe above (from snd_max), FreeBSD's default counts from snd_nxt — they differ only
+ * while snd_nxt is behind snd_max after a timeout.  Holes share one retransmission point (sack_rxmit) instead of one per
  * hole; LRD compares snd_fack with snd_max at the time of the hole's retransmission
  * (sack_rxmarks) rather than with snd_recover, which takes holes found late in an
  * episode, retransmitted after new data, for lost (see tcp_sack_lost_retransmission).
@@ -63,6 +74,7 @@ import {
   TF_CONGRECOVERY,
   TF_FASTRECOVERY,
   TF_LRD,
+  V_tcp_do_prr_conservative,
   seq_sub,
   tcp_maxseg,
   type Tcpcb,
@@ -307,6 +319,42 @@ export function tcp_sack_pipe(tp: Tcpcb): number {
     pipe += seq_sub(SEQ_LT(tp.sack_rxmit, e) ? tp.sack_rxmit : e, s);
   }
   return pipe;
+}
+
+/** PRR's state as a recovery episode begins (FreeBSD's sackhint at the third dupack). */
+export function tcp_prr_start(tp: Tcpcb): void {
+  tp.prr_delivered = tcp_sack_sacked_bytes(tp);
+  tp.prr_out = 0;
+  tp.recover_fs = Math.max(1, seq_sub(tp.snd_nxt, tp.snd_una));
+}
+
+/**
+ * Proportional Rate Reduction (RFC 6937, FreeBSD 14's net.inet.tcp.do_prr): on an ACK
+ * in SACK recovery that delivered `delivered` bytes to the peer (the cumulative ACK's
+ * advance plus the change in SACKed bytes), how much may go now.  While the pipe is at
+ * or above ssthresh the sending follows the delivery in proportion ssthresh/recover_fs
+ * (the window comes down smoothly over one round trip instead of stopping and then
+ * resuming); below it, it grows back towards ssthresh by at most what was delivered
+ * plus one segment (slow start bound; with net.inet.tcp.do_prr_conservative only what
+ * was delivered).  The result is set as cwnd: the pipe plus that many whole segments,
+ * at least one segment.
+ */
+export function tcp_prr_cwnd(tp: Tcpcb, delivered: number, maxseg: number): void {
+  const pipe = tcp_sack_pipe(tp);
+  tp.prr_delivered += delivered;
+  let snd_cnt: number;
+  if (pipe >= tp.snd_ssthresh) {
+    if (tp.recover_fs === 0) tp.recover_fs = Math.max(1, seq_sub(tp.snd_nxt, tp.snd_una));
+    snd_cnt = Math.ceil((tp.prr_delivered * tp.snd_ssthresh) / tp.recover_fs) - tp.prr_out;
+  } else {
+    const limit =
+      V_tcp_do_prr_conservative.get() !== 0
+        ? tp.prr_delivered - tp.prr_out
+        : Math.max(tp.prr_delivered - tp.prr_out, delivered) + maxseg;
+    snd_cnt = Math.min(tp.snd_ssthresh - pipe, limit);
+  }
+  snd_cnt = Math.floor(Math.max(snd_cnt, 0) / maxseg);
+  tp.snd_cwnd = Math.max(maxseg, pipe + snd_cnt * maxseg);
 }
 
 /** Is there scoreboard state to drive recovery? */

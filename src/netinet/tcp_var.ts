@@ -369,6 +369,12 @@ export class Tcpcb {
   sack_rxmit = 0;
   /** Hole retransmissions of this episode in order: [end, snd_max when sent] (LRD). */
   sack_rxmarks: [number, number][] = [];
+  /* Proportional Rate Reduction (FreeBSD's sackhint.prr_delivered, prr_out,
+   * recover_fs): data delivered to the peer and sent by us since recovery began, and
+   * the flight size when it began. */
+  prr_delivered = 0;
+  prr_out = 0;
+  recover_fs = 0;
   t_sndrexmitpack = 0;
   t_rcvoopack = 0;
   /** The user closed the socket (FreeBSD's TF_CLOSED): data that still arrives is reset. */
@@ -618,6 +624,20 @@ export const V_tcp_do_lrd = tcp_int(
   'tcp_do_lrd',
   1,
   'Perform Lost Retransmission Detection',
+);
+/* Proportional Rate Reduction (RFC 6937) in SACK recovery, on by default as in FreeBSD
+ * 14; the conservative variant (packet conservation only) off. */
+export const V_tcp_do_prr = tcp_int(
+  'do_prr',
+  'tcp_do_prr',
+  1,
+  'Enable Proportional Rate Reduction per RFC 6937',
+);
+export const V_tcp_do_prr_conservative = tcp_int(
+  'do_prr_conservative',
+  'tcp_do_prr_conservative',
+  0,
+  'Do conservative Proportional Rate Reduction',
 );
 export const V_tcp_sendspace = tcp_int(
   'sendspace',

@@ -28,7 +28,12 @@ import type { Vnet } from '../../../src/net/vnet.js';
 import { prison_find_name } from '../../../src/kern/kern_jail.js';
 import { AF_INET, SOCK_STREAM } from '../../../src/sys/socket.js';
 import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
-import { V_tcp_do_lrd, V_tcp_do_sack, V_tcpstat } from '../../../src/netinet/tcp_var.js';
+import {
+  V_tcp_do_lrd,
+  V_tcp_do_prr,
+  V_tcp_do_sack,
+  V_tcpstat,
+} from '../../../src/netinet/tcp_var.js';
 import { epair_set_impairment, epair_softc } from '../../../src/net/if_epair.js';
 import { bpf_capture_set } from '../../../src/net/bpf.js';
 import { nanosleep } from '../../../src/lib/process.js';
@@ -51,7 +56,12 @@ interface Plan {
   drops: [number, number][];
   /** Rewrite the receiver's duplicate ACKs with a window one unit larger each time. */
   growwin?: boolean;
+  /** Net.inet.tcp.do_prr in the sender's vnet (default: as it is, 1). */
+  prr?: number;
 }
+
+/** One frame: data leaving a (offset, length), or an ACK arriving at a. */
+type WireEvent = { data: number; len: number } | { ack: number };
 
 interface Run {
   da: Counters;
@@ -60,6 +70,8 @@ interface Run {
   sent: number[];
   /** Duplicate ACKs whose window was rewritten. */
   grown: number;
+  /** The frames of the connection in the order they were sent (stream offsets). */
+  events: WireEvent[];
 }
 
 /** The TCP header of an IPv4 frame: [offset of the header, data length] or null. */
@@ -101,6 +113,8 @@ async function transfer(L: Lab2, plan: Plan, port: number): Promise<Run> {
   const sent = plan.drops.map(() => 0);
   let lastack = -1;
   let grown = 0;
+  const events: WireEvent[] = [];
+  if (plan.prr !== undefined) inv(k, va, () => V_tcp_do_prr.set(plan.prr!));
   bpf_capture_set(k, (ifp, _dlt, f) => {
     const t = tcp_of(f);
     if (t === null) return;
@@ -113,13 +127,16 @@ async function transfer(L: Lab2, plan: Plan, port: number): Promise<Run> {
       let drop = false;
       if (len > 0 && isn !== null) {
         const rel = (rd32(f, th + 4) - isn - 1) >>> 0;
+        events.push({ data: rel, len });
         plan.drops.forEach(([off, n], i) => {
           if (rel <= off && off < rel + len) drop = ++sent[i]! <= n;
         });
       }
       /* Read by epair_transmit right after this tap: this frame alone is lost. */
       sc.imp.loss = drop ? 1 : 0;
-    } else if (ifp === L.b && src === B && plan.growwin === true && len === 0 && !(flags & 0x07)) {
+    } else if (ifp === L.a && src === B && len === 0 && isn !== null && !(flags & 0x07))
+      events.push({ ack: (rd32(f, th + 8) - isn - 1) >>> 0 });
+    if (ifp === L.b && src === B && plan.growwin === true && len === 0 && !(flags & 0x07)) {
       const ack = rd32(f, th + 8);
       if (ack === lastack) bump16(f, th + 14, th, ++grown);
       lastack = ack;
@@ -170,7 +187,7 @@ async function transfer(L: Lab2, plan: Plan, port: number): Promise<Run> {
   bpf_capture_set(k, null);
   assert.equal(got, TOTAL);
   assert.ok(same, 'the stream arrived intact');
-  return { da: delta(a0, tcpstat(k, va)), db: delta(b0, tcpstat(k, vb)), sent, grown };
+  return { da: delta(a0, tcpstat(k, va)), db: delta(b0, tcpstat(k, vb)), sent, grown, events };
 }
 
 const FIELDS = [
@@ -250,4 +267,58 @@ test('after the first RTO only the holes are sent again: the scoreboard is kept'
     holes.map(() => 3),
   );
   assert.equal(r.db['tcps_rcvduppack'] ?? 0, 0, show(r));
+});
+
+/**
+ * After the fast retransmission of offset K, the first `n` ACKs that come back and the
+ * new data (above everything sent before it) that goes out between them: for each ACK,
+ * how many new segments followed it before the next.
+ */
+function after_fast_rexmit(r: Run, n: number): number[] {
+  const ev = r.events;
+  let i = ev.findIndex(
+    (e, j) =>
+      'data' in e &&
+      e.data <= K &&
+      K < e.data + e.len &&
+      j > 0 &&
+      ev.slice(0, j).some((p) => 'data' in p && p.data === e.data),
+  );
+  assert.ok(i > 0, 'the fast retransmission is on the wire');
+  let high = 0;
+  for (const e of ev.slice(0, i)) if ('data' in e) high = Math.max(high, e.data + e.len);
+  const out: number[] = [];
+  for (i++; i < ev.length && out.length <= n; i++) {
+    const e = ev[i]!;
+    if ('ack' in e) out.push(0);
+    else if (out.length > 0 && e.data >= high) out[out.length - 1]!++;
+  }
+  return out.slice(0, n);
+}
+
+test('recovery paces new data by Proportional Rate Reduction (net.inet.tcp.do_prr)', async (t) => {
+  const L = lab2(bootVimage());
+  assert.equal(
+    inv(L.k, L.va, () => V_tcp_do_prr.get()),
+    1,
+    'net.inet.tcp.do_prr is on by default',
+  );
+  const r = await transfer(L, { drops: [[K, 1]] }, 47205);
+  const prr = after_fast_rexmit(r, 16);
+  t.diagnostic(`PRR: new segments after each of the first 16 ACKs: ${prr.join(' ')}; ${show(r)}`);
+  /* Without PRR cwnd drops to ssthresh at once: nothing new goes until the pipe has
+   * drained to it, half a window of ACKs later. */
+  const L2 = lab2(bootVimage());
+  const r2 = await transfer(L2, { drops: [[K, 1]], prr: 0 }, 47206);
+  const rfc = after_fast_rexmit(r2, 16);
+  t.diagnostic(`no PRR: ${rfc.join(' ')}; ${show(r2)}`);
+  const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0);
+  /* PRR sends in proportion ssthresh/recover_fs (a half with newreno) from the start. */
+  assert.ok(sum(prr) >= 6 && sum(prr) <= 10, `PRR: about one new segment per two ACKs (${prr})`);
+  assert.equal(sum(rfc), 0, `without PRR nothing new in the first ACKs (${rfc})`);
+  for (const x of [r, r2]) {
+    assert.equal(n(x, 'tcps_sack_recovery_episode'), 1, show(x));
+    assert.equal(n(x, 'tcps_rexmttimeo'), 0, show(x));
+    assert.deepEqual(x.sent, [2]);
+  }
 });
