@@ -31,8 +31,8 @@
  * captures stay lint-clean (tshark's checksum checks), at the cost of one copy and one
  * checksum per tapped packet only while someone listens.
  *
- * Deliberate differences: the finished checksum just described; no zero-copy buffers, no BIOCSETWF/write(2) injection yet
- * (XXX), no direction filtering beyond BIOCSDIRECTION's in/out/inout; timestamps are
+ * Deliberate differences: the finished checksum just described; no zero-copy buffers,
+ * no BIOCSETWF/write(2) injection yet (XXX), no direction filtering beyond BIOCSDIRECTION's in/out/inout; timestamps are
  * always BPF_T_MICROTIME.
  */
 

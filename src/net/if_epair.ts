@@ -7,11 +7,12 @@
  * match accepts "epair" and "epair<digits>" only (never a name ending in a or b).
  * `ifconfig epair create` allocates the lowest free unit N and makes epairNa and epairNb
  * (EEXIST if either exists), each IFT_ETHER with BROADCAST|SIMPLEX|MULTICAST, VLAN_MTU
- * and the checksum capabilities below, 10 Gbit/s, running, link up; the caller gets "epairNa" back.  MAC addresses: side a is
- * 02:h0:h1:h2:h3:0a where h is a Jenkins hash (lookup3 hashword) of (a per-kernel
- * counter, host id low, host id high), side b the same with 0b.  The host id comes from
- * the kernel's seeded RNG, once per kernel, so a run with the same seed gives the same
- * MACs (FreeBSD uses the prison's hostid, random if zero).
+ * and the checksum capabilities below, 10 Gbit/s, running, link up; the caller gets
+ * "epairNa" back.  MAC addresses: side a is 02:h0:h1:h2:h3:0a where h is a Jenkins
+ * hash (lookup3 hashword) of (a per-kernel counter, host id low, host id high), side b
+ * the same with 0b.  The host id comes from the kernel's seeded RNG, once per kernel,
+ * so a run with the same seed gives the same MACs (FreeBSD uses the prison's hostid,
+ * random if zero).
  *
  * Data path: epair_transmit on X drops with ENXIO if X is not running and ENETDOWN if
  * it is not up (both count oerrors); taps bpf; if the peer is not up and running the
@@ -32,8 +33,9 @@
  * and udp_input, FreeBSD's D51475).  Where it would leave — forwarded out an interface
  * without the capability (ip_output), bridged to such a member (if_bridge), sent in a
  * vxlan datagram — it is finished first; a bpf tap sees it finished (net/bpf.ts).  The
- * IPv4 header checksum is always computed.  It is most of the per-segment cost of a
- * bulk TCP stream (two passes over every byte: bench/tcp.ts).
+ * IPv4 header checksum is always computed.  The two transport sums it saves (a pass
+ * over every byte at each end) were about a quarter of the per-segment cost of a bulk
+ * TCP stream (bench/tcp.ts).
  *
  * Destroy: either side takes both down, detaches both (each in its own vnet) and frees
  * the unit — so destroying epair0a also removes epair0b even if b lives in a jail.
@@ -432,8 +434,8 @@ function epair_setcaps(ifp: Ifnet, cap: number): void {
 function epair_ioctl(ifp: Ifnet, cmd: number, data: Uint8Array): number {
   switch (cmd >>> 0) {
     case SIOCSIFCAP: {
-      /* TXCSUM and TXCSUM6 are one setting for both ends: a frame's pending checksum
-       * is only ever finished by the receiving side's stack. */
+      /* TXCSUM and TXCSUM6 are one setting for both ends, as FreeBSD's epair keeps
+       * them; RXCSUM stays on (epair_setcaps). */
       const req = new DataView(data.buffer, data.byteOffset, data.byteLength).getInt32(
         IFR_REQCAP,
         true,
