@@ -54,9 +54,10 @@
  * used to undo spurious retransmissions (RFC 3708); no rescue retransmission; PRR uses the
  * pipe above (from snd_max), FreeBSD's default counts from snd_nxt — they differ only
  * while snd_nxt is behind snd_max after a timeout.  Holes share one retransmission
- * point (sack_rxmit) instead of one per hole; LRD compares snd_fack with snd_max at the time of the hole's retransmission
- * (sack_rxmarks) rather than with snd_recover, which takes holes found late in an
- * episode, retransmitted after new data, for lost (see tcp_sack_lost_retransmission).
+ * point (sack_rxmit) instead of one per hole; LRD compares snd_fack with snd_max at the
+ * time of the hole's retransmission (sack_rxmarks) rather than with snd_recover, which
+ * takes holes found late in an episode, retransmitted after new data, for lost (see
+ * tcp_sack_lost_retransmission).
  */
 
 import { cc_cong_signal } from './cc/cc.js';
