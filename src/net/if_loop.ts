@@ -43,6 +43,9 @@ import {
   AF_INET,
   AF_INET6,
   AF_UNSPEC,
+  IFCAP_HWCSUM,
+  IFCAP_HWCSUM_IPV6,
+  IFCAP_LINKSTATE,
   IFCAP_RXCSUM,
   IFCAP_TXCSUM,
   IFCOUNTER_IBYTES,
@@ -221,7 +224,7 @@ function loioctl(ifp: Ifnet, cmd: number, data: Uint8Array): number {
         IFR_REQCAP,
         true,
       );
-      ifp.if_capenable = req & (IFCAP_RXCSUM | IFCAP_TXCSUM);
+      ifp.if_capenable = (req & (IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6)) | IFCAP_LINKSTATE;
       ifp.if_hwassist = ifp.if_capenable & IFCAP_TXCSUM ? LO_CSUM_FEATURES : 0;
       return 0;
     }
@@ -234,7 +237,9 @@ function lo_create_one(ifc: IfClone, unit: number): Ifnet {
   if_initname(ifp, 'lo', unit);
   ifp.if_mtu = LOMTU;
   ifp.if_flags = IFF_LOOPBACK | IFF_MULTICAST;
-  ifp.if_capabilities = ifp.if_capenable = IFCAP_RXCSUM | IFCAP_TXCSUM;
+  /* FreeBSD's set (ifconfig lo0: options=680003<RXCSUM,TXCSUM,LINKSTATE,RXCSUM_IPV6,
+   * TXCSUM_IPV6>); the IPv6 pair does nothing here, there is no IPv6. */
+  ifp.if_capabilities = ifp.if_capenable = IFCAP_HWCSUM | IFCAP_HWCSUM_IPV6 | IFCAP_LINKSTATE;
   ifp.if_hwassist = LO_CSUM_FEATURES;
   ifp.if_output = looutput;
   ifp.if_ioctl = loioctl;

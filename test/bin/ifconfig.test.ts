@@ -62,9 +62,9 @@ test('ifconfig options: epair checksum offload, TXCSUM shared by both ends, RXCS
     /* -rxcsum is not possible on an epair; -txcsum6 reached the other end. */
     '200009<RXCSUM,VLAN_MTU,RXCSUM_IPV6>',
     '60000b<RXCSUM,TXCSUM,VLAN_MTU,RXCSUM_IPV6,TXCSUM_IPV6>',
-    '3<RXCSUM,TXCSUM>',
+    '680003<RXCSUM,TXCSUM,LINKSTATE,RXCSUM_IPV6,TXCSUM_IPV6>',
     /* lo0 cannot do VLAN_MTU: nothing changes and nothing fails (ifconfig's setifcap). */
-    '3<RXCSUM,TXCSUM>',
+    '680003<RXCSUM,TXCSUM,LINKSTATE,RXCSUM_IPV6,TXCSUM_IPV6>',
   ]);
   assert.match(r.out, /status=0/);
 });

@@ -10,7 +10,13 @@ import { bootTest } from '../../lib/kernel.js';
 import { runIn } from '../../lib/inet.js';
 import { addaddr, delta, ifcap_set, inv, ip } from '../../lib/inet_lab.js';
 import { V_loif } from '../../../src/net/if_loop.js';
-import { IFCAP_RXCSUM, IFCAP_TXCSUM } from '../../../src/net/if_var.js';
+import {
+  IFCAP_LINKSTATE,
+  IFCAP_RXCSUM,
+  IFCAP_RXCSUM_IPV6,
+  IFCAP_TXCSUM,
+  IFCAP_TXCSUM_IPV6,
+} from '../../../src/net/if_var.js';
 import { AF_INET, SOCK_DGRAM, SOCK_STREAM } from '../../../src/sys/socket.js';
 import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import { V_tcpstat } from '../../../src/netinet/tcp_var.js';
@@ -76,11 +82,12 @@ test('lo0 [-]rxcsum [-]txcsum: TCP and UDP over 127.0.0.1 in all four states, no
   const k = bootTest();
   const lo = inv(k, k.vnet0, () => V_loif.get()!);
   inv(k, k.vnet0, () => addaddr(lo, '127.0.0.1/8'));
-  assert.equal(lo.if_capenable, IFCAP_RXCSUM | IFCAP_TXCSUM, 'both on by default');
+  const ALL = IFCAP_RXCSUM | IFCAP_TXCSUM | IFCAP_RXCSUM_IPV6 | IFCAP_TXCSUM_IPV6;
+  assert.equal(lo.if_capenable, ALL | IFCAP_LINKSTATE, "FreeBSD's set, on by default");
   let port = 7100;
   for (const cap of [IFCAP_RXCSUM | IFCAP_TXCSUM, IFCAP_TXCSUM, IFCAP_RXCSUM, 0]) {
     ifcap_set(k, lo, cap);
-    assert.equal(lo.if_capenable, cap);
+    assert.equal(lo.if_capenable, cap | IFCAP_LINKSTATE, 'LINKSTATE stays');
     assert.equal(lo.if_hwassist !== 0, (cap & IFCAP_TXCSUM) !== 0, 'if_hwassist follows TXCSUM');
     const c0 = counters(k);
     await exchange(k, port++);
