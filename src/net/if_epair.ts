@@ -17,11 +17,12 @@
  * Data path: epair_transmit on X drops with ENXIO if X is not running and ENETDOWN if
  * it is not up (both count oerrors); taps bpf; if the peer is not up and running the
  * frame is dropped silently (oerrors, returns 0); else it is counted out on X
- * (opackets, obytes), goes through X's link impairment (loss, duplication, reordering,
- * delay — all from the seeded RNG, delay by callout), and is enqueued on the peer's
- * receive queue (RXRSIZE 4096 packets; full: oqdrops on X).  An idle queue schedules a
- * drain on the netisr thread of CPU 0, which feeds every queued frame to the peer's
- * if_input with curvnet = the peer's vnet at that moment (ipackets counted there).
+ * (opackets, obytes), goes through X's link impairment (loss, CE marking of
+ * ECN-capable IPv4 frames, duplication, reordering, delay — all from the seeded RNG,
+ * delay by callout), and is enqueued on the peer's receive queue (RXRSIZE 4096
+ * packets; full: oqdrops on X).  An idle queue schedules a drain on the netisr thread
+ * of CPU 0, which feeds every queued frame to the peer's if_input with curvnet = the
+ * peer's vnet at that moment (ipackets counted there).
  *
  * Checksum offload, as FreeBSD 15's epair(4): RXCSUM and RXCSUM6 are always on (a
  * frame may arrive with its checksum validated or still pending; -rxcsum is ignored),
@@ -87,7 +88,7 @@ import {
   if_inc_counter,
   type Ifnet,
 } from './if_var.js';
-import { ETHERMTU, type ether_addr_t } from './ethernet.js';
+import { ETHERMTU, ETHERTYPE_IP, ETHERTYPE_VLAN, type ether_addr_t } from './ethernet.js';
 import {
   CSUM_IP6_TCP,
   CSUM_IP6_UDP,
@@ -126,6 +127,8 @@ import {
 } from './if_clone.js';
 import { ether_ifattach, ether_ifdetach, ether_ioctl } from './if_ethersubr.js';
 import { bpf_mtap } from './bpf.js';
+import { in_cksum_update16 } from '../netinet/in_cksum.js';
+import { IPTOS_ECN_CE, IPTOS_ECN_ECT0, IPTOS_ECN_ECT1, IPTOS_ECN_MASK } from '../netinet/ip.js';
 
 export const K = new ObjFile('net/if_epair.ts', VIMAGEID('src/net/if_epair.ts'));
 
@@ -151,6 +154,12 @@ export interface EpairImpairment {
   reorder?: number;
   /** Fixed one-way delay, nanoseconds. */
   delay_ns?: number;
+  /**
+   * Probability an ECN-capable IPv4 frame (ECT(0) or ECT(1)) is marked Congestion
+   * Experienced, as an AQM queue would mark it (RFC 3168 §5).  Frames that are not
+   * ECN-capable pass unmarked: an AQM would drop some of them, which is `loss`'s job.
+   */
+  ce?: number;
 }
 
 /** struct epair_softc */
@@ -158,7 +167,7 @@ export class EpairSoftc {
   oifp: Ifnet | null = null;
   readonly rxq = new mbufq(RXRSIZE);
   rx_scheduled = false;
-  imp: Required<EpairImpairment> = { loss: 0, dup: 0, reorder: 0, delay_ns: 0 };
+  imp: Required<EpairImpairment> = { loss: 0, dup: 0, reorder: 0, delay_ns: 0, ce: 0 };
   /** A frame held back for reordering. */
   held: Mbuf | null = null;
   readonly delayed = new Set<Callout>();
@@ -167,6 +176,8 @@ export class EpairSoftc {
   imp_lost = 0;
   imp_duped = 0;
   imp_reordered = 0;
+  /** Frames marked CE. */
+  imp_ce = 0;
   /** The netisr work that drains rxq, made once (a closure per frame cost a context). */
   readonly intr: () => void;
   constructor(
@@ -355,6 +366,46 @@ function epair_deliver(sc: EpairSoftc, oifp: Ifnet, m: Mbuf): void {
   epair_menq(ifp, oifp, m);
 }
 
+/**
+ * The IPv4 header of an Ethernet frame (untagged, or with one 802.1Q tag in the data),
+ * as its offset in m_buf, or -1.
+ */
+function epair_ip_header(m: Mbuf): number {
+  const b = m.m_buf;
+  const o = m.m_data;
+  let ip = 14;
+  let type = (b[o + 12]! << 8) | b[o + 13]!;
+  if (type === ETHERTYPE_VLAN && m.m_len >= 18) {
+    type = (b[o + 16]! << 8) | b[o + 17]!;
+    ip = 18;
+  }
+  if (type !== ETHERTYPE_IP || m.m_len < ip + 20 || b[o + ip]! >>> 4 !== 4) return -1;
+  return o + ip;
+}
+
+/**
+ * Mark an ECN-capable IPv4 frame CE with probability ce: the two ECN bits of the TOS
+ * set, the header checksum updated for the changed word (RFC 1624).  The frame is
+ * edited in place (it is ours from epair_transmit on; bpf has already seen it as
+ * sent, so a tap on the receiving side shows the mark).
+ */
+function epair_mark_ce(sc: EpairSoftc, m: Mbuf, p: () => number): void {
+  const ip = epair_ip_header(m);
+  if (ip < 0) return;
+  const b = m.m_buf;
+  const tos = b[ip + 1]!;
+  const ecn = tos & IPTOS_ECN_MASK;
+  if (ecn !== IPTOS_ECN_ECT0 && ecn !== IPTOS_ECN_ECT1) return;
+  if (p() >= sc.imp.ce) return;
+  const ntos = tos | IPTOS_ECN_CE;
+  b[ip + 1] = ntos;
+  const w0 = b[ip]! << 8;
+  const sum = in_cksum_update16((b[ip + 10]! << 8) | b[ip + 11]!, w0 | tos, w0 | ntos);
+  b[ip + 10] = sum >>> 8;
+  b[ip + 11] = sum & 0xff;
+  sc.imp_ce++;
+}
+
 function epair_impair(sc: EpairSoftc, oifp: Ifnet, m: Mbuf): void {
   const imp = sc.imp;
   const rng = curkernel().rng;
@@ -364,6 +415,7 @@ function epair_impair(sc: EpairSoftc, oifp: Ifnet, m: Mbuf): void {
     m_freem(m);
     return;
   }
+  if (imp.ce > 0) epair_mark_ce(sc, m, p);
   let dup: Mbuf | null = null;
   if (imp.dup > 0 && p() < imp.dup) {
     dup = m_dup(m);
@@ -412,7 +464,8 @@ export function epair_transmit(ifp: Ifnet, m: Mbuf): number {
   if_inc_counter(ifp, IFCOUNTER_OBYTES, len);
   if (mcast) if_inc_counter(ifp, IFCOUNTER_OMCASTS, 1);
   const imp = sc.imp;
-  if (imp.loss > 0 || imp.dup > 0 || imp.reorder > 0 || sc.held !== null) epair_impair(sc, oifp, m);
+  if (imp.loss > 0 || imp.dup > 0 || imp.reorder > 0 || imp.ce > 0 || sc.held !== null)
+    epair_impair(sc, oifp, m);
   else epair_deliver(sc, oifp, m);
   return 0;
 }
@@ -477,6 +530,7 @@ export function epair_set_impairment(ifp: Ifnet, imp: EpairImpairment): void {
     dup: clamp(imp.dup, sc.imp.dup),
     reorder: clamp(imp.reorder, sc.imp.reorder),
     delay_ns: imp.delay_ns === undefined ? sc.imp.delay_ns : Math.max(0, Math.floor(imp.delay_ns)),
+    ce: clamp(imp.ce, sc.imp.ce),
   };
 }
 
