@@ -40,6 +40,7 @@ import { K as raw_ip } from '../netinet/raw_ip.js';
 import { K as in_pcb } from '../netinet/in_pcb.js';
 import { K as udp_usrreq } from '../netinet/udp_usrreq.js';
 import { K as tcp_var } from '../netinet/tcp_var.js';
+import { K as tcp_ecn } from '../netinet/tcp_ecn.js';
 import { K as cc } from '../netinet/cc/cc.js';
 import { K as cc_newreno } from '../netinet/cc/cc_newreno.js';
 import { K as tcp_subr } from '../netinet/tcp_subr.js';
@@ -93,6 +94,7 @@ export const FILES = [
   in_pcb,
   udp_usrreq,
   tcp_var,
+  tcp_ecn,
   cc,
   cc_newreno,
   tcp_subr,

@@ -15,6 +15,7 @@ import {
   TF_RCVD_TSTMP,
   TF_SACK_PERMIT,
   TF_TOE,
+  TF2_ECN_PERMIT,
   type Tcpcb,
 } from './tcp_var.js';
 
@@ -81,6 +82,7 @@ export function tcp_info(tp: Tcpcb): Uint8Array {
   if (tp.t_flags & TF_SACK_PERMIT) opts |= TCPI_OPT_SACK;
   if (tp.t_flags & TF_RCVD_SCALE) opts |= TCPI_OPT_WSCALE;
   if (tp.t_flags & TF_TOE) opts |= TCPI_OPT_TOE;
+  if (tp.t_flags2 & TF2_ECN_PERMIT) opts |= TCPI_OPT_ECN;
   w('tcpi_state', tp.t_state);
   w('tcpi_options', opts);
   if (tp.t_flags & TF_RCVD_SCALE)

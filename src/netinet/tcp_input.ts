@@ -36,7 +36,9 @@
  * Header prediction (tcp_header_prediction) takes the two commonest segments of a bulk
  * transfer — a pure ACK for outstanding data, pure in-sequence data — before the checks
  * of tcp_do_segment, as FreeBSD's does; the option parse has FreeBSD's NOP NOP TS
- * shortcut.  Deliberate differences: no ECN, no TCP Fast Open, no MD5 signatures.
+ * shortcut.  ECN (RFC 3168) is tcp_ecn.ts's: the SYN-ACK's agreement, and for every
+ * segment of an ECN-permitted connection the CE it carries and the ECE it echoes.
+ * Deliberate differences: no TCP Fast Open, no MD5 signatures.
  */
 
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
@@ -79,6 +81,7 @@ import { cc_ack_received, cc_cong_signal, cc_conn_init, cc_post_recovery } from 
 import {
   CC_ACK,
   CC_DUPACK,
+  CC_ECN,
   CC_NDUPACK,
   CC_PARTIALACK,
   IN_FASTRECOVERY,
@@ -129,6 +132,7 @@ import {
   TF_RXWIN0SENT,
   TF_SACK_PERMIT,
   TF_SENTFIN,
+  TF2_ECN_PERMIT,
   TH_ACK,
   TH_FIN,
   TH_PUSH,
@@ -189,6 +193,11 @@ import {
   tcp_update_sack_list,
 } from './tcp_sack.js';
 import { sbreserve } from '../kern/uipc_sockbuf.js';
+import {
+  tcp_ecn_input_parallel_syn,
+  tcp_ecn_input_segment,
+  tcp_ecn_input_syn_sent,
+} from './tcp_ecn.js';
 import { SB_AUTOSIZE } from '../sys/socketvar.js';
 
 export const K = new ObjFile('netinet/tcp_input.ts', VIMAGEID('src/netinet/tcp_input.ts'));
@@ -234,6 +243,8 @@ export interface TcpSeg {
   /** Offset of the data in the mbuf. */
   doff: number;
   ttl: number;
+  /** The IP header's TOS byte (its ECN field, tcp_ecn.ts). */
+  iptos: number;
 }
 
 /** The to_sacks of a segment without SACK blocks (shared: frozen, never written). */
@@ -380,6 +391,7 @@ export function tcp_input(m: Mbuf, hlen: number): void {
     tlen: tcplen - thoff,
     doff: hlen + thoff,
     ttl: b[o + 8]!,
+    iptos: b[o + 1]!,
   };
   const to = tcp_dooptions(b, t + 20, thoff - 20, (th.flags & TH_SYN) !== 0);
   /* Segments to or from broadcast or multicast addresses are dropped (RFC 1122). */
@@ -827,6 +839,12 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
   /* Timestamps: our clock's echo is relative to ts_offset. */
   if (to.to_flags & TOF_TS && to.to_tsecr !== 0) to.to_tsecr = (to.to_tsecr - tp.ts_offset) >>> 0;
 
+  /* ECN (RFC 3168, tcp_ecn.ts): every segment of an ECN-permitted connection, before
+   * header prediction as in FreeBSD — a CE makes our ACKs echo ECE, an ECE is a
+   * congestion signal (acted on once per window). */
+  if (tp.t_flags2 & TF2_ECN_PERMIT && tcp_ecn_input_segment(tp, thflags, th.iptos))
+    cc_cong_signal(tp, CC_ECN);
+
   /* The common cases of a bulk transfer, without the checks below. */
   if (tcp_header_prediction(tp, m, th, to, tiwin, now)) return;
 
@@ -856,6 +874,8 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
       tp.ts_recent_age = now;
     }
     if (to.to_flags & TOF_SACKPERM) tp.t_flags |= TF_SACK_PERMIT;
+    if (thflags & TH_ACK) tcp_ecn_input_syn_sent(tp, thflags);
+    else tcp_ecn_input_parallel_syn(tp, thflags);
     tcp_mss(tp, to.to_flags & TOF_MSS ? to.to_mss : 0);
     tp.irs = th.seq;
     tp.rcv_nxt = tp.rcv_adv = seq_add(th.seq, 1);

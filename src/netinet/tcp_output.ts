@@ -14,6 +14,10 @@
  * SACK permitted, timestamps (padded with NOPs to FreeBSD's alignments), EOL padding to
  * 4 bytes — so a SYN carries 02 04 mss 01 03 03 ws 04 02 08 0a tsval tsecr.
  *
+ * ECN (tcp_ecn.ts): a client that asks puts ECE|CWR on its SYN; on an ECN-permitted
+ * connection new data goes out ECT(0), with CWR after a reduction and ECE while a CE is
+ * being echoed (the IP header's ECN field is TCP's there, whatever IP_TOS said).
+ *
  * Each segment updates snd_nxt/snd_max, times one segment per window for the RTT
  * (when there are no timestamps), arms the retransmission timer and counts in
  * tcpstat (sndpack/sndbyte, sndrexmitpack/byte, sndacks, sndprobe, sndwinup,
@@ -61,6 +65,7 @@ import {
   TCPS_ESTABLISHED,
   TCPS_SYN_RECEIVED,
   TCPS_SYN_SENT,
+  TCPS_HAVERCVDSYN,
   TCPSTAT_ADD,
   TCPSTAT_INC,
   TCPS_,
@@ -81,6 +86,8 @@ import {
   TF_RXWIN0SENT,
   TF_SACK_PERMIT,
   TF_SENTFIN,
+  TF2_ECN_PERMIT,
+  TF2_ECN_SND_ECE,
   TH_ACK,
   TH_FIN,
   TH_PUSH,
@@ -102,6 +109,8 @@ import {
 import { tcp_setpersist, tcp_timer_activate, tcp_timer_active } from './tcp_timer.js';
 import { tcp_mssopt, tcp_ts_getticks, wr32 } from './tcp_subr.js';
 import { cc_after_idle } from './cc/cc.js';
+import { IPTOS_ECN_MASK } from './ip.js';
+import { tcp_ecn_output_established, tcp_ecn_output_syn_sent } from './tcp_ecn.js';
 import {
   tcp_sack_active,
   tcp_sack_adjust,
@@ -564,6 +573,19 @@ export function tcp_output(tp: Tcpcb): number {
     }
     if (len > 0 && off + len === sbavail(snd)) flags |= TH_PUSH;
 
+    /* ECN (tcp_ecn.ts): an ECN-setup SYN when we ask; on an ECN-permitted connection
+     * ECT(0) on new data, CWR after a reduction, ECE while echoing a CE.  The ECN
+     * field of the TOS is TCP's then, whatever IP_TOS set. */
+    let tos = inp.inp_ip_tos;
+    if (flags & TH_SYN && tp.t_state === TCPS_SYN_SENT) flags |= tcp_ecn_output_syn_sent(tp);
+    if (tp.t_flags2 & TF2_ECN_PERMIT && TCPS_HAVERCVDSYN(tp.t_state)) {
+      const ecn = tcp_ecn_output_established(tp, len, sack_rxmit);
+      flags |= ecn & 0xff;
+      tos = (tos & ~IPTOS_ECN_MASK) | (ecn >>> 8);
+      /* The ECE of a simultaneous open's SYN-ACK was the agreement, not an echo. */
+      if (tp.t_state === TCPS_SYN_RECEIVED) tp.t_flags2 &= ~TF2_ECN_SND_ECE;
+    }
+
     /* Counters for the data. */
     if (len > 0) {
       if (tp.t_flags & TF_FORCEDATA && len === 1) TCPSTAT_INC(TCPS_.tcps_sndprobe);
@@ -658,7 +680,7 @@ export function tcp_output(tp: Tcpcb): number {
       hlen,
       len,
       inp.inp_ip_ttl,
-      inp.inp_ip_tos,
+      tos,
       true /* path MTU discovery: DF on every segment, as net.inet.tcp.path_mtu_discovery */,
     );
     let error = ENOBUFS;

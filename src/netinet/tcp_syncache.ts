@@ -22,9 +22,12 @@
  * encoded), as when FreeBSD's TS encoding fails.  Without syncookies the oldest entry
  * of the bucket makes room.
  *
+ * An ECN-setup SYN (ECE|CWR) is answered with ECE unless net.inet.tcp.ecn.enable is 0,
+ * and the connection is ECN-permitted (tcp_ecn.ts) — not one a cookie makes: as in
+ * FreeBSD the cookie has no bit for it.
+ *
  * Deliberate differences: the limits are per vnet sysctls that can be changed at run
- * time (FreeBSD makes them loader tunables); there is no TCP Fast Open and no
- * ECN negotiation.
+ * time (FreeBSD makes them loader tunables); there is no TCP Fast Open.
  */
 
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
@@ -58,6 +61,8 @@ import {
   TF_REQ_TSTMP,
   TF_SACK_PERMIT,
   TH_ACK,
+  TH_CWR,
+  TH_ECE,
   TH_SYN,
   TT_KEEP,
   V_tcp_do_rfc1323,
@@ -76,6 +81,13 @@ import { tcp_ip_output, tcp_addoptions, tcp_request_scale, type TcpOpts } from '
 import { tcp_mss, tcp_mssopt, tcp_new_isn, tcp_state_change } from './tcp_subr.js';
 import { tcp_timer_activate, TP_KEEPINIT } from './tcp_timer.js';
 import { cc_attach, cc_detach } from './cc/cc.js';
+import {
+  SCF_ECN,
+  V_tcp_ecn_maxretries,
+  tcp_ecn_syncache_add,
+  tcp_ecn_syncache_respond,
+  tcp_ecn_syncache_socket,
+} from './tcp_ecn.js';
 
 export const K = new ObjFile('netinet/tcp_syncache.ts', VIMAGEID('src/netinet/tcp_syncache.ts'));
 
@@ -209,7 +221,7 @@ function syncache_respond(sc: Syncache): void {
     sc.fport,
     sc.iss,
     seq_add(sc.irs, 1),
-    TH_SYN | TH_ACK,
+    tcp_ecn_syncache_respond(TH_SYN | TH_ACK, sc.flags),
     wnd,
     tcp_addoptions(o),
     null,
@@ -233,6 +245,8 @@ function syncache_timer(arg: unknown): void {
     }
     sc.rxmits++;
     TCPSTAT_INC(TCPS_.tcps_sc_retransmitted);
+    /* A SYN-ACK with ECE may be what a middlebox drops: past ecn.maxretries, without. */
+    if (sc.rxmits > V_tcp_ecn_maxretries.get()) sc.flags &= ~SCF_ECN;
     syncache_respond(sc);
     callout_reset(
       sc.timer,
@@ -318,6 +332,9 @@ export function syncache_add(ltp: Tcpcb, th: TcpSeg, to: TcpOpt): void {
     /* A retransmitted SYN: answer again (tcps_sc_dupsyn). */
     TCPSTAT_INC(TCPS_.tcps_sc_dupsyn);
     if (to.to_flags & TOF_TS) old.tsreflect = to.to_tsval;
+    /* The peer gave up on ECN (its SYN retransmitted without ECE|CWR): so do we. */
+    if (old.flags & SCF_ECN && (th.flags & (TH_ECE | TH_CWR)) !== (TH_ECE | TH_CWR))
+      old.flags &= ~SCF_ECN;
     syncache_respond(old);
     return;
   }
@@ -351,6 +368,9 @@ export function syncache_add(ltp: Tcpcb, th: TcpSeg, to: TcpOpt): void {
     sc.tsoff = arc4random();
   }
   if (V_tcp_do_sack.get() !== 0 && to.to_flags & TOF_SACKPERM) sc.flags |= SCF_SACK;
+  /* An ECN-setup SYN (its SYN-ACK says ECE, a cookie's too, though the cookie cannot
+   * remember it: the connection a cookie makes is not ECN-permitted, as in FreeBSD). */
+  sc.flags |= tcp_ecn_syncache_add(th.flags);
 
   const full =
     (bucket?.length ?? 0) >= V_syncache_bucketlimit.get() ||
@@ -502,6 +522,7 @@ function syncache_socket(sc: Syncache): Tcpcb | null {
     tp.ts_offset = sc.tsoff;
   }
   if (sc.flags & SCF_SACK) tp.t_flags |= TF_SACK_PERMIT;
+  tcp_ecn_syncache_socket(tp, sc.flags);
   tp.rcv_adv = seq_add(tp.rcv_nxt, Math.min(sbspace(so.so_rcv), TCP_MAXWIN << tp.rcv_scale));
   tp.last_ack_sent = tp.rcv_nxt;
   tcp_state_change(tp, TCPS_SYN_RECEIVED);

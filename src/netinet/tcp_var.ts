@@ -232,6 +232,14 @@ export const TF_FASTOPEN = 0x10000000;
 /** Lost Retransmission Detection (net.inet.tcp.sack.lrd when the block was made). */
 export const TF_LRD = 0x20000000;
 
+/* t_flags2 (tcp_var.h TF2_*): the ECN state of a connection (tcp_ecn.ts). */
+/** The handshake agreed on ECN (RFC 3168 §6.1.1): data goes out ECN-capable. */
+export const TF2_ECN_PERMIT = 0x00000020;
+/** CWR goes on the next new data segment (we reduced cwnd after an ECE). */
+export const TF2_ECN_SND_CWR = 0x00000040;
+/** ECE goes on every segment until the peer's CWR (we received CE). */
+export const TF2_ECN_SND_ECE = 0x00000080;
+
 /* The five timers (tcp_timer.h tt_*). */
 export const TT_DELACK = 0;
 export const TT_REXMT = 1;
@@ -297,6 +305,8 @@ export interface TsegQent {
 export class Tcpcb {
   t_state = TCPS_CLOSED;
   t_flags = 0;
+  /** TF2_* flags (ECN). */
+  t_flags2 = 0;
   t_maxseg = TCP_MSS;
   t_segq: TsegQent[] = [];
   /** Bytes in the reassembly queue. */

@@ -341,6 +341,13 @@ const TCPSTAT: StatDef = {
     ['tcps_sc_sendcookie', '\t%ju cookie%s sent'],
     ['tcps_sc_recvcookie', '\t%ju cookie%s received'],
     ['tcps_sack_recovery_episode', '\t%ju SACK recovery episode%s'],
+    ['tcps_ecn_rcvce', '\t%ju packet%s received with ECN CE bit set'],
+    ['tcps_ecn_rcvect0', '\t%ju packet%s received with ECN ECT(0) bit set'],
+    ['tcps_ecn_rcvect1', '\t%ju packet%s received with ECN ECT(1) bit set'],
+    ['tcps_ecn_sndect0', '\t%ju packet%s sent with ECN ECT(0) bit set'],
+    ['tcps_ecn_sndect1', '\t%ju packet%s sent with ECN ECT(1) bit set'],
+    ['tcps_ecn_shs', '\t%ju successful ECN handshake%s'],
+    ['tcps_ecn_rcwnd', '\t%ju time%s ECN reduced the congestion window'],
     ['tcps_challenge_acks', '\t%ju challenge ACK%s sent'],
   ],
 };

@@ -28,9 +28,17 @@ import { curkernel } from '../../kern/kern_cur.js';
 import type { Kernel } from '../../kern/kernel.js';
 import {
   CC_ACK,
+  CC_ECN,
+  CC_NDUPACK,
   CCF_ABC_SENTAWND,
   CCF_CWND_LIMITED,
+  IN_CONGRECOVERY,
+  IN_FASTRECOVERY,
   IN_RECOVERY,
+  TCPSTAT_INC,
+  TCPS_,
+  TF2_ECN_PERMIT,
+  TF2_ECN_SND_CWR,
   TCP_CA_NAME_MAX,
   V_tcp_initcwnd_segments,
   tcp_maxseg,
@@ -193,8 +201,26 @@ export function cc_ack_received(tp: Tcpcb, nsegs: number, type: number, bytes: n
   tp.cc_algo.ack_received?.(ccv, type);
 }
 
-/** cc_cong_signal */
+/**
+ * cc_cong_signal: tcp_input.c's part first, then the algorithm's.  An ECN echo outside
+ * congestion recovery is a reduction (tcps_ecn_rcwnd) that the peer must hear of: CWR
+ * goes on our next new data segment (RFC 3168 §6.1.2); so does a fast retransmit's on
+ * an ECN-permitted connection, as in FreeBSD.  The algorithm enters the recovery that
+ * makes the next echoes of the same window count for nothing.
+ */
 export function cc_cong_signal(tp: Tcpcb, type: number): void {
+  switch (type) {
+    case CC_NDUPACK:
+      if (!IN_FASTRECOVERY(tp.t_flags) && tp.t_flags2 & TF2_ECN_PERMIT)
+        tp.t_flags2 |= TF2_ECN_SND_CWR;
+      break;
+    case CC_ECN:
+      if (!IN_CONGRECOVERY(tp.t_flags)) {
+        TCPSTAT_INC(TCPS_.tcps_ecn_rcwnd);
+        if (tp.t_flags2 & TF2_ECN_PERMIT) tp.t_flags2 |= TF2_ECN_SND_CWR;
+      }
+      break;
+  }
   tp.cc_algo.cong_signal?.(tp.ccv, type);
 }
 
