@@ -11,6 +11,10 @@
 //     ECE, the sender reduces cwnd (tcps_ecn_rcwnd) and answers with CWR; nothing is
 //     retransmitted, the stream arrives intact and the capture lints clean with tshark.
 //   - A server with enable 0 answers without ECE, and the client sends no ECT.
+//   - SYN cookies: the SYN-ACK says ECE, but the connection the cookie makes is not
+//     ECN-permitted (FreeBSD's cookie has no bit for it): marks are neither counted nor
+//     echoed there.  A syncache SYN-ACK retransmitted more than the server's
+//     ecn.maxretries times goes without ECE.
 //   - net.inet.tcp.ecn.maxretries: the SYN goes without ECE|CWR once it has been
 //     retransmitted more than that many times; values outside the sysctls' ranges are
 //     refused with EINVAL.
@@ -27,7 +31,12 @@ import type { Vnet } from '../../../src/net/vnet.js';
 import { prison_find_name } from '../../../src/kern/kern_jail.js';
 import { AF_INET, SOCK_STREAM } from '../../../src/sys/socket.js';
 import { IPPROTO_TCP, sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
-import { TCP_INFO, V_tcpstat } from '../../../src/netinet/tcp_var.js';
+import {
+  TCP_INFO,
+  V_tcp_rexmit_initial,
+  V_tcp_syncookiesonly,
+  V_tcpstat,
+} from '../../../src/netinet/tcp_var.js';
 import { TCPI_OPT_ECN, tcp_info_layout } from '../../../src/netinet/tcp_info.js';
 import { V_tcp_do_ecn, V_tcp_ecn_maxretries } from '../../../src/netinet/tcp_ecn.js';
 import { epair_set_impairment, epair_softc } from '../../../src/net/if_epair.js';
@@ -87,12 +96,18 @@ interface Plan {
   /** Net.inet.tcp.ecn.enable in a (the client) and b (the server); undefined: 2. */
   ecn_a?: number;
   ecn_b?: number;
-  /** Net.inet.tcp.ecn.maxretries in a. */
+  /** Net.inet.tcp.ecn.maxretries in a and in b. */
   maxretries_a?: number;
+  maxretries_b?: number;
+  /** Net.inet.tcp.rexmit_initial in a (ms). */
+  rexmit_initial_a?: number;
+  /** Net.inet.tcp.syncookies_only in b: every SYN is answered with a cookie. */
+  cookies_b?: boolean;
   /** Probability the epair marks a's ECN-capable frames CE. */
   ce?: number;
-  /** The first n SYNs from a are lost. */
+  /** The first n SYNs from a, SYN-ACKs from b, are lost. */
   drop_syns?: number;
+  drop_synacks?: number;
   total?: number;
   /** Keep a pcapng of the frames as b sees them. */
   capture?: boolean;
@@ -103,8 +118,9 @@ interface Run {
   db: Counters;
   /** Every segment once: a's as they arrive at b (after the epair), b's as b sends them. */
   segs: Seg[];
-  /** a's SYNs as a sent them, lost ones included. */
+  /** a's SYNs and b's SYN-ACKs as they were sent, lost ones included. */
   syns: number[];
+  synacks: number[];
   /** tcpi_options of the client's and the server's connection. */
   opts_a: number;
   opts_b: number;
@@ -131,16 +147,24 @@ async function transfer(L: Lab2, plan: Plan, port: number): Promise<Run> {
   if (plan.ecn_b !== undefined) inv(k, vb, () => V_tcp_do_ecn.set(plan.ecn_b!));
   if (plan.maxretries_a !== undefined)
     inv(k, va, () => V_tcp_ecn_maxretries.set(plan.maxretries_a!));
+  if (plan.maxretries_b !== undefined)
+    inv(k, vb, () => V_tcp_ecn_maxretries.set(plan.maxretries_b!));
+  if (plan.rexmit_initial_a !== undefined)
+    inv(k, va, () => V_tcp_rexmit_initial.set(plan.rexmit_initial_a!));
+  if (plan.cookies_b === true) inv(k, vb, () => V_tcp_syncookiesonly.set(1));
   k.enter(() => {
     epair_set_impairment(L.a, { delay_ns: 2 * MS, ce: plan.ce ?? 0 });
     epair_set_impairment(L.b, { delay_ns: 2 * MS });
   });
   const sc = k.enter(() => epair_softc(L.a))!;
+  const scb = k.enter(() => epair_softc(L.b))!;
   const ce0 = sc.imp_ce;
   const cap = plan.capture === true ? new BpfLabCapture(k) : null;
   const segs: Seg[] = [];
   const syns: number[] = [];
+  const synacks: number[] = [];
   let dropped = 0;
+  let dropped_b = 0;
   bpf_capture_set(k, (ifp, dlt, f, wirelen) => {
     const s = seg_of(f);
     if (s === null) return;
@@ -150,6 +174,12 @@ async function transfer(L: Lab2, plan: Plan, port: number): Promise<Run> {
       const drop = dropped < (plan.drop_syns ?? 0);
       if (drop) dropped++;
       sc.imp.loss = drop ? 1 : 0;
+    }
+    if (ifp === L.b && s.from === 'b' && s.flags & SYN) {
+      synacks.push(s.flags);
+      const drop = dropped_b < (plan.drop_synacks ?? 0);
+      if (drop) dropped_b++;
+      scb.imp.loss = drop ? 1 : 0;
     }
     if (ifp !== L.b) return;
     segs.push(s);
@@ -205,6 +235,7 @@ async function transfer(L: Lab2, plan: Plan, port: number): Promise<Run> {
   await Promise.all([server, client]);
   bpf_capture_set(k, null);
   sc.imp.loss = 0;
+  scb.imp.loss = 0;
   assert.equal(got, total);
   assert.ok(same, 'the stream arrived intact');
   return {
@@ -212,6 +243,7 @@ async function transfer(L: Lab2, plan: Plan, port: number): Promise<Run> {
     db: delta(b0, tcpstat(k, vb)),
     segs,
     syns,
+    synacks,
     opts_a,
     opts_b,
     marked: sc.imp_ce - ce0,
@@ -345,6 +377,46 @@ test('a server with ecn.enable 0 answers an ECN-setup SYN without ECE; no ECT fo
   assert.equal(n(r.db, 'tcps_ecn_shs'), 0);
   assert.equal(r.opts_a & TCPI_OPT_ECN, 0);
   assert.equal(r.opts_b & TCPI_OPT_ECN, 0);
+});
+
+test('SYN cookies: the SYN-ACK says ECE, but the cookie cannot remember it (as in FreeBSD)', async () => {
+  const L = lab2(bootVimage());
+  const r = await transfer(L, { ecn_a: 1, cookies_b: true, ce: 1 }, 5109);
+  assert.equal(n(r.db, 'tcps_sc_sendcookie'), 1);
+  assert.equal(n(r.db, 'tcps_sc_recvcookie'), 1);
+  assert.deepEqual(r.synacks, [SYN | ACK | ECE], 'the SYN-ACK agrees');
+  assert.equal(n(r.da, 'tcps_ecn_shs'), 1);
+  assert.equal(n(r.db, 'tcps_ecn_shs'), 1, 'counted as the SYN-ACK goes');
+  assert.equal(r.opts_a & TCPI_OPT_ECN, TCPI_OPT_ECN, 'the client believes it');
+  assert.equal(r.opts_b & TCPI_OPT_ECN, 0, "the cookie's connection is not ECN-permitted");
+  // So a's data is ECN-capable and marked, and b neither counts nor echoes the marks.
+  const data = data_of(r, 'a');
+  assert.ok(data.length > 100 && data.every((s) => s.ecn === CE), 'every data frame marked');
+  assert.equal(r.marked, data.length);
+  assert.equal(n(r.db, 'tcps_ecn_rcvce'), 0);
+  assert.ok(
+    r.segs.every((s) => s.from === 'a' || s.flags & SYN || !(s.flags & ECE)),
+    'no echo',
+  );
+  assert.equal(n(r.da, 'tcps_ecn_rcwnd'), 0);
+});
+
+test('ecn.maxretries at the server: a retransmitted SYN-ACK goes without ECE', async () => {
+  const L = lab2(bootVimage());
+  // The client's SYN would be retransmitted after 1 s and answered with ECE again (it
+  // still asks): it waits 3 s, so the syncache's own retransmission comes first.
+  const r = await transfer(
+    L,
+    { ecn_a: 1, maxretries_b: 0, drop_synacks: 1, rexmit_initial_a: 3000 },
+    5110,
+  );
+  assert.deepEqual(r.syns, [SYN | ECE | CWR], 'one SYN');
+  assert.deepEqual(r.synacks, [SYN | ACK | ECE, SYN | ACK], 'the retransmission gives up ECE');
+  assert.equal(n(r.db, 'tcps_sc_retransmitted'), 1);
+  assert.equal(n(r.da, 'tcps_ecn_shs'), 0, 'the client saw no agreement');
+  assert.equal(r.opts_a & TCPI_OPT_ECN, 0);
+  assert.equal(r.opts_b & TCPI_OPT_ECN, 0);
+  assert.ok(r.segs.every((s) => s.ecn === NOTECT));
 });
 
 test('ecn.maxretries: the SYN gives up ECE|CWR after that many retransmissions', async () => {
