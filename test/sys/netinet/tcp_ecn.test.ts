@@ -9,7 +9,8 @@
 //     ends, TCPI_OPT_ECN, new data ECT(0), pure ACKs not ECT.
 //   - The epair marking 2% of ECN-capable frames CE: the receiver counts them and echoes
 //     ECE, the sender reduces cwnd (tcps_ecn_rcwnd) and answers with CWR; nothing is
-//     retransmitted, the stream arrives intact and the capture lints clean with tshark.
+//     retransmitted, the stream arrives intact and the capture lints clean with tshark;
+//     netstat -s prints the counters in FreeBSD's words.
 //   - A server with enable 0 answers without ECE, and the client sends no ECT.
 //   - SYN cookies: the SYN-ACK says ECE, but the connection the cookie makes is not
 //     ECN-permitted (FreeBSD's cookie has no bit for it): marks are neither counted nor
@@ -24,6 +25,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootTest, bootVimage } from '../../lib/kernel.js';
 import { runIn } from '../../lib/inet.js';
+import { sh } from '../../lib/sh.js';
 import { addaddr, delta, inv, ip, lab2, type Counters, type Lab2 } from '../../lib/inet_lab.js';
 import { eth_src_filter, tshark_lint } from '../../lib/tshark.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
@@ -355,6 +357,13 @@ test('CE marks on the epair: ECE echoed, cwnd reduced, CWR sent, no retransmissi
   assert.equal(n(r.da, 'tcps_sndrexmitpack'), 0, 'nothing retransmitted');
   assert.equal(n(r.da, 'tcps_rexmttimeo'), 0);
   assert.equal(n(r.da, 'tcps_sack_recovery_episode'), 0);
+  // netstat -s prints them in FreeBSD's words (b's vnet saw only this connection).
+  const ns = await sh('netstat -ss -p tcp -j b', { kernel: L.k });
+  assert.match(ns.out, new RegExp(`\\t${r.marked} packets received with ECN CE bit set\\n`));
+  assert.match(ns.out, /\t1 successful ECN handshake\n/);
+  const na = await sh('netstat -ss -p tcp -j a', { kernel: L.k });
+  assert.match(na.out, new RegExp(`\\t${rcwnd} times ECN reduced the congestion window\\n`));
+  assert.match(na.out, new RegExp(`\\t${data.length} packets sent with ECN ECT\\(0\\) bit set\\n`));
   const macs = [L.a, L.b].map((i) => ether_sprintf(i.if_lladdr!));
   tshark_lint(r.pcap!, eth_src_filter(macs), 'ip.src==192.0.2.1 || ip.src==192.0.2.2', [
     '-d',
