@@ -88,7 +88,7 @@ import {
   if_inc_counter,
   type Ifnet,
 } from './if_var.js';
-import { ETHERMTU, ETHERTYPE_IP, ETHERTYPE_VLAN, type ether_addr_t } from './ethernet.js';
+import { ETHERMTU, ether_ip_off, type ether_addr_t } from './ethernet.js';
 import {
   CSUM_IP6_TCP,
   CSUM_IP6_UDP,
@@ -366,21 +366,11 @@ function epair_deliver(sc: EpairSoftc, oifp: Ifnet, m: Mbuf): void {
   epair_menq(ifp, oifp, m);
 }
 
-/**
- * The IPv4 header of an Ethernet frame (untagged, or with one 802.1Q tag in the data),
- * as its offset in m_buf, or -1.
- */
+/** The IPv4 header of an Ethernet frame as its offset in m_buf (ether_ip_off), or -1. */
 function epair_ip_header(m: Mbuf): number {
-  const b = m.m_buf;
-  const o = m.m_data;
-  let ip = 14;
-  let type = (b[o + 12]! << 8) | b[o + 13]!;
-  if (type === ETHERTYPE_VLAN && m.m_len >= 18) {
-    type = (b[o + 16]! << 8) | b[o + 17]!;
-    ip = 18;
-  }
-  if (type !== ETHERTYPE_IP || m.m_len < ip + 20 || b[o + ip]! >>> 4 !== 4) return -1;
-  return o + ip;
+  const off = ether_ip_off(m.m_buf, m.m_data, m.m_len);
+  if (off < 0 || m.m_len < off + 20 || m.m_buf[m.m_data + off]! >>> 4 !== 4) return -1;
+  return m.m_data + off;
 }
 
 /**
