@@ -30,22 +30,11 @@
 import { plen2mask, RadixTable } from '../src/net/route/radix.js';
 import { gw_inet, Rib, type Rtentry } from '../src/net/route/route_var.js';
 import { report, timeit, type Figure } from './lib.js';
-
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+import { xorshift32 } from '../test/lib/rng.js';
 
 const NROUTES = 100_000;
 const NPROBES = 100_000;
-const rnd = prng(0x5eed);
+const rnd = xorshift32(0x5eed);
 
 function randPlen(): number {
   const r = rnd() % 100;

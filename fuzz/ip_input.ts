@@ -30,25 +30,13 @@ import { V_ipstat } from '../src/netinet/ip_var.js';
 import { V_arpstat } from '../src/netinet/if_ether.js';
 import { arp_emit } from '../src/netinet/if_ether_hdr.js';
 import type { ether_addr_t } from '../src/net/ethernet.js';
+import { xorshift32 } from '../test/lib/rng.js';
 
 export interface IpFuzzReport {
   iterations: number;
   ipFrames: number;
   arpFrames: number;
   failures: string[];
-}
-
-/** xorshift32, seeded. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
 }
 
 function ipv4(p: number, payload: Uint8Array, opts = new Uint8Array(0), off = 0): Uint8Array {
@@ -149,7 +137,7 @@ export async function fuzzIpInput(iterations: number, seed: number): Promise<IpF
   const k = boot({ kernconf: 'GENERIC', seed });
   const { vb, a, b } = setup(k);
   await k.run_for(1);
-  const rand = rng(seed);
+  const rand = xorshift32(seed);
   const cps = corpus();
   const rep: IpFuzzReport = { iterations, ipFrames: 0, arpFrames: 0, failures: [] };
   const ip0 = inv(k, vb, () => V_ipstat.fetchAll());

@@ -7,22 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootTest } from '../lib/kernel.js';
 import { Callout, callout_reset, callout_stop } from '../../src/kern/kern_timeout.js';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+import { xorshift32 } from '../lib/rng.js';
 
 test('re-armed callouts run in (deadline, arming order) order', async () => {
   const k = bootTest();
-  const r = rng(0xca11);
+  const r = xorshift32(0xca11);
   let rearms = 0;
   for (let phase = 0; phase < 30; phase++) {
     const ran: number[] = [];

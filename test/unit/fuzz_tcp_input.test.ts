@@ -20,18 +20,7 @@ import { V_tcpstat, intotcpcb, type Tcpcb } from '../../src/netinet/tcp_var.js';
 import { V_tcbinfo } from '../../src/netinet/tcp_subr.js';
 import { ETHERTYPE_IP, ether_addr_write } from '../../src/net/ethernet.js';
 import { nanosleep } from '../../src/lib/process.js';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+import { xorshift32 } from '../lib/rng.js';
 
 const A = ip('192.0.2.1');
 const B = ip('192.0.2.2');
@@ -160,7 +149,7 @@ test(
     const L = lab2(bootVimage());
     const { k, vb } = L;
     // FUZZ_SEED=n explores other seeds (seed 14 found the ACK war below).
-    const r = rng(Number(process.env['FUZZ_SEED'] ?? 0x7cb1));
+    const r = xorshift32(Number(process.env['FUZZ_SEED'] ?? 0x7cb1));
     const failures: string[] = [];
     let injected = 0;
     await k.run_until_idle(); // the lab's own traffic (announcements) settles first

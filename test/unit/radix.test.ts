@@ -33,19 +33,7 @@ import {
   rt_flags_letters,
   rt_flags_names,
 } from '../../src/net/route/route_var.js';
-
-/** xorshift32: a tiny seeded PRNG (never Math.random). */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+import { xorshift32 } from '../lib/rng.js';
 
 function ip(s: string): number {
   const p = s.split('.').map(Number);
@@ -93,7 +81,7 @@ test('plen2mask and mask2plen', () => {
 for (const blkOn of [Infinity, 1, 2000]) {
   test(`longest-prefix match agrees with brute force on random tables (block index at ${blkOn})`, () => {
     for (const seed of [1, 2, 0xdeadbeef]) {
-      const rnd = prng(seed);
+      const rnd = xorshift32(seed);
       const t = new RadixTable<number>(64, blkOn);
       const ref = new Map<string, Ref>();
       let id = 0;
@@ -159,7 +147,7 @@ for (const blkOn of [Infinity, 1, 2000]) {
 }
 
 test('the block index is built past the threshold and dropped below half of it', () => {
-  const rnd = prng(3);
+  const rnd = xorshift32(3);
   const t = new RadixTable<number>(64, 1000);
   const ref = new Map<string, Ref>();
   t.insert(0, 0, -1);
@@ -199,7 +187,7 @@ test('the block index is built past the threshold and dropped below half of it',
 });
 
 test('deleting everything leaves an empty table and frees every node', () => {
-  const rnd = prng(7);
+  const rnd = xorshift32(7);
   const t = new RadixTable<number>();
   const keys: [number, number][] = [];
   for (let i = 0; i < 5000; i++) {
@@ -294,7 +282,7 @@ test('walk order: ascending destination, more specific first for one destination
 });
 
 test('walk order on a random table is sorted (dst asc, plen desc)', () => {
-  const rnd = prng(99);
+  const rnd = xorshift32(99);
   const t = new RadixTable<number>();
   for (let i = 0; i < 4000; i++) {
     const plen = randPlen(rnd);

@@ -16,18 +16,7 @@ import {
   sbdrop,
   sbflush,
 } from '../../src/kern/uipc_sockbuf.js';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+import { xorshift32 } from '../lib/rng.js';
 
 /** Append n bytes counting on from `next` (mod 251) as one mbuf; returns the new next. */
 function append(pool: MbufPool, sb: Sockbuf, n: number, next: number): number {
@@ -38,7 +27,7 @@ function append(pool: MbufPool, sb: Sockbuf, n: number, next: number): number {
 }
 
 test('sbcopy_sndptr copies what sbcopy copies, across appends, drops and retransmissions', () => {
-  const r = rng(0x5eed);
+  const r = xorshift32(0x5eed);
   const pool = new MbufPool();
   const sb = new Sockbuf('snd');
   /* Byte i of the buffer holds (base + i) % 251; sndoff plays snd_nxt - snd_una. */
