@@ -17,7 +17,8 @@ import { IPPROTO_UDP } from '../../src/netinet/in.js';
 import { ifr_name_set } from '../../src/net/if.js';
 import { AF_INET } from '../../src/net/if_var.js';
 import { rtsock_decode, rtsock_encode, type RtsockMsg } from '../../src/net/route.js';
-import { MSG_DONTWAIT, SOCK_RAW } from '../../src/sys/socket.js';
+import { MSG_DONTWAIT, SOCK_RAW, SOCK_STREAM } from '../../src/sys/socket.js';
+import { nanosleep } from '../../src/lib/process.js';
 import { IPPROTO_IP, IPPROTO_TCP, sockaddr_in_bytes } from '../../src/netinet/in.js';
 import { IP_HDRINCL } from '../../src/netinet/ip_ctloutput.js';
 import { in_cksum_l4 } from '../../src/netinet/in_cksum.js';
@@ -159,4 +160,78 @@ export async function send_tcp_raw(c: Libc, g: RawTcpSeg): Promise<void> {
   dv.setUint16(36, in_cksum_l4(d, 20, 20, g.src, g.dst, IPPROTO_TCP));
   assert.equal(await c.sendto(r, d, d.length, 0, sockaddr_in_bytes(g.dst, 0)), 40);
   await c.close(r);
+}
+
+/** What tcp_stream moves, where, and what it may do on the way (hooks see the socket). */
+export interface StreamOpts {
+  /** The sender's and the receiver's jails. */
+  from: Prison;
+  to: Prison;
+  /** The receiver listens on port (any address); the sender connects to dst:port. */
+  dst: number;
+  port: number;
+  data: Uint8Array;
+  /** Read size on the receiving side (default 65536). */
+  rdsize?: number;
+  accepted?: (c: Libc, s: number) => Promise<void>;
+  connected?: (c: Libc, s: number) => Promise<void>;
+  /** After the last write, before close. */
+  written?: (c: Libc, s: number) => Promise<void>;
+}
+
+/**
+ * One TCP stream: a receiver in `to` accepts and reads to EOF, a sender in `from`
+ * (1 ms later, so the listener is up) connects, writes `data` and closes.  Asserts that
+ * exactly `data` arrived, byte for byte.
+ */
+export async function tcp_stream(k: Kernel, o: StreamOpts): Promise<void> {
+  const want = o.data;
+  let got = 0;
+  let same = true;
+  const server = runIn(
+    k,
+    async (c) => {
+      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+      assert.equal(await c.bind(l, sockaddr_in_bytes(0, o.port)), 0);
+      assert.equal(await c.listen(l, 1), 0);
+      const s = await c.accept(l, null, null);
+      assert.ok(s >= 0, `accept: errno ${c.errno}`);
+      if (o.accepted) await o.accepted(c, s);
+      const buf = new Uint8Array(o.rdsize ?? 65536);
+      for (;;) {
+        const n = await c.read(s, buf);
+        assert.ok(n >= 0, `read: errno ${c.errno}`);
+        if (n === 0) break;
+        for (let i = 0; i < n; i++) if (buf[i] !== want[got + i]) same = false;
+        got += n;
+      }
+      await c.close(s);
+      await c.close(l);
+    },
+    o.to,
+  );
+  const client = runIn(
+    k,
+    async (c) => {
+      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+      await nanosleep(c, 1_000_000);
+      assert.equal(
+        await c.connect(s, sockaddr_in_bytes(o.dst, o.port)),
+        0,
+        `connect: errno ${c.errno}`,
+      );
+      if (o.connected) await o.connected(c, s);
+      for (let off = 0; off < want.length;) {
+        const n = await c.write(s, want.subarray(off));
+        assert.ok(n > 0, `write: errno ${c.errno}`);
+        off += n;
+      }
+      if (o.written) await o.written(c, s);
+      assert.equal(await c.close(s), 0);
+    },
+    o.from,
+  );
+  await Promise.all([server, client]);
+  assert.equal(got, want.length);
+  assert.ok(same, 'the stream arrived intact');
 }

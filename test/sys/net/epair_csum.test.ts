@@ -22,7 +22,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
-import { runIn } from '../../lib/inet.js';
+import { runIn, tcp_stream } from '../../lib/inet.js';
 import {
   addaddr,
   delta,
@@ -38,7 +38,7 @@ import { eth_src_filter, tshark_lint } from '../../lib/tshark.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Vnet } from '../../../src/net/vnet.js';
 import { prison_find_name } from '../../../src/kern/kern_jail.js';
-import { AF_INET, SOCK_DGRAM, SOCK_STREAM } from '../../../src/sys/socket.js';
+import { AF_INET, SOCK_DGRAM } from '../../../src/sys/socket.js';
 import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import { V_tcpstat } from '../../../src/netinet/tcp_var.js';
 import { V_udpstat } from '../../../src/netinet/udp_usrreq.js';
@@ -100,48 +100,13 @@ function flip_first(k: Kernel, ifp: Ifnet, src: number): void {
 
 /** TOTAL bytes from jail `from` to dst:PORT in jail `to`; the stream is checked. */
 async function transfer(k: Kernel, from: string, to: string, dst: number): Promise<void> {
-  const want = new Uint8Array(TOTAL).map((_, i) => (i * 7 + (i >> 10)) & 0xff);
-  let got = 0;
-  let same = true;
-  const server = runIn(
-    k,
-    async (c) => {
-      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
-      assert.equal(await c.bind(l, sin(0, PORT)), 0);
-      assert.equal(await c.listen(l, 1), 0);
-      const s = await c.accept(l, null, null);
-      assert.ok(s >= 0);
-      const buf = new Uint8Array(65536);
-      for (;;) {
-        const n = await c.read(s, buf);
-        assert.ok(n >= 0, `read: errno ${c.errno}`);
-        if (n === 0) break;
-        for (let i = 0; i < n; i++) if (buf[i] !== want[got + i]) same = false;
-        got += n;
-      }
-      await c.close(s);
-      await c.close(l);
-    },
-    prison_find_name(k, k.prison0, to)!,
-  );
-  const client = runIn(
-    k,
-    async (c) => {
-      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
-      await nanosleep(c, MS);
-      assert.equal(await c.connect(s, sin(dst, PORT)), 0, `connect: errno ${c.errno}`);
-      for (let off = 0; off < TOTAL;) {
-        const n = await c.write(s, want.subarray(off));
-        assert.ok(n > 0, `write: errno ${c.errno}`);
-        off += n;
-      }
-      assert.equal(await c.close(s), 0);
-    },
-    prison_find_name(k, k.prison0, from)!,
-  );
-  await Promise.all([server, client]);
-  assert.equal(got, TOTAL);
-  assert.ok(same, 'the stream arrived intact');
+  await tcp_stream(k, {
+    from: prison_find_name(k, k.prison0, from)!,
+    to: prison_find_name(k, k.prison0, to)!,
+    dst,
+    port: PORT,
+    data: new Uint8Array(TOTAL).map((_, i) => (i * 7 + (i >> 10)) & 0xff),
+  });
 }
 
 /** a (192.0.2.1) — epair0 — b (192.0.2.2). */

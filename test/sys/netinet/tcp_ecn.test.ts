@@ -24,7 +24,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootTest, bootVimage } from '../../lib/kernel.js';
-import { runIn } from '../../lib/inet.js';
+import { runIn, tcp_stream } from '../../lib/inet.js';
 import { sh } from '../../lib/sh.js';
 import { addaddr, delta, inv, ip, lab2, type Counters, type Lab2 } from '../../lib/inet_lab.js';
 import { eth_src_filter, tshark_lint } from '../../lib/tshark.js';
@@ -189,57 +189,28 @@ async function transfer(L: Lab2, plan: Plan, port: number): Promise<Run> {
   });
   const a0 = tcpstat(k, va);
   const b0 = tcpstat(k, vb);
-  const want = new Uint8Array(total).map((_, i) => (i * 7 + (i >> 11)) & 0xff);
-  let got = 0;
-  let same = true;
   let opts_a = -1;
   let opts_b = -1;
   let ssthresh_a = -1;
-  const server = runIn(
-    k,
-    async (c) => {
-      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
-      assert.equal(await c.bind(l, sin(0, port)), 0);
-      assert.equal(await c.listen(l, 1), 0);
-      const s = await c.accept(l, null, null);
-      assert.ok(s >= 0);
+  await tcp_stream(k, {
+    from: prison_find_name(k, k.prison0, 'a')!,
+    to: prison_find_name(k, k.prison0, 'b')!,
+    dst: B,
+    port,
+    data: new Uint8Array(total).map((_, i) => (i * 7 + (i >> 11)) & 0xff),
+    accepted: async (c, s) => {
       opts_b = await tcpi(c, s, 'tcpi_options');
-      const buf = new Uint8Array(65536);
-      for (;;) {
-        const n = await c.read(s, buf);
-        assert.ok(n >= 0, `read: errno ${c.errno}`);
-        if (n === 0) break;
-        for (let i = 0; i < n; i++) if (buf[i] !== want[got + i]) same = false;
-        got += n;
-      }
-      await c.close(s);
-      await c.close(l);
     },
-    prison_find_name(k, k.prison0, 'b')!,
-  );
-  const client = runIn(
-    k,
-    async (c) => {
-      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
-      await nanosleep(c, MS);
-      assert.equal(await c.connect(s, sin(B, port)), 0, `connect: errno ${c.errno}`);
+    connected: async (c, s) => {
       opts_a = await tcpi(c, s, 'tcpi_options');
-      for (let off = 0; off < total;) {
-        const n = await c.write(s, want.subarray(off));
-        assert.ok(n > 0, `write: errno ${c.errno}`);
-        off += n;
-      }
-      ssthresh_a = await tcpi(c, s, 'tcpi_snd_ssthresh');
-      assert.equal(await c.close(s), 0);
     },
-    prison_find_name(k, k.prison0, 'a')!,
-  );
-  await Promise.all([server, client]);
+    written: async (c, s) => {
+      ssthresh_a = await tcpi(c, s, 'tcpi_snd_ssthresh');
+    },
+  });
   bpf_capture_set(k, null);
   sc.imp.loss = 0;
   scb.imp.loss = 0;
-  assert.equal(got, total);
-  assert.ok(same, 'the stream arrived intact');
   return {
     da: delta(a0, tcpstat(k, va)),
     db: delta(b0, tcpstat(k, vb)),

@@ -20,14 +20,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
-import { runIn } from '../../lib/inet.js';
+import { tcp_stream } from '../../lib/inet.js';
 import { delta, ifcap_set, inv, ip, lab2, type Counters, type Lab2 } from '../../lib/inet_lab.js';
 import { IFCAP_TXCSUM } from '../../../src/net/if_var.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Vnet } from '../../../src/net/vnet.js';
 import { prison_find_name } from '../../../src/kern/kern_jail.js';
-import { AF_INET, SOCK_STREAM } from '../../../src/sys/socket.js';
-import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import {
   V_tcp_do_lrd,
   V_tcp_do_prr,
@@ -36,7 +34,6 @@ import {
 } from '../../../src/netinet/tcp_var.js';
 import { epair_set_impairment, epair_softc } from '../../../src/net/if_epair.js';
 import { bpf_capture_set } from '../../../src/net/bpf.js';
-import { nanosleep } from '../../../src/lib/process.js';
 
 const MSS = 1448; // MTU 1500 with timestamps
 const MS = 1_000_000;
@@ -144,49 +141,14 @@ async function transfer(L: Lab2, plan: Plan, port: number): Promise<Run> {
   });
   const a0 = tcpstat(k, va);
   const b0 = tcpstat(k, vb);
-  const want = new Uint8Array(TOTAL).map((_, i) => (i * 13 + (i >> 9)) & 0xff);
-  let got = 0;
-  let same = true;
-  const server = runIn(
-    k,
-    async (c) => {
-      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
-      assert.equal(await c.bind(l, sin(0, port)), 0);
-      assert.equal(await c.listen(l, 1), 0);
-      const s = await c.accept(l, null, null);
-      assert.ok(s >= 0);
-      const buf = new Uint8Array(65536);
-      for (;;) {
-        const n = await c.read(s, buf);
-        assert.ok(n >= 0, `read: errno ${c.errno}`);
-        if (n === 0) break;
-        for (let i = 0; i < n; i++) if (buf[i] !== want[got + i]) same = false;
-        got += n;
-      }
-      await c.close(s);
-      await c.close(l);
-    },
-    prison_find_name(k, k.prison0, 'b')!,
-  );
-  const client = runIn(
-    k,
-    async (c) => {
-      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
-      await nanosleep(c, MS);
-      assert.equal(await c.connect(s, sin(B, port)), 0);
-      for (let off = 0; off < TOTAL;) {
-        const n = await c.write(s, want.subarray(off));
-        assert.ok(n > 0, `write: errno ${c.errno}`);
-        off += n;
-      }
-      assert.equal(await c.close(s), 0);
-    },
-    prison_find_name(k, k.prison0, 'a')!,
-  );
-  await Promise.all([server, client]);
+  await tcp_stream(k, {
+    from: prison_find_name(k, k.prison0, 'a')!,
+    to: prison_find_name(k, k.prison0, 'b')!,
+    dst: B,
+    port,
+    data: new Uint8Array(TOTAL).map((_, i) => (i * 13 + (i >> 9)) & 0xff),
+  });
   bpf_capture_set(k, null);
-  assert.equal(got, TOTAL);
-  assert.ok(same, 'the stream arrived intact');
   return { da: delta(a0, tcpstat(k, va)), db: delta(b0, tcpstat(k, vb)), sent, grown, events };
 }
 
