@@ -52,6 +52,7 @@ import {
   rtsock_hdrlen,
   type RtsockMsg,
 } from '../../src/net/route.js';
+import { xorshift32 } from '../lib/rng.js';
 
 function off(l: typeof rt_msghdr, f: string): number {
   const x = l.byName.get(f);
@@ -332,15 +333,7 @@ test('malformed messages give an errno, never an exception', () => {
 });
 
 test('decoding random and mutated bytes never throws', () => {
-  let x = 12345;
-  const rnd = (): number => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
+  const rnd = xorshift32(12345);
   const a = rt_addrs();
   a[RTAX_DST] = sa_inet(0xc6120000);
   a[RTAX_GATEWAY] = sa_link(1, 6, 'em0', new Uint8Array(6));
