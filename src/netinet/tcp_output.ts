@@ -22,7 +22,7 @@
  * (when there are no timestamps), arms the retransmission timer and counts in
  * tcpstat (sndpack/sndbyte, sndrexmitpack/byte, sndacks, sndprobe, sndwinup,
  * sndctrl).  Send buffer autotuning (net.inet.tcp.sendbuf_auto) grows so_snd by
- * sendbuf_inc when the window in flight nears it.
+ * sendbuf_inc when it is nearly full and the peer's window is larger than it.
  *
  * A segment is one mbuf built in place: tcp_optlen sizes the options, tcp_seg_alloc
  * writes the IP and TCP headers, tcp_addopts the options and sbcopy_sndptr the data
@@ -460,18 +460,22 @@ export function tcp_output(tp: Tcpcb): number {
     }
     if (sack_rxmit || SEQ_LT(seq_add(tp.snd_nxt, len), seq_add(tp.snd_una, sbavail(snd))))
       flags &= ~TH_FIN;
-    /* Send buffer autotuning (FreeBSD's tcp_sndbuf_autoscale). */
+    /* Send buffer autotuning (FreeBSD's tcp_sndbuf_autoscale): grow while the peer's
+     * window is larger than the buffer, the buffer is 7/8 full, and the window can take
+     * all that is not yet sent; a refused reservation ends autosizing. */
     if (
       V_tcp_do_autosndbuf.get() !== 0 &&
       snd.sb_flags & SB_AUTOSIZE &&
-      sbavail(snd) >= (snd.sb_hiwat / 8) * 7 &&
+      Math.floor(tp.snd_wnd / 4) * 5 >= snd.sb_hiwat &&
+      sbavail(snd) >= Math.floor(snd.sb_hiwat / 8) * 7 &&
       sbavail(snd) < V_tcp_autosndbuf_max.get() &&
-      sendwin >= sbavail(snd) - off
-    )
-      sbreserve(
+      sendwin >= sbavail(snd) - off &&
+      !sbreserve(
         snd,
         Math.min(snd.sb_hiwat + V_tcp_autosndbuf_inc.get(), V_tcp_autosndbuf_max.get()),
-      );
+      )
+    )
+      snd.sb_flags &= ~SB_AUTOSIZE;
     let recwin = sbspace(rcv);
     if (recwin < rcv.sb_hiwat / 4 && recwin < maxseg) recwin = 0;
     if (recwin > TCP_MAXWIN << tp.rcv_scale) recwin = TCP_MAXWIN << tp.rcv_scale;
