@@ -173,6 +173,9 @@ export interface StreamOpts {
   data: Uint8Array;
   /** Read size on the receiving side (default 65536). */
   rdsize?: number;
+  /** Write in pieces of this many bytes (default: all at once), pausing gap_ns after each. */
+  chunk?: number;
+  gap_ns?: number;
   accepted?: (c: Libc, s: number) => Promise<void>;
   connected?: (c: Libc, s: number) => Promise<void>;
   /** After the last write, before close. */
@@ -221,10 +224,15 @@ export async function tcp_stream(k: Kernel, o: StreamOpts): Promise<void> {
         `connect: errno ${c.errno}`,
       );
       if (o.connected) await o.connected(c, s);
-      for (let off = 0; off < want.length;) {
-        const n = await c.write(s, want.subarray(off));
-        assert.ok(n > 0, `write: errno ${c.errno}`);
-        off += n;
+      const chunk = o.chunk ?? want.length;
+      for (let at = 0; at < want.length; at += chunk) {
+        const end = Math.min(want.length, at + chunk);
+        for (let off = at; off < end;) {
+          const n = await c.write(s, want.subarray(off, end));
+          assert.ok(n > 0, `write: errno ${c.errno}`);
+          off += n;
+        }
+        if (o.gap_ns) await nanosleep(c, o.gap_ns);
       }
       if (o.written) await o.written(c, s);
       assert.equal(await c.close(s), 0);

@@ -11,18 +11,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootVimage } from '../../lib/kernel.js';
-import { runIn } from '../../lib/inet.js';
+import { tcp_stream } from '../../lib/inet.js';
 import { delta, inv, ip, lab2, type Counters, type Lab2 } from '../../lib/inet_lab.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Vnet } from '../../../src/net/vnet.js';
 import { prison_find_name } from '../../../src/kern/kern_jail.js';
-import { AF_INET, SOCK_STREAM } from '../../../src/sys/socket.js';
-import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import { V_tcp_do_sack, V_tcpstat } from '../../../src/netinet/tcp_var.js';
 import { epair_set_impairment, type EpairImpairment } from '../../../src/net/if_epair.js';
 import { bpf_capture_pcapng, bpf_capture_set } from '../../../src/net/bpf.js';
 import { ether_sprintf } from '../../../src/net/ethernet.js';
-import { nanosleep } from '../../../src/lib/process.js';
 import { eth_src_filter, tshark_lint } from '../../lib/tshark.js';
 
 function tcpstat(k: Kernel, v: Vnet): Counters {
@@ -120,47 +117,13 @@ async function transfer(L: Lab2, imp: EpairImpairment, port: number): Promise<Ru
   const a0 = tcpstat(k, va);
   const b0 = tcpstat(k, vb);
   const total = 1 << 20;
-  const want = new Uint8Array(total).map((_, i) => (i * 7 + (i >> 11)) & 0xff);
-  let got: Uint8Array | null = null;
-  const server = runIn(
-    k,
-    async (c) => {
-      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
-      assert.equal(await c.bind(l, sin(0, port)), 0);
-      assert.equal(await c.listen(l, 1), 0);
-      const s = await c.accept(l, null, null);
-      const parts: Uint8Array[] = [];
-      const buf = new Uint8Array(65536);
-      for (;;) {
-        const n = await c.read(s, buf);
-        assert.ok(n >= 0, `read: ${c.errno}`);
-        if (n === 0) break;
-        parts.push(buf.slice(0, n));
-      }
-      got = Buffer.concat(parts);
-      await c.close(s);
-      await c.close(l);
-    },
-    prison_find_name(k, k.prison0, 'b')!,
-  );
-  const client = runIn(
-    k,
-    async (c) => {
-      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
-      await nanosleep(c, 1e6);
-      assert.equal(await c.connect(s, sin(ip('192.0.2.2'), port)), 0);
-      let off = 0;
-      while (off < total) {
-        const n = await c.write(s, want.subarray(off));
-        assert.ok(n > 0, `write: ${c.errno}`);
-        off += n;
-      }
-      assert.equal(await c.close(s), 0);
-    },
-    prison_find_name(k, k.prison0, 'a')!,
-  );
-  await Promise.all([server, client]);
-  assert.deepEqual(got, Buffer.from(want), 'the stream arrived intact');
+  await tcp_stream(k, {
+    from: prison_find_name(k, k.prison0, 'a')!,
+    to: prison_find_name(k, k.prison0, 'b')!,
+    dst: ip('192.0.2.2'),
+    port,
+    data: new Uint8Array(total).map((_, i) => (i * 7 + (i >> 11)) & 0xff),
+  });
   const pcap = cap.stop();
   bpf_capture_set(k, null);
   return { acks, da: delta(a0, tcpstat(k, va)), db: delta(b0, tcpstat(k, vb)), pcap };

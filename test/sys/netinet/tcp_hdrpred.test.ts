@@ -10,13 +10,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
-import { runIn } from '../../lib/inet.js';
+import { tcp_stream } from '../../lib/inet.js';
 import { delta, inv, ip, lab2, type Counters, type Lab2 } from '../../lib/inet_lab.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Vnet } from '../../../src/net/vnet.js';
 import { prison_find_name } from '../../../src/kern/kern_jail.js';
-import { AF_INET, SOCK_STREAM } from '../../../src/sys/socket.js';
-import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import { TT_REXMT, V_tcpstat, intotcpcb, type Tcpcb } from '../../../src/netinet/tcp_var.js';
 import { tcp_timer_active } from '../../../src/netinet/tcp_timer.js';
 import { V_tcbinfo } from '../../../src/netinet/tcp_subr.js';
@@ -64,45 +62,16 @@ async function stream(
   const a0 = tcpstat(k, va);
   const b0 = tcpstat(k, vb);
   const total = count * size;
-  const want = new Uint8Array(total).map((_, i) => (i * 13 + (i >> 9)) & 0xff);
-  let got: Uint8Array | null = null;
   let acked: Stream['acked'] | null = null;
-  const server = runIn(
-    k,
-    async (c) => {
-      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
-      assert.equal(await c.bind(l, sin(0, port)), 0);
-      assert.equal(await c.listen(l, 1), 0);
-      const s = await c.accept(l, null, null);
-      const parts: Uint8Array[] = [];
-      const buf = new Uint8Array(65536);
-      for (;;) {
-        const n = await c.read(s, buf);
-        assert.ok(n >= 0, `read: ${c.errno}`);
-        if (n === 0) break;
-        parts.push(buf.slice(0, n));
-      }
-      got = Buffer.concat(parts);
-      await c.close(s);
-      await c.close(l);
-    },
-    prison_find_name(k, k.prison0, 'b')!,
-  );
-  const client = runIn(
-    k,
-    async (c) => {
-      const s = await c.socket(AF_INET, SOCK_STREAM, 0);
-      await nanosleep(c, 1e6);
-      assert.equal(await c.connect(s, sin(ip('192.0.2.2'), port)), 0);
-      for (let i = 0; i < count; i++) {
-        let off = i * size;
-        while (off < (i + 1) * size) {
-          const n = await c.write(s, want.subarray(off, (i + 1) * size));
-          assert.ok(n > 0, `write: ${c.errno}`);
-          off += n;
-        }
-        if (gap_ns > 0) await nanosleep(c, gap_ns);
-      }
+  await tcp_stream(k, {
+    from: prison_find_name(k, k.prison0, 'a')!,
+    to: prison_find_name(k, k.prison0, 'b')!,
+    dst: ip('192.0.2.2'),
+    port,
+    data: new Uint8Array(total).map((_, i) => (i * 13 + (i >> 9)) & 0xff),
+    chunk: size,
+    gap_ns,
+    written: async (c) => {
       /* Everything acknowledged (the delayed ACK is 40 ms at most, retransmissions
        * included): the state the ACKs left behind. */
       const tp = tcpcb(k, va, port);
@@ -114,12 +83,8 @@ async function stream(
         srtt: tp.t_srtt,
         sndbuf: so.so_snd.sb_ccc,
       };
-      assert.equal(await c.close(s), 0);
     },
-    prison_find_name(k, k.prison0, 'a')!,
-  );
-  await Promise.all([server, client]);
-  assert.deepEqual(got, Buffer.from(want), 'the stream arrived intact');
+  });
   assert.ok(acked !== null);
   return { da: delta(a0, tcpstat(k, va)), db: delta(b0, tcpstat(k, vb)), acked };
 }
