@@ -88,6 +88,8 @@ import {
   SIOCGIFMTU,
   SIOCGIFCAP,
   SIOCSIFCAP,
+  SIOCGIFMEDIA,
+  SIOCSIFMEDIA,
   SIOCGIFSTATUS,
   SIOCIFCREATE,
   SIOCIFCREATE2,
@@ -694,6 +696,8 @@ export function ifioctl_generic(
     SIOCGDRVSPEC,
     SIOCGIFCAP,
     SIOCSIFCAP,
+    SIOCGIFMEDIA,
+    SIOCSIFMEDIA,
   ];
   if (!known.includes(cmd)) return ENOIOCTL;
   if (ifp === null) ifp = ifunit(ifr_name_get(data));
@@ -707,6 +711,7 @@ export function ifioctl_generic(
     SIOCSIFMETRIC,
     SIOCSDRVSPEC,
     SIOCSIFCAP,
+    SIOCSIFMEDIA,
   ];
   if (sets.includes(cmd)) {
     const e = priv_check_net(td);
@@ -804,6 +809,12 @@ export function ifioctl_generic(
     case SIOCGDRVSPEC: {
       const e = ifp.if_ioctl(ifp, cmd, data, td);
       return e === ENOIOCTL || e === 25 ? EOPNOTSUPP : e;
+    }
+    case SIOCGIFMEDIA:
+    case SIOCSIFMEDIA: {
+      /* The driver's ifmedia_ioctl; an interface without media says EINVAL (lo, bridge). */
+      const e = ifp.if_ioctl(ifp, cmd, data, td);
+      return e === ENOIOCTL || e === 25 ? EINVAL : e;
     }
   }
   return ENOIOCTL;

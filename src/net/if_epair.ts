@@ -42,8 +42,8 @@
  * the unit — so destroying epair0a also removes epair0b even if b lives in a jail.
  *
  * Deliberate differences: one delivery queue per interface served by the netisr
- * thread instead of taskqueues per CPU; no ALTQ, no media ioctls (XXX: SIOCGIFMEDIA
- * would report "10GbaseT <full-duplex>").  The impairment hook is ours (FreeBSD would
+ * thread instead of taskqueues per CPU; no ALTQ.  Media as FreeBSD's (SIOCGIFMEDIA:
+ * 10Gbase-T, active, full duplex).  The impairment hook is ours (FreeBSD would
  * use dummynet).
  */
 
@@ -104,7 +104,7 @@ import {
   m_freem,
   type Mbuf,
 } from '../sys/mbuf.js';
-import { EEXIST, ENETDOWN, ENOIOCTL, ENOSPC, ENXIO } from '../sys/errno.js';
+import { EEXIST, EFAULT, ENETDOWN, ENOIOCTL, ENOSPC, ENXIO } from '../sys/errno.js';
 import {
   IFNAMSIZ,
   SIOCSIFMTU,
@@ -113,8 +113,21 @@ import {
   SIOCDELMULTI,
   IFR_MTU,
   IFR_REQCAP,
+  SIOCGIFMEDIA,
   SIOCSIFCAP,
+  SIOCSIFMEDIA,
 } from '../sys/sockio.js';
+import {
+  IFM_10G_T,
+  IFM_ACTIVE,
+  IFM_AVALID,
+  IFM_ETHER,
+  IFM_FDX,
+  ifmedia_ioctl,
+  type IfMedia,
+} from './if_media.js';
+import { copyout } from '../vm/vm_map.js';
+import type { Thread } from '../sys/proc.js';
 import { if_alloc, if_free, if_initname, if_link_state_change, ifunit } from './if.js';
 import {
   if_clone_addif,
@@ -180,6 +193,12 @@ export class EpairSoftc {
   imp_ce = 0;
   /** The netisr work that drains rxq, made once (a closure per frame cost a context). */
   readonly intr: () => void;
+  /** Pseudo media, as FreeBSD's epair: 10Gbase-T, always active, full duplex. */
+  readonly media: IfMedia = {
+    list: [IFM_ETHER | IFM_10G_T],
+    current: IFM_ETHER | IFM_10G_T,
+    status: () => ({ active: IFM_ETHER | IFM_10G_T | IFM_FDX, status: IFM_AVALID | IFM_ACTIVE }),
+  };
   constructor(
     readonly ifp: Ifnet,
     readonly unit: number,
@@ -474,8 +493,13 @@ function epair_setcaps(ifp: Ifnet, cap: number): void {
   ifp.if_hwassist = assist;
 }
 
-function epair_ioctl(ifp: Ifnet, cmd: number, data: Uint8Array): number {
+function epair_ioctl(ifp: Ifnet, cmd: number, data: Uint8Array, td?: Thread | null): number {
   switch (cmd >>> 0) {
+    case SIOCGIFMEDIA:
+    case SIOCSIFMEDIA:
+      return ifmedia_ioctl(epair_sc(ifp).media, data, cmd >>> 0 === SIOCGIFMEDIA, (b, ua) =>
+        td ? copyout(td.td_proc, b, ua) : EFAULT,
+      );
     case SIOCSIFCAP: {
       /* TXCSUM and TXCSUM6 are one setting for both ends, as FreeBSD's epair keeps
        * them; RXCSUM stays on (epair_setcaps). */

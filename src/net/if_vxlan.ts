@@ -100,7 +100,22 @@ import {
   mtod,
   type Mbuf,
 } from '../sys/mbuf.js';
-import { SIOCGDRVSPEC, SIOCSDRVSPEC, SIOCSIFFLAGS } from '../sys/sockio.js';
+import {
+  SIOCGDRVSPEC,
+  SIOCGIFMEDIA,
+  SIOCSDRVSPEC,
+  SIOCSIFFLAGS,
+  SIOCSIFMEDIA,
+} from '../sys/sockio.js';
+import {
+  IFM_ACTIVE,
+  IFM_AUTO,
+  IFM_AVALID,
+  IFM_ETHER,
+  IFM_FDX,
+  ifmedia_ioctl,
+  type IfMedia,
+} from './if_media.js';
 import { EBUSY, EEXIST, EFAULT, EINVAL, ENOBUFS, ENOIOCTL, ENOSPC, ENXIO } from '../sys/errno.js';
 import { copyin, copyout } from '../vm/vm_map.js';
 import { arc4random } from '../kern/subr_random.js';
@@ -455,9 +470,24 @@ function vxlan_ctl(ifp: Ifnet, cmd: number, arg: Uint8Array): number {
   }
 }
 
+/* FreeBSD's vxlan media: autoselect, always reported active and full duplex.  One word,
+ * so one shared description serves every interface. */
+const VXLAN_MEDIA: IfMedia = {
+  list: [IFM_ETHER | IFM_AUTO],
+  current: IFM_ETHER | IFM_AUTO,
+  status: () => ({ active: IFM_ETHER | IFM_FDX, status: IFM_AVALID | IFM_ACTIVE }),
+};
+
 function vxlan_ioctl(ifp: Ifnet, cmd: number, data: Uint8Array, tdarg?: Thread | null): number {
   const k = curkernel();
   switch (cmd >>> 0) {
+    case SIOCGIFMEDIA:
+    case SIOCSIFMEDIA: {
+      const td = tdarg === undefined ? curthread_or_null() : tdarg;
+      return ifmedia_ioctl(VXLAN_MEDIA, data, cmd >>> 0 === SIOCGIFMEDIA, (b, ua) =>
+        td ? copyout(td.td_proc, b, ua) : EFAULT,
+      );
+    }
     case SIOCSDRVSPEC:
     case SIOCGDRVSPEC: {
       const d = dv(data);

@@ -13,6 +13,8 @@
  *   	options=60000b<RXCSUM,TXCSUM,VLAN_MTU,RXCSUM_IPV6,TXCSUM_IPV6>
  *   	ether 02:f4:9a:1c:3e:0a
  *   	inet 192.0.2.1 netmask 0xffffff00 broadcast 192.0.2.255
+ *   	media: Ethernet 10Gbase-T (10Gbase-T <full-duplex>)
+ *   	status: active
  *
  * Usage: ifconfig [-a] [-l] | ifconfig IF [create|destroy] [params...] | ifconfig CLONER
  * create (prints the new name).  Parameters: up, down, mtu N, metric N, name NEW,
@@ -35,6 +37,7 @@ import {
   SIOCGIFBRDADDR,
   SIOCGIFCAP,
   SIOCGIFCONF,
+  SIOCGIFMEDIA,
   SIOCGIFFLAGS,
   SIOCGIFMETRIC,
   SIOCGIFMTU,
@@ -70,6 +73,7 @@ import {
 import { inet_aton, inet_ntoa, in_len2mask, type in_addr_t } from '../netinet/in.js';
 import { ether_aton, ether_sprintf } from '../net/ethernet.js';
 import { jail_getv } from '../lib/libjail.js';
+import { IFM_ACTIVE, IFM_AVALID, ifmedia_string } from '../net/if_media.js';
 
 const EX_USAGE = 64;
 const IFNAMSIZ = 16;
@@ -268,7 +272,30 @@ class Ifconfig {
       }
       s += '\n';
     }
+    /* SIOCGIFMEDIA (ifconfig's media_status): what is selected, what is active if that
+     * differs, and the link status; interfaces without media say nothing. */
+    const med = await this.media(info.name);
+    if (med !== null) {
+      s += `\tmedia: ${ifmedia_string(med.current, true)}`;
+      if (med.active !== med.current) s += ` (${ifmedia_string(med.active, false)})`;
+      s += '\n';
+      if (med.status & IFM_AVALID)
+        s += `\tstatus: ${med.status & IFM_ACTIVE ? 'active' : 'no carrier'}\n`;
+    }
     await this.ctx.out(s);
+  }
+
+  /** SIOCGIFMEDIA with no list: the selected word, the active one and the status. */
+  async media(name: string): Promise<{ current: number; active: number; status: number } | null> {
+    const r = new Uint8Array(48);
+    setName(r, name);
+    if ((await this.ioctl(SIOCGIFMEDIA, r)) < 0) return null;
+    const dv = new DataView(r.buffer);
+    return {
+      current: dv.getInt32(16, true),
+      status: dv.getInt32(24, true),
+      active: dv.getInt32(28, true),
+    };
   }
 
   /** SIOCGIFCAP: what the interface can do (ifr_reqcap) and what is on (ifr_curcap). */

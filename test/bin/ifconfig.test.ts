@@ -34,6 +34,11 @@ test('ifconfig lists lo0; epair create prints epair0a; up, mtu, name, ether, des
     r.out,
     /outside: flags=[0-9a-f]+<[A-Z,]+> metric 0 mtu 1500\n\toptions=[0-9a-f]+<[A-Z0-9_,]+>\n\tether 02:00:00:00:00:02\n/,
   );
+  /* SIOCGIFMEDIA: what FreeBSD's ifconfig prints for an epair. */
+  assert.match(
+    r.out,
+    /mtu 9000\n(\t.*\n)*\tmedia: Ethernet 10Gbase-T \(10Gbase-T <full-duplex>\)\n\tstatus: active\n/,
+  );
   assert.match(r.err, /ifconfig: interface nosuch0 does not exist/);
   assert.match(r.out, /status=1/);
   assert.equal(lines[lines.length - 2], 'lo0', 'destroying one side removed both');

@@ -7,7 +7,19 @@ import { bootTest, bootVimage } from '../../lib/kernel.js';
 import { ddb } from '../../lib/ddb.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import { if_clone_create, if_clone_destroy, if_clone_list } from '../../../src/net/if_clone.js';
-import { ifunit, if_list, if_vmove } from '../../../src/net/if.js';
+import { ifr_name_set, ifunit, if_list, if_vmove } from '../../../src/net/if.js';
+import { runIn } from '../../lib/inet.js';
+import { AF_INET, SOCK_DGRAM } from '../../../src/sys/socket.js';
+import { SIOCGIFMEDIA, SIOCSIFMEDIA } from '../../../src/sys/sockio.js';
+import {
+  IFM_10G_T,
+  IFM_ACTIVE,
+  IFM_AUTO,
+  IFM_AVALID,
+  IFM_ETHER,
+  IFM_FDX,
+  ifmedia_string,
+} from '../../../src/net/if_media.js';
 import { ether_sprintf } from '../../../src/net/ethernet.js';
 import { kern_jail_set } from '../../../src/kern/kern_jail.js';
 import { with_vnet } from '../../../src/net/vnet.js';
@@ -139,4 +151,50 @@ test('ddb: show all ifnets', () => {
     /epair0a +index +2 flags=8842<BROADCAST,RUNNING,SIMPLEX,MULTICAST> mtu 1500 ether 02:/,
   );
   assert.match(out, /epair0b +index +3 .* ether 02:[0-9a-f:]+:0b/);
+});
+
+test('SIOCGIFMEDIA: an epair is 10Gbase-T, active, full duplex; SIOCSIFMEDIA takes only that', async () => {
+  const k = bootTest();
+  k.enter(() => with_vnet(k.vnet0, () => assert.equal(if_clone_create('epair', null).error, 0)));
+  const out = await runIn(k, async (c) => {
+    const s = await c.socket(AF_INET, SOCK_DGRAM, 0);
+    const list = c.malloc(16)!;
+    const req = new Uint8Array(48);
+    ifr_name_set(req, 'epair0a');
+    const dv = new DataView(req.buffer);
+    dv.setInt32(32, 4, true); /* ifm_count: room for four words */
+    dv.setUint32(40, list.addr >>> 0, true);
+    dv.setUint32(44, Math.floor(list.addr / 4294967296), true);
+    const r = [await c.ioctl(s, SIOCGIFMEDIA, req)];
+    const words = new DataView(list.buf.buffer, list.buf.byteOffset, 16);
+    r.push(dv.getInt32(16, true), dv.getInt32(24, true), dv.getInt32(28, true));
+    r.push(dv.getInt32(32, true), words.getInt32(0, true), words.getInt32(4, true));
+    /* Another medium is refused; the one listed is accepted. */
+    const set = new Uint8Array(32);
+    ifr_name_set(set, 'epair0a');
+    new DataView(set.buffer).setInt32(16, IFM_ETHER | IFM_AUTO, true);
+    r.push(await c.ioctl(s, SIOCSIFMEDIA, set), c.errno);
+    new DataView(set.buffer).setInt32(16, IFM_ETHER | IFM_10G_T, true);
+    r.push(await c.ioctl(s, SIOCSIFMEDIA, set));
+    /* lo0 has no media. */
+    ifr_name_set(req, 'lo0');
+    r.push(await c.ioctl(s, SIOCGIFMEDIA, req), c.errno);
+    return r;
+  });
+  assert.deepEqual(out, [
+    0,
+    IFM_ETHER | IFM_10G_T, // ifm_current
+    IFM_AVALID | IFM_ACTIVE, // ifm_status
+    IFM_ETHER | IFM_10G_T | IFM_FDX, // ifm_active
+    1, // ifm_count
+    IFM_ETHER | IFM_10G_T, // the list
+    0, // nothing past it
+    -1,
+    ENXIO,
+    0,
+    -1,
+    EINVAL,
+  ]);
+  assert.equal(ifmedia_string(IFM_ETHER | IFM_10G_T, true), 'Ethernet 10Gbase-T');
+  assert.equal(ifmedia_string(IFM_ETHER | IFM_10G_T | IFM_FDX, false), '10Gbase-T <full-duplex>');
 });
