@@ -19,13 +19,21 @@
  *     entirely are dropped (ips_fragdropped each) and partial ones are trimmed;
  *   - too many fragments in one queue, or too many queues: the queue (or the oldest
  *     one) is dropped and ips_fragdropped counts its fragments;
+ *   - ECN (RFC 3168 §5.3, FreeBSD's rules): a fragment marked CE joining a datagram
+ *     whose fragments were Not-ECT, or a Not-ECT fragment joining ECN-capable ones, is
+ *     dropped (ips_fragdropped); a CE mark on any fragment is kept, so the datagram
+ *     comes out CE;
  *   - a complete datagram: ips_reassembled, with a fresh header checksum;
  *   - a queue still incomplete after net.inet.ip.fragttl seconds: ips_fragtimeout counts
  *     its fragments and, when the first fragment is there, the timeout hook may send an
  *     ICMP time exceeded (in reassembly) from it.
  *
- * Deliberate difference: fragments are kept as byte copies, not mbuf chains (our mbufs
- * are one contiguous buffer), and the datagram is rebuilt in one new mbuf.  The expiry
+ * Deliberate differences: fragments are kept as byte copies, not mbuf chains (our
+ * mbufs are one contiguous buffer), and the datagram is rebuilt in one new mbuf.  The
+ * ECN codepoint a fragment is compared with is the datagram's so far (the first
+ * fragment's, CE once any fragment had it); FreeBSD compares with the lowest-offset
+ * fragment queued and ORs CE into that one's header, which loses the mark when the
+ * first fragment arrives after a CE-marked one.  The expiry
  * callout runs only while a queue exists, so an idle vnet has no timer pending.
  */
 
@@ -46,7 +54,14 @@ import { SBT_1S } from '../kern/kern_clock.js';
 import { curkernel } from '../kern/kern_cur.js';
 import { in_cksum_hdr } from './in_cksum.js';
 import { BKPT } from '../kern/subr_kdb.js';
-import { IP_MAXPACKET, IP_MF, IP_OFFMASK } from './ip.js';
+import {
+  IPTOS_ECN_CE,
+  IPTOS_ECN_MASK,
+  IPTOS_ECN_NOTECT,
+  IP_MAXPACKET,
+  IP_MF,
+  IP_OFFMASK,
+} from './ip.js';
 import {
   IPS,
   IPSTAT_ADD,
@@ -74,6 +89,8 @@ export class Ipq {
   maxoff = 0;
   /** Absolute expiry time (ns of uptime). */
   expire = 0;
+  /** The datagram's ECN codepoint so far (IPTOS_ECN_*; CE once any fragment had it). */
+  ecn = IPTOS_ECN_NOTECT;
   constructor(
     readonly key: string,
     readonly src: number,
@@ -191,6 +208,7 @@ export function ip_reass(m: Mbuf): Mbuf | null {
   const src = ((b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!) >>> 0;
   const dst = ((b[16]! << 24) | (b[17]! << 16) | (b[18]! << 8) | b[19]!) >>> 0;
   const key = `${src}:${dst}:${id}:${p}`;
+  const ecn = b[1]! & IPTOS_ECN_MASK;
   let q = st.queues.get(key);
   if (!q) {
     if (maxq > 0 && st.queues.size >= maxq) {
@@ -200,9 +218,18 @@ export function ip_reass(m: Mbuf): Mbuf | null {
     }
     q = new Ipq(key, src, dst, id, p);
     q.expire = curkernel().now() + V_ipfragttl.get() * SBT_1S;
+    q.ecn = ecn;
     st.queues.set(key, q);
     ipreass_arm(st, curvnet());
-  }
+  } else if (
+    (ecn === IPTOS_ECN_CE && q.ecn === IPTOS_ECN_NOTECT) ||
+    (ecn === IPTOS_ECN_NOTECT && q.ecn !== IPTOS_ECN_NOTECT)
+  ) {
+    /* CE and Not-ECT in one datagram: the mark could not be passed on faithfully. */
+    IPSTAT_INC(IPS.ips_fragdropped);
+    m_freem(m);
+    return null;
+  } else if (ecn === IPTOS_ECN_CE) q.ecn = IPTOS_ECN_CE;
   // The known end of the datagram bounds every fragment.
   const end = off + len;
   if (q.maxoff > 0) {
@@ -273,6 +300,7 @@ export function ip_reass(m: Mbuf): Mbuf | null {
   for (const f of q.frags) nb.set(f.data, hl + f.off);
   nb[2] = total >>> 8;
   nb[3] = total & 0xff;
+  if (q.ecn === IPTOS_ECN_CE) nb[1] = nb[1]! | IPTOS_ECN_CE;
   nb[6] = 0;
   nb[7] = 0;
   nb[10] = 0;

@@ -15,10 +15,11 @@ const SRC = 0xc0000201; // 192.0.2.1
 const DST = 0xc0000202; // 192.0.2.2
 
 /** An IPv4 fragment: payload bytes [off, off+len) of a datagram whose byte i is i & 0xff. */
-function frag(k: Kernel, id: number, off: number, len: number, mf: boolean): Mbuf {
+function frag(k: Kernel, id: number, off: number, len: number, mf: boolean, tos = 0): Mbuf {
   const m = k.mbpool.m_gethdr(20 + len)!;
   const b = mtod(m);
   b[0] = 0x45;
+  b[1] = tos;
   b[2] = (20 + len) >>> 8;
   b[3] = (20 + len) & 0xff;
   b[4] = id >>> 8;
@@ -120,6 +121,44 @@ test('overlaps: duplicates are dropped, covered fragments removed, data from the
     assert.ok(m);
     for (let i = 0; i < 32; i++) assert.equal(mtod(m)[20 + i], i);
     assert.deepEqual(delta(before), { ips_fragments: 4, ips_fragdropped: 2, ips_reassembled: 1 });
+  });
+});
+
+/* ECN codepoints (RFC 3168): Not-ECT 0, ECT(1) 1, ECT(0) 2, CE 3. */
+test('ECN: a CE mark on any fragment is kept, whichever arrives first', () => {
+  const k = bootTest();
+  inVnet(k, () => {
+    const before = stats();
+    /* The offset-0 fragment, ECT(0), arrives after the CE-marked one. */
+    assert.equal(ip_reass(frag(k, 8, 8, 8, false, 3)), null);
+    const m = ip_reass(frag(k, 8, 0, 8, true, 2));
+    assert.ok(m);
+    const b = mtod(m);
+    assert.equal(b[1]! & 3, 3, 'the datagram is CE');
+    assert.equal(in_cksum_hdr(b, 0, 20), 0, 'header checksum verifies');
+    /* All ECT(0): the codepoint passes through. */
+    ip_reass(frag(k, 9, 0, 8, true, 2));
+    const n = ip_reass(frag(k, 9, 8, 8, false, 2));
+    assert.ok(n);
+    assert.equal(mtod(n)[1]! & 3, 2);
+    assert.deepEqual(delta(before), { ips_fragments: 4, ips_reassembled: 2 });
+  });
+});
+
+test('ECN: CE with Not-ECT, or Not-ECT after ECN-capable fragments, is dropped', () => {
+  const k = bootTest();
+  inVnet(k, () => {
+    const before = stats();
+    assert.equal(ip_reass(frag(k, 10, 0, 8, true, 0)), null);
+    assert.equal(ip_reass(frag(k, 10, 8, 8, false, 3)), null, 'CE joining Not-ECT');
+    assert.equal(ip_reass(frag(k, 11, 0, 8, true, 1)), null);
+    assert.equal(ip_reass(frag(k, 11, 8, 8, false, 0)), null, 'Not-ECT joining ECT(1)');
+    assert.deepEqual(delta(before), { ips_fragments: 4, ips_fragdropped: 2 });
+    assert.equal(ipreass_count(), 2, 'both datagrams still wait for their last fragment');
+    /* Not-ECT fragments reassemble as they are. */
+    const m = ip_reass(frag(k, 10, 8, 8, false, 0));
+    assert.ok(m);
+    assert.equal(mtod(m)[1]! & 3, 0);
   });
 });
 
