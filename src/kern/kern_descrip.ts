@@ -67,7 +67,11 @@ export function uiomove_buf(buf: Uint8Array, off: number, n: number, uio: Uio): 
 export interface FileOps {
   readonly fo_type: string;
   fo_ioctl?(fp: File, com: number, data: Uint8Array, td?: Thread): number | Promise<number>;
-  fo_close?(fp: File): number;
+  /**
+   * The last reference is gone.  td: the thread of a close(2), which may sleep in it
+   * (a socket's SO_LINGER); without it (process exit, an error path) it never does.
+   */
+  fo_close?(fp: File, td?: Thread): number | Promise<number>;
   fo_read?(fp: File, uio: Uio, flags: number, td?: Thread): number | Promise<number>;
   fo_write?(fp: File, uio: Uio, flags: number, td?: Thread): number | Promise<number>;
   /** Returns the subset of events (POLLIN ...) that are ready now. */

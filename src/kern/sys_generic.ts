@@ -405,18 +405,18 @@ export function sys_open(td: Thread, args: readonly number[]): number {
 }
 
 /** closef: drop a reference; the last one closes the file. */
-export function closef(fp: File): number {
+export function closef(fp: File, td?: Thread): number | Promise<number> {
   if (--fp.f_count > 0) return 0;
-  return fp.f_ops.fo_close ? fp.f_ops.fo_close(fp) : 0;
+  return fp.f_ops.fo_close ? fp.f_ops.fo_close(fp, td) : 0;
 }
 
 /** close(fd). */
-export function sys_close(td: Thread, args: readonly number[]): number {
+export function sys_close(td: Thread, args: readonly number[]): number | Promise<number> {
   const fdp = td.td_proc.p_fd;
   if (fdp === null) return EBADF;
   const fp = fdp.remove(arg(args, 0));
   if (typeof fp === 'number') return fp;
-  return closef(fp);
+  return closef(fp, td);
 }
 
 function do_dup(td: Thread, fd: number, cloexec: boolean): number {

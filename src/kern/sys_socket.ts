@@ -135,8 +135,8 @@ function soo_poll(fp: File, events: number, td?: Thread): number {
   return sopoll(so_of(fp), events, td?.td_pollchan ?? null);
 }
 
-function soo_close(fp: File): number {
-  return soclose(so_of(fp));
+function soo_close(fp: File, td?: Thread): number | Promise<number> {
+  return soclose(so_of(fp), td !== undefined);
 }
 
 /** socketops: the fileops of every socket descriptor. */

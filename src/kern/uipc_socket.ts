@@ -29,20 +29,23 @@
  * sodisconnect, soshutdown (EINVAL for a bad how; ENOTCONN when not connected — for
  * datagram sockets the shutdown is still done, as FreeBSD 14 does), soclose (SO_LINGER
  * with l_linger 0 aborts through pr_abort so TCP can reset; otherwise pr_disconnect and
- * pr_close), sosetopt/sogetopt (SOL_SOCKET here, other levels to pr_ctloutput;
- * ENOPROTOOPT when nobody knows the option), sopoll (FreeBSD 14's sopoll_generic,
- * including POLLRDHUP and POLLHUP; POLLERR is never set for sockets).
+ * pr_close, and with a non-zero linger time close(2) sleeps until the disconnection is
+ * done or the time is up), sosetopt/sogetopt (SOL_SOCKET here, other levels to
+ * pr_ctloutput; ENOPROTOOPT when nobody knows the option), sopoll (FreeBSD 14's
+ * sopoll_generic, including POLLRDHUP and POLLHUP; POLLERR is never set for sockets).
  *
  * curvnet is set to so.so_vnet around every protocol call.
  *
- * Deliberate differences: no socket locks (one JS thread); closing with a non-zero
- * linger time does not block (XXX: fo_close is synchronous here); no MSG_OOB receive
- * path (pr_rcvoob is not part of the contract yet: EOPNOTSUPP); no accept filters,
- * upcalls, kqueue, SO_TIMESTAMP control messages or SCM_RIGHTS.
+ * Deliberate differences: no socket locks (one JS thread); only close(2) lingers (a
+ * process that exits with a lingering socket does not wait; FreeBSD's exit would), and
+ * it sleeps on the socket, not on so_timeo; no MSG_OOB receive path (pr_rcvoob is not
+ * part of the contract yet: EOPNOTSUPP); no accept filters, upcalls, kqueue,
+ * SO_TIMESTAMP control messages or SCM_RIGHTS.
  */
 
 import type { Kernel } from './kernel.js';
 import { curkernel } from './kern_cur.js';
+import { SBT_1S, hz } from './kern_clock.js';
 import { tsleep_sbt, PCATCH, wakeup_k } from './kern_synch.js';
 import { uiomove_buf, UIO_WRITE, type Uio } from './kern_descrip.js';
 import { BKPT } from './subr_kdb.js';
@@ -435,15 +438,21 @@ export function soabort(so: Socket): void {
 }
 
 /**
- * soclose(): the last descriptor reference is gone.  A listener aborts the connections
- * still queued on it.  A connected socket with SO_LINGER and l_linger 0 is aborted
- * (pr_abort: TCP sends a reset); otherwise it is disconnected (pr_disconnect) and closed
- * (pr_close).  Then pr_detach and sofree.
+ * soclose(so, canlinger): the last descriptor reference is gone.  A listener aborts the
+ * connections still queued on it.  A connected socket with SO_LINGER and l_linger 0 is
+ * aborted (pr_abort: TCP sends a reset); otherwise it is disconnected (pr_disconnect),
+ * and with a non-zero l_linger on a blocking socket the caller (close(2): canlinger)
+ * sleeps until it is no longer connected — for TCP, until its data and FIN are
+ * acknowledged — or l_linger seconds have passed (EWOULDBLOCK, the connection goes on
+ * without it) or it is interrupted (EINTR), as FreeBSD's soclose.  Then pr_close,
+ * pr_detach and sofree.  Returns the errno, or a promise of it while it lingers.
  */
-export function soclose(so: Socket): number {
+export function soclose(so: Socket, canlinger = false): number | Promise<number> {
   BKPT(S_soclose);
   if (so.so_freed) return 0;
   let error = 0;
+  let linger = false;
+  let abort = false;
   so_vnet_call(so, () => {
     const pr = so.so_proto;
     if (SOLISTENING(so)) {
@@ -452,17 +461,47 @@ export function soclose(so: Socket): number {
         soabort(sp);
       }
     }
-    const abort = (so.so_options & SO_LINGER) !== 0 && so.so_linger === 0 && pr.pr_abort;
+    abort = (so.so_options & SO_LINGER) !== 0 && so.so_linger === 0 && pr.pr_abort !== undefined;
     if (abort) {
       pr.pr_abort!.call(pr, so);
-    } else {
-      if (so.so_state & SS_ISCONNECTED && !(so.so_state & SS_ISDISCONNECTING)) {
-        const e = sodisconnect(so);
-        if (e !== 0 && e !== ENOTCONN && e !== EOPNOTSUPP) error = e;
-      }
-      /* XXX: SO_LINGER with l_linger > 0 should block here until sent or timed out. */
-      pr.pr_close?.call(pr, so);
+      return;
     }
+    if (so.so_state & SS_ISCONNECTED && !(so.so_state & SS_ISDISCONNECTING)) {
+      const e = sodisconnect(so);
+      if (e !== 0 && e !== ENOTCONN && e !== EOPNOTSUPP) error = e;
+    }
+    linger =
+      canlinger &&
+      error === 0 &&
+      (so.so_options & SO_LINGER) !== 0 &&
+      so.so_linger > 0 &&
+      (so.so_state & SS_ISCONNECTED) !== 0 &&
+      !(so.so_state & SS_ISDISCONNECTING && so.so_state & SS_NBIO);
+  });
+  if (linger) return soclose_linger(so);
+  return soclose_drop(so, abort, error);
+}
+
+/** soclose's sleep: while connected, for at most l_linger seconds. */
+async function soclose_linger(so: Socket): Promise<number> {
+  const k = curkernel();
+  const deadline = k.now() + so.so_linger * SBT_1S;
+  let error = 0;
+  while (so.so_state & SS_ISCONNECTED) {
+    const left = deadline - k.now();
+    error = left > 0 ? await tsleep_sbt(so, PCATCH, 'soclos', left) : EWOULDBLOCK;
+    if (error !== 0) break;
+  }
+  /* Its vnet may have gone meanwhile, closing it (sovnet_drain). */
+  if (so.so_freed) return error;
+  return soclose_drop(so, false, error);
+}
+
+/** The rest of soclose: pr_close (unless aborted), pr_detach, wakeups and sofree. */
+function soclose_drop(so: Socket, abort: boolean, error: number): number {
+  so_vnet_call(so, () => {
+    const pr = so.so_proto;
+    if (!abort) pr.pr_close?.call(pr, so);
     pr.pr_detach.call(pr, so);
   });
   /* Wake anyone still sleeping on it (another thread of the process). */
@@ -869,7 +908,8 @@ export async function sosetopt(so: Socket, sopt: SockOpt): Promise<number> {
         if (typeof v === 'number') return v;
         const onoff = le32_get(v, 0);
         const l = le32_get(v, 4);
-        if (l < 0) return EINVAL;
+        /* FreeBSD's bounds: a linger time in seconds that hz ticks can hold. */
+        if (l < 0 || l > 0xffff || l > Math.floor(0x7fffffff / hz)) return EDOM;
         so.so_linger = l;
         if (onoff) so.so_options |= SO_LINGER;
         else so.so_options &= ~SO_LINGER;
