@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import type { Kernel } from '../../src/kern/kernel.js';
-import { kern_jail_set } from '../../src/kern/kern_jail.js';
+import { kern_jail_set, prison_find_name, type Prison } from '../../src/kern/kern_jail.js';
 import { if_clone_create } from '../../src/net/if_clone.js';
 import { ifioctl_generic, ifunit, if_up, if_vmove } from '../../src/net/if.js';
 import { SIOCSIFCAP } from '../../src/sys/sockio.js';
@@ -161,6 +161,13 @@ export interface Lab2 {
   vb: Vnet;
   a: Ifnet;
   b: Ifnet;
+}
+
+/** The jail called name (a lab's "a", "b", "r"...); the test fails when there is none. */
+export function pr(k: Kernel, name: string): Prison {
+  const p = prison_find_name(k, k.prison0, name);
+  assert.ok(p !== null, `no jail ${name}`);
+  return p;
 }
 
 /** Two vnets (jails "a" and "b") over epair0: 192.0.2.1/24 and 192.0.2.2/24. */

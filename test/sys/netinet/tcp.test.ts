@@ -4,11 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
 import { runIn, send_tcp_raw, sys } from '../../lib/inet.js';
-import { delta, inv, ip, lab2, type Counters } from '../../lib/inet_lab.js';
+import { pr, delta, inv, ip, lab2, type Counters } from '../../lib/inet_lab.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import { VNET_MAGIC_DEAD, type Vnet } from '../../../src/net/vnet.js';
 import type { Libc } from '../../../src/lib/libc.js';
-import { kern_jail_remove, prison_find_name, type Prison } from '../../../src/kern/kern_jail.js';
+import { kern_jail_remove } from '../../../src/kern/kern_jail.js';
 import {
   AF_INET,
   SOCK_STREAM,
@@ -45,12 +45,6 @@ import { ether_sprintf } from '../../../src/net/ethernet.js';
 import { eth_src_filter, tshark_lint } from '../../lib/tshark.js';
 import { nanosleep } from '../../../src/lib/process.js';
 import { so_globals } from '../../../src/kern/uipc_sockbuf.js';
-
-function pr(k: Kernel, name: string): Prison {
-  const p = prison_find_name(k, k.prison0, name);
-  assert.ok(p !== null);
-  return p;
-}
 
 function tcpstat(k: Kernel, v: Vnet): Counters {
   return inv(k, v, () => V_tcpstat.fetchAll(v));

@@ -7,11 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
 import { runIn, sys } from '../../lib/inet.js';
-import { delta, inv, lab2, type Counters } from '../../lib/inet_lab.js';
+import { pr, delta, inv, lab2, type Counters } from '../../lib/inet_lab.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Vnet } from '../../../src/net/vnet.js';
 import type { Libc } from '../../../src/lib/libc.js';
-import { prison_find_name, type Prison } from '../../../src/kern/kern_jail.js';
 import { AF_INET, SOCK_STREAM } from '../../../src/sys/socket.js';
 import { in_addr, in_port, sockaddr_in_bytes } from '../../../src/netinet/in.js';
 import { V_tcpstat } from '../../../src/netinet/tcp_var.js';
@@ -23,12 +22,6 @@ const A = 0xc0000201;
 const B = 0xc0000202;
 const PORT = 7200;
 const MS = 1e6;
-
-function pr(k: Kernel, name: string): Prison {
-  const p = prison_find_name(k, k.prison0, name);
-  assert.ok(p !== null);
-  return p;
-}
 
 function tcpstat(k: Kernel, v: Vnet): Counters {
   return inv(k, v, () => V_tcpstat.fetchAll(v));

@@ -12,11 +12,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
 import { runIn, send_tcp_raw, sys } from '../../lib/inet.js';
-import { delta, inv, ip, lab2, type Counters, type Lab2 } from '../../lib/inet_lab.js';
+import { pr, delta, inv, ip, lab2, type Counters, type Lab2 } from '../../lib/inet_lab.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Vnet } from '../../../src/net/vnet.js';
 import type { Libc } from '../../../src/lib/libc.js';
-import { prison_find_name, type Prison } from '../../../src/kern/kern_jail.js';
 import { AF_INET, SHUT_WR, SOCK_STREAM, SOL_SOCKET, SO_ERROR } from '../../../src/sys/socket.js';
 import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import { V_tcpstat, intotcpcb, tcpstates, type Tcpcb } from '../../../src/netinet/tcp_var.js';
@@ -34,12 +33,6 @@ const TH_ACK = 0x10;
 const APORT = 40000;
 const BPORT = 7100;
 const MS = 1e6;
-
-function pr(k: Kernel, name: string): Prison {
-  const p = prison_find_name(k, k.prison0, name);
-  assert.ok(p !== null);
-  return p;
-}
 
 function tcpstat(k: Kernel, v: Vnet): Counters {
   return inv(k, v, () => V_tcpstat.fetchAll(v));

@@ -10,9 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
 import { runIn, sys } from '../../lib/inet.js';
-import { ip, lab2, type Lab2 } from '../../lib/inet_lab.js';
+import { pr, ip, lab2, type Lab2 } from '../../lib/inet_lab.js';
 import type { Libc } from '../../../src/lib/libc.js';
-import { prison_find_name, type Prison } from '../../../src/kern/kern_jail.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import { AF_INET, SHUT_WR, SOCK_STREAM, SOL_SOCKET, SO_LINGER } from '../../../src/sys/socket.js';
 import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
@@ -24,12 +23,6 @@ import { ECONNREFUSED, ECONNRESET } from '../../../src/sys/errno.js';
 import { nanosleep } from '../../../src/lib/process.js';
 
 const MS = 1e6;
-
-function pr(k: Kernel, name: string): Prison {
-  const p = prison_find_name(k, k.prison0, name);
-  assert.ok(p !== null);
-  return p;
-}
 
 /** Every connection's states, in order, keyed "vnet-side lport>fport" at its end. */
 class Recorder {

@@ -9,7 +9,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
 import { runIn, sys } from '../../lib/inet.js';
-import { delta, icmpstat, inv, ip, lab2, route_add, type Counters } from '../../lib/inet_lab.js';
+import {
+  pr,
+  delta,
+  icmpstat,
+  inv,
+  ip,
+  lab2,
+  route_add,
+  type Counters,
+} from '../../lib/inet_lab.js';
 import { Libc } from '../../../src/lib/libc.js';
 import { proc_create } from '../../../src/kern/kern_proc.js';
 import { PRS_NORMAL } from '../../../src/sys/proc.js';
@@ -58,13 +67,7 @@ import {
 import { CMSG_DATA_OFF } from '../../../src/sys/socket.js';
 import { bpf_capture_set } from '../../../src/net/bpf.js';
 import { nanosleep } from '../../../src/lib/process.js';
-import { kern_jail_remove, prison_find_name, type Prison } from '../../../src/kern/kern_jail.js';
-
-function pr(k: Kernel, name: string): Prison {
-  const p = prison_find_name(k, k.prison0, name);
-  assert.ok(p !== null);
-  return p;
-}
+import { kern_jail_remove } from '../../../src/kern/kern_jail.js';
 
 function udpstat(k: Kernel, v: Vnet): Counters {
   return inv(k, v, () => V_udpstat.fetchAll(v));
