@@ -188,6 +188,8 @@ import {
   tcp_sack_doack,
   tcp_sack_lost_retransmission,
   tcp_sack_pipe,
+  tcp_sack_rescue,
+  tcp_sack_active,
   tcp_sack_restart,
   tcp_sack_sacked_bytes,
   tcp_update_sack_list,
@@ -1066,7 +1068,7 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
   /* SACK blocks update the scoreboard when the ACK carries some or a scoreboard exists
    * (FreeBSD's tcp_is_sack_recovery); sack_changed says whether it told anything new. */
   const sack = (tp.t_flags & TF_SACK_PERMIT) !== 0;
-  const sack_rcv = sack && ((to.to_flags & TOF_SACK) !== 0 || tp.t_sacked.length > 0);
+  const sack_rcv = sack && ((to.to_flags & TOF_SACK) !== 0 || tcp_sack_active(tp));
   let sack_changed = false;
   let lrd = false;
   /* In recovery, what this ACK delivered to the peer (RFC 6937's DeliveredData: the
@@ -1194,11 +1196,14 @@ export function tcp_do_segment(tp: Tcpcb, m: Mbuf, th: TcpSeg, to: TcpOpt): void
          * only still in flight (after a lost retransmission moved snd_recover up). */
         tcp_timer_activate(tp, TT_REXMT, tp.t_rxtcur);
         tp.t_rtttime = 0;
-        if (prr) prr_partial = true; /* FreeBSD's tcp_prr_partialack, once snd_una moved */
+        /* FreeBSD's tcp_prr_partialack (once snd_una moved) for an ACK with SACK
+         * blocks; one without goes tcp_sack_partialack's way, rescue included. */
+        if (prr && to.to_flags & TOF_SACK) prr_partial = true;
         else {
           const maxseg = tcp_maxseg(tp);
           const segs = seq_sub(th.ack, tp.snd_una) >= 2 * maxseg ? 2 : 1;
           tp.snd_cwnd = Math.max(tp.snd_cwnd, tcp_sack_pipe(tp) + segs * maxseg);
+          tcp_sack_rescue(tp, th.ack, maxseg);
         }
         needoutput = true;
       } else tcp_newreno_partial_ack(tp, th);

@@ -34,6 +34,14 @@
  * the hole is still missing, the retransmission was lost; every hole goes again and the
  * congestion control takes it as a new loss, instead of waiting for the RTO.
  *
+ * Rescue retransmission (RFC 6675 §4 NextSeg rule 4, as FreeBSD 14's
+ * tcp_sack_partialack with net.inet.tcp.sack.revised on): a partial ACK that leaves
+ * nothing SACKed above it, while nothing new was sent in the episode (snd_recover is
+ * still snd_max: the sender is application limited), may mean the tail of the window
+ * was lost with nothing after it to be SACKed.  The last segment's worth below snd_max
+ * (not the FIN) is then retransmitted once (tcp_sack_rescue); what the receiver says
+ * of it shows the rest of the holes, where an RTO would otherwise be the only way on.
+ *
  * A first retransmission timeout keeps the scoreboard and marks every hole as not
  * retransmitted (tcp_resend_sackholes, FreeBSD 14), and tcp_output's tcp_sack_adjust
  * makes snd_nxt, going back over the window, skip what the peer SACKed; a second
@@ -51,7 +59,7 @@
  *
  * Deliberate differences: the "lost" rule is FreeBSD's simple one (every hole below
  * snd_fack) rather than RFC 6675's IsLost() per segment; D-SACKs are counted, not yet
- * used to undo spurious retransmissions (RFC 3708); no rescue retransmission; PRR uses the
+ * used to undo spurious retransmissions (RFC 3708); PRR uses the
  * pipe above (from snd_max), FreeBSD's default counts from snd_nxt — they differ only
  * while snd_nxt is behind snd_max after a timeout.  Holes share one retransmission
  * point (sack_rxmit) instead of one per hole; LRD compares snd_fack with snd_max at the
@@ -75,6 +83,8 @@ import {
   TF_CONGRECOVERY,
   TF_FASTRECOVERY,
   TF_LRD,
+  TF_SENTFIN,
+  V_tcp_do_newsack,
   V_tcp_do_prr_conservative,
   seq_sub,
   tcp_maxseg,
@@ -176,6 +186,8 @@ export function tcp_sack_doack(
       first = 1;
     }
   }
+  /* A rescue retransmission is over once its data is acknowledged (or SACKed, below). */
+  if (tp.sack_rescue !== null && SEQ_GEQ(ack, tp.sack_rescue.end)) tp.sack_rescue = null;
   /* Only a D-SACK, and no scoreboard: nothing to update (as for an ACK without blocks). */
   if (first === blocks.length && tp.t_sacked.length === 0) return false;
   /* The front of the first hole always sits at snd_una, so with a scoreboard any
@@ -206,6 +218,9 @@ export function tcp_sack_doack(
   if (after > before) changed = true;
   sb = merged;
   tp.t_sacked = sb;
+  const r = tp.sack_rescue;
+  if (r !== null && sb.some((x) => SEQ_LT(x[0], r.end) && SEQ_GT(x[1], r.start)))
+    tp.sack_rescue = null;
   tp.snd_fack = sb.length > 0 ? sb[sb.length - 1]![1] : SEQ_MAX(tp.snd_una, ack);
   if (SEQ_LT(tp.sack_rxmit, ack)) tp.sack_rxmit = ack;
   const marks = tp.sack_rxmarks;
@@ -276,6 +291,7 @@ export function tcp_resend_sackholes(tp: Tcpcb): void {
 export function tcp_sack_restart(tp: Tcpcb, from: number): void {
   tp.sack_rxmit = from;
   tp.sack_rxmarks = [];
+  tp.sack_rescue = null;
 }
 
 /**
@@ -319,6 +335,8 @@ export function tcp_sack_pipe(tp: Tcpcb): number {
     if (SEQ_LEQ(tp.sack_rxmit, s)) break;
     pipe += seq_sub(SEQ_LT(tp.sack_rxmit, e) ? tp.sack_rxmit : e, s);
   }
+  const r = tp.sack_rescue;
+  if (r !== null && r.sent) pipe += seq_sub(r.end, r.start);
   return pipe;
 }
 
@@ -358,9 +376,31 @@ export function tcp_prr_cwnd(tp: Tcpcb, delivered: number, maxseg: number): void
   tp.snd_cwnd = Math.max(maxseg, pipe + snd_cnt * maxseg);
 }
 
-/** Is there scoreboard state to drive recovery? */
+/** Is there scoreboard state to drive recovery (SACKed data, or a rescue)? */
 export function tcp_sack_active(tp: Tcpcb): boolean {
-  return tp.t_sacked.length > 0;
+  return tp.t_sacked.length > 0 || tp.sack_rescue !== null;
+}
+
+/**
+ * tcp_sack_rescue(tp, ack, maxseg): on a partial ACK in SACK recovery that carried no
+ * SACK option, arm the rescue retransmission when it applies (see the file comment):
+ * [max(ack, high - maxseg), high) with high snd_max less a FIN, unless only the FIN is
+ * unacknowledged.  snd_fack comes down to ack: nothing above it is SACKed.
+ */
+export function tcp_sack_rescue(tp: Tcpcb, ack: number, maxseg: number): void {
+  if (
+    V_tcp_do_newsack.get() === 0 ||
+    !SEQ_LT(ack, tp.snd_recover) ||
+    tp.snd_recover !== tp.snd_max ||
+    tp.t_sacked.length > 0 ||
+    tp.sack_rescue !== null
+  )
+    return;
+  const high = tp.t_flags & TF_SENTFIN ? (tp.snd_max - 1) >>> 0 : tp.snd_max;
+  if (ack === high) return;
+  tp.snd_fack = ack;
+  const from = (high - maxseg) >>> 0;
+  tp.sack_rescue = { start: SEQ_GT(from, ack) ? from : ack, end: high, sent: false };
 }
 
 /**
@@ -376,17 +416,29 @@ export function tcp_sack_output(tp: Tcpcb, maxseg: number): [number, number] | n
     if (SEQ_GEQ(from, e)) continue;
     return [from, Math.min(seq_sub(e, from), maxseg)];
   }
+  /* The holes done, a pending rescue goes (once). */
+  const r = tp.sack_rescue;
+  if (r !== null && !r.sent) {
+    const from = SEQ_GT(tp.snd_una, r.start) ? tp.snd_una : r.start;
+    if (SEQ_LT(from, r.end)) return [from, Math.min(seq_sub(r.end, from), maxseg)];
+  }
   return null;
 }
 
 /** A hole segment went out. */
 export function tcp_sack_sent(tp: Tcpcb, seq: number, len: number): void {
+  TCPSTAT_INC(TCPS_.tcps_sack_rexmits);
+  TCPSTAT_ADD(TCPS_.tcps_sack_rexmit_bytes, len);
+  /* The rescue is not a hole: the holes' retransmission point stays where it is. */
+  const r = tp.sack_rescue;
+  if (r !== null && !r.sent && SEQ_GEQ(seq, tp.snd_fack)) {
+    r.sent = true;
+    return;
+  }
   tp.sack_rxmit = (seq + len) >>> 0;
   /* Where this retransmission sits among what was sent (LRD): one mark per snd_max. */
   const marks = tp.sack_rxmarks;
   const last = marks[marks.length - 1];
   if (last !== undefined && last[1] === tp.snd_max) last[0] = tp.sack_rxmit;
   else marks.push([tp.sack_rxmit, tp.snd_max]);
-  TCPSTAT_INC(TCPS_.tcps_sack_rexmits);
-  TCPSTAT_ADD(TCPS_.tcps_sack_rexmit_bytes, len);
 }

@@ -229,6 +229,13 @@ export const TF_TOE = 0x02000000;
 export const TF_CONGRECOVERY = 0x04000000;
 export const TF_WASCRECOVERY = 0x08000000;
 export const TF_FASTOPEN = 0x10000000;
+/** A rescue retransmission: the range [start, end) and whether it went. */
+export interface TcpRescue {
+  start: number;
+  end: number;
+  sent: boolean;
+}
+
 /** Lost Retransmission Detection (net.inet.tcp.sack.lrd when the block was made). */
 export const TF_LRD = 0x20000000;
 
@@ -379,6 +386,8 @@ export class Tcpcb {
   sack_rxmit = 0;
   /** Hole retransmissions of this episode in order: [end, snd_max when sent] (LRD). */
   sack_rxmarks: [number, number][] = [];
+  /** RFC 6675's rescue retransmission, while one is pending or in flight (tcp_sack.ts). */
+  sack_rescue: TcpRescue | null = null;
   /* Proportional Rate Reduction (FreeBSD's sackhint.prr_delivered, prr_out,
    * recover_fs): data delivered to the peer and sent by us since recovery began, and
    * the flight size when it began. */
@@ -634,6 +643,14 @@ export const V_tcp_do_lrd = tcp_int(
   'tcp_do_lrd',
   1,
   'Perform Lost Retransmission Detection',
+);
+/* RFC 6675's revised SACK recovery, FreeBSD 14's default: here its rescue
+ * retransmission (tcp_sack_rescue). */
+export const V_tcp_do_newsack = tcp_int(
+  'sack.revised',
+  'tcp_do_newsack',
+  1,
+  'Use revised SACK loss recovery per RFC 6675',
 );
 /* Proportional Rate Reduction (RFC 6937) in SACK recovery, on by default as in FreeBSD
  * 14; the conservative variant (packet conservation only) off. */

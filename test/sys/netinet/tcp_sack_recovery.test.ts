@@ -13,6 +13,10 @@
 //     fast retransmission is lost too, data sent after it is SACKed first; the hole
 //     goes again at once (tcps_sack_lostrexmt) instead of after an RTO.  With the
 //     sysctl off it takes the RTO.
+//   - Rescue retransmission (net.inet.tcp.sack.revised, on by default): when the tail
+//     of the data is lost as well, nothing above it can be SACKed; the partial ACK
+//     that the fast retransmission brings makes the last segment go again at once, and
+//     its SACK shows the other hole.  With the sysctl off it takes the RTO.
 //   - After the first RTO the scoreboard is kept: going back from snd_una skips what
 //     the receiver SACKed, so only the holes are sent again (no duplicates arrive).
 //
@@ -28,12 +32,15 @@ import type { Vnet } from '../../../src/net/vnet.js';
 import { prison_find_name } from '../../../src/kern/kern_jail.js';
 import {
   V_tcp_do_lrd,
+  V_tcp_do_newsack,
   V_tcp_do_prr,
   V_tcp_do_sack,
   V_tcpstat,
 } from '../../../src/netinet/tcp_var.js';
 import { epair_set_impairment, epair_softc } from '../../../src/net/if_epair.js';
 import { bpf_capture_set } from '../../../src/net/bpf.js';
+import type { Libc } from '../../../src/lib/libc.js';
+import { nanosleep } from '../../../src/lib/process.js';
 
 const MSS = 1448; // MTU 1500 with timestamps
 const MS = 1_000_000;
@@ -55,6 +62,9 @@ interface Plan {
   growwin?: boolean;
   /** Net.inet.tcp.do_prr in the sender's vnet (default: as it is, 1). */
   prr?: number;
+  /** Bytes to send (default TOTAL), and a pause after the last write before close. */
+  total?: number;
+  pause_ns?: number;
 }
 
 /** One frame: data leaving a (offset, length), or an ACK arriving at a. */
@@ -146,7 +156,10 @@ async function transfer(L: Lab2, plan: Plan, port: number): Promise<Run> {
     to: prison_find_name(k, k.prison0, 'b')!,
     dst: B,
     port,
-    data: new Uint8Array(TOTAL).map((_, i) => (i * 13 + (i >> 9)) & 0xff),
+    data: new Uint8Array(plan.total ?? TOTAL).map((_, i) => (i * 13 + (i >> 9)) & 0xff),
+    ...(plan.pause_ns === undefined
+      ? {}
+      : { written: async (c: Libc) => void (await nanosleep(c, plan.pause_ns!)) }),
   });
   bpf_capture_set(k, null);
   return { da: delta(a0, tcpstat(k, va)), db: delta(b0, tcpstat(k, vb)), sent, grown, events };
@@ -209,6 +222,39 @@ test('a lost fast retransmission is sent again without an RTO (net.inet.tcp.sack
   assert.equal(n(r2, 'tcps_sack_lostrexmt'), 0, show(r2));
   assert.equal(n(r2, 'tcps_rexmttimeo'), 1, show(r2));
   assert.equal(n(r2, 'tcps_sndrexmitpack'), 2, show(r2));
+});
+
+test('a lost tail is rescued without an RTO (net.inet.tcp.sack.revised)', async (t) => {
+  /* Full segments only, then a pause: the sender has nothing new to send in recovery. */
+  const total = 700 * MSS;
+  const drops: [number, number][] = [
+    [total - 20 * MSS, 1],
+    [total - 2 * MSS, 1],
+    [total - MSS, 1],
+  ];
+  const L = lab2(bootVimage());
+  assert.equal(
+    inv(L.k, L.va, () => V_tcp_do_newsack.get()),
+    1,
+    'on by default',
+  );
+  const r = await transfer(L, { drops, total, pause_ns: 10_000 * MS }, 47206);
+  t.diagnostic(`revised=1: ${show(r)}`);
+  assert.equal(n(r, 'tcps_rexmttimeo'), 0, show(r));
+  assert.equal(n(r, 'tcps_sack_recovery_episode'), 1, show(r));
+  assert.equal(n(r, 'tcps_sndrexmitpack'), 3, show(r));
+  assert.deepEqual(r.sent, [2, 2, 2]);
+  /* The rescue is the last segment, sent right after the ACK for the first hole. */
+  const rex = r.events.filter((e) => 'data' in e && e.data >= total - 20 * MSS);
+  const order = rex.map((e) => ('data' in e ? (e.data - total) / MSS : 0));
+  assert.deepEqual(order.slice(-3), [-20, -1, -2], `retransmission order ${order.join(' ')}`);
+
+  const L2 = lab2(bootVimage());
+  inv(L2.k, L2.va, () => V_tcp_do_newsack.set(0));
+  const r2 = await transfer(L2, { drops, total, pause_ns: 10_000 * MS }, 47207);
+  t.diagnostic(`revised=0: ${show(r2)}`);
+  assert.equal(n(r2, 'tcps_rexmttimeo'), 1, show(r2));
+  assert.deepEqual(r2.sent, [2, 2, 2]);
 });
 
 test('after the first RTO only the holes are sent again: the scoreboard is kept', async (t) => {
