@@ -47,6 +47,7 @@ import { K as tcp_subr } from '../netinet/tcp_subr.js';
 import { K as tcp_output } from '../netinet/tcp_output.js';
 import { K as tcp_input } from '../netinet/tcp_input.js';
 import { K as tcp_syncache } from '../netinet/tcp_syncache.js';
+import { K as tcp_hostcache } from '../netinet/tcp_hostcache.js';
 import { K as tcp_usrreq } from '../netinet/tcp_usrreq.js';
 import { K as in_proto } from '../netinet/in_proto.js';
 import { K as rtsock } from '../net/rtsock.js';
@@ -101,6 +102,7 @@ export const FILES = [
   tcp_output,
   tcp_input,
   tcp_syncache,
+  tcp_hostcache,
   tcp_usrreq,
   in_proto,
   rtsock,

@@ -325,9 +325,26 @@ export const PRC_TIMXCEED_REASS = 19;
 export const PRC_PARAMPROB = 20;
 export const PRC_UNREACH_ADMIN_PROHIB = 21;
 
-/** A protocol's ctlinput: cmd (PRC_*), the destination of the original datagram, and
- * the quoted IP header (+ at least 8 bytes), a subarray valid during the call. */
-export type IpCtlInput = (cmd: number, dst: in_addr_t, ip: Uint8Array) => void;
+/** A protocol's ctlinput: cmd (PRC_*), the destination of the original datagram, the
+ * quoted IP header (+ at least 8 bytes), a subarray valid during the call, and for
+ * PRC_MSGSIZE the next-hop MTU the error carried (RFC 1191; 0 from an older router). */
+export type IpCtlInput = (cmd: number, dst: in_addr_t, ip: Uint8Array, nextmtu: number) => void;
+
+/** The MTU plateaus of RFC 1191 §7, largest first (FreeBSD's ip_next_mtu table). */
+const MTUTAB = [65535, 32000, 17914, 8166, 4352, 2002, 1492, 1280, 1006, 508, 296, 68];
+
+/**
+ * ip_next_mtu(mtu, dir): the plateau below mtu (dir >= 0: the guess for a need-frag
+ * without a next-hop MTU), or above it (dir < 0); 0 when there is none.
+ */
+export function ip_next_mtu(mtu: number, dir: number): number {
+  if (dir >= 0) {
+    for (const m of MTUTAB) if (mtu > m) return m;
+    return 0;
+  }
+  for (let i = MTUTAB.length - 1; i >= 0; i--) if (mtu < MTUTAB[i]!) return MTUTAB[i]!;
+  return mtu === MTUTAB[0] ? MTUTAB[0] : 0;
+}
 
 interface IcmpGlobal {
   ctlinput: (IpCtlInput | undefined)[];
@@ -437,7 +454,8 @@ export function icmp_input(m: Mbuf, hlen: number): void {
       const qp = qip[9]!;
       const fn = icmp_global(curkernel()).ctlinput[qp];
       const cmd = icmp_prc(type, code);
-      if (fn !== undefined && cmd >= 0) fn(cmd, in_addr_read(qip, 16), qip);
+      if (fn !== undefined && cmd >= 0)
+        fn(cmd, in_addr_read(qip, 16), qip, cmd === PRC_MSGSIZE ? icp.icmp_nextmtu : 0);
       break;
     }
     case ICMP_ECHO:

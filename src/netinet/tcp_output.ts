@@ -100,6 +100,7 @@ import {
   V_tcp_autosndbuf_max,
   V_tcp_do_autosndbuf,
   V_tcp_do_sack,
+  V_tcp_minmss,
   seq_add,
   seq_sub,
   tcp_maxseg,
@@ -107,7 +108,7 @@ import {
   type Tcpcb,
 } from './tcp_var.js';
 import { tcp_setpersist, tcp_timer_activate, tcp_timer_active } from './tcp_timer.js';
-import { tcp_mssopt, tcp_ts_getticks, wr32 } from './tcp_subr.js';
+import { tcp_maxmtu, tcp_mssopt, tcp_ts_getticks, wr32 } from './tcp_subr.js';
 import { cc_after_idle } from './cc/cc.js';
 import { IPTOS_ECN_MASK } from './ip.js';
 import { tcp_ecn_output_established, tcp_ecn_output_syn_sent } from './tcp_ecn.js';
@@ -710,7 +711,17 @@ export function tcp_output(tp: Tcpcb): number {
           tcp_timer_activate(tp, TT_REXMT, tp.t_rxtcur);
         return 0;
       }
-      if (error === EMSGSIZE) return 0;
+      if (error === EMSGSIZE) {
+        /* The interface's MTU went down under the connection: take the new size and
+         * send this data again at once (FreeBSD: tcp_mss_update, then again). */
+        const mtu = tcp_maxmtu(inp.inp_faddr);
+        if (mtu > 0 && mtu - 40 < tp.t_maxseg && !sack_rxmit && !(flags & (TH_SYN | TH_FIN))) {
+          tp.t_maxseg = Math.max(V_tcp_minmss.get(), mtu - 40);
+          tp.snd_nxt = seq;
+          continue;
+        }
+        return 0;
+      }
       if (
         (error === EHOSTUNREACH ||
           error === ENETUNREACH ||

@@ -78,6 +78,7 @@ import {
 } from './in_pcb.js';
 import { ip_output } from './ip_output.js';
 import {
+  ip_next_mtu,
   PRC_HOSTDEAD,
   PRC_MSGSIZE,
   PRC_UNREACH_HOST,
@@ -102,6 +103,7 @@ import {
   TCP_MAXWIN,
   TCP_MAX_WINSHIFT,
   TCP_RTTVAR_SHIFT,
+  TF_FASTRECOVERY,
   TF_LRD,
   TF_RCVD_TSTMP,
   TF_REQ_SCALE,
@@ -121,6 +123,9 @@ import {
   seq_add,
 } from './tcp_var.js';
 import { tcp_timer_activate, tcp_timer_stop_all } from './tcp_timer.js';
+import { tcp_hc_getmtu, tcp_hc_updatemtu } from './tcp_hostcache.js';
+import { tcp_output } from './tcp_output.js';
+import { tcp_free_sackholes } from './tcp_sack.js';
 
 export const K = new ObjFile('netinet/tcp_subr.ts', VIMAGEID('src/netinet/tcp_subr.ts'));
 
@@ -337,16 +342,26 @@ export function tcp_maxmtu(faddr: number): number {
   return rt.rt_mtu !== 0 && rt.rt_mtu < ifp.if_mtu ? rt.rt_mtu : ifp.if_mtu;
 }
 
+/**
+ * The MTU towards faddr: the route's (tcp_maxmtu), lowered to a path MTU the host
+ * cache learnt (tcp_hostcache.ts) — or that alone, when there is no route.  0: none.
+ */
+function tcp_pathmtu(faddr: number): number {
+  const mtu = tcp_maxmtu(faddr);
+  const hc = tcp_hc_getmtu(faddr);
+  return mtu > 0 && hc > 0 ? Math.min(mtu, hc) : Math.max(mtu, hc);
+}
+
 /** tcp_mssopt: the MSS we advertise. */
 export function tcp_mssopt(faddr: number): number {
-  const mtu = tcp_maxmtu(faddr);
+  const mtu = tcp_pathmtu(faddr);
   return mtu > 0 ? Math.max(mtu - 40, V_tcp_minmss.get()) : V_tcp_mssdflt.get();
 }
 
-/** tcp_mss(tp, offer): t_maxseg from the route and the peer's MSS option (0: none). */
+/** tcp_mss(tp, offer): t_maxseg from the path MTU and the peer's MSS option (0: none). */
 export function tcp_mss(tp: Tcpcb, offer: number): void {
   const inp = tp.t_inpcb;
-  const mtu = tcp_maxmtu(inp.inp_faddr);
+  const mtu = tcp_pathmtu(inp.inp_faddr);
   let mss = mtu > 0 ? mtu - 40 : V_tcp_mssdflt.get();
   if (offer === 0) offer = V_tcp_mssdflt.get();
   mss = Math.min(mss, offer);
@@ -489,8 +504,27 @@ function tcp_notify(inp: Inpcb, error: number): void {
   }
 }
 
+/**
+ * tcp_mtudisc(tp, mtu): the path to the peer takes at most mtu bytes: t_maxseg comes
+ * down to fit (not below net.inet.tcp.minmss, not above the send buffer), and what is
+ * in flight goes again at once from snd_una in the new size (tcps_mturesent) instead of
+ * waiting for the retransmission timer; SACK recovery state is dropped with it.
+ */
+export function tcp_mtudisc(tp: Tcpcb, mtu: number): void {
+  tp.t_maxseg = Math.max(V_tcp_minmss.get(), Math.min(tp.t_maxseg, mtu - 40));
+  const so = tp.t_inpcb.inp_socket;
+  if (so !== null && so.so_snd.sb_hiwat < tp.t_maxseg) tp.t_maxseg = so.so_snd.sb_hiwat;
+  TCPSTAT_INC(TCPS_.tcps_mturesent);
+  tp.t_rtttime = 0;
+  tp.snd_nxt = tp.snd_una;
+  tcp_free_sackholes(tp);
+  tp.snd_recover = tp.snd_max;
+  tp.t_flags &= ~TF_FASTRECOVERY;
+  tcp_output(tp);
+}
+
 /** tcp_ctlinput(cmd, dst, ip): an ICMP error about a segment we sent. */
-export function tcp_ctlinput(cmd: number, dst: in_addr_t, ip: Uint8Array): void {
+export function tcp_ctlinput(cmd: number, dst: in_addr_t, ip: Uint8Array, nextmtu: number): void {
   const pi = V_tcbinfo();
   if (cmd === PRC_HOSTDEAD) {
     in_pcbnotifyall(pi, dst, EHOSTDOWN, tcp_notify);
@@ -514,8 +548,15 @@ export function tcp_ctlinput(cmd: number, dst: in_addr_t, ip: Uint8Array): void 
       if (tp.t_state === TCPS_SYN_SENT) tcp_drop(tp, ECONNREFUSED);
       return;
     case PRC_MSGSIZE: {
-      const mtu = tcp_maxmtu(dst);
-      if (mtu > 0) tp.t_maxseg = Math.max(V_tcp_minmss.get(), Math.min(tp.t_maxseg, mtu - 40));
+      /* Path MTU discovery (RFC 1191; FreeBSD's tcp_next_pmtu): the next-hop MTU the
+       * router gave, or the plateau below the datagram it could not forward; never
+       * below what tcp_minmss allows; taken only when smaller than what we send. */
+      let mtu = nextmtu !== 0 ? nextmtu : ip_next_mtu((ip[2]! << 8) | ip[3]!, 1);
+      mtu = Math.max(mtu, V_tcp_minmss.get() + 40);
+      if (mtu < tp.t_maxseg + 40) {
+        tcp_hc_updatemtu(dst, mtu);
+        tcp_mtudisc(tp, mtu);
+      }
       return;
     }
     case PRC_UNREACH_NET:

@@ -1,0 +1,166 @@
+/*
+ * netinet/tcp_hostcache.ts — the TCP host cache (FreeBSD's netinet/tcp_hostcache.c),
+ * per vnet: what TCP learnt about a destination outlives the connection that learnt
+ * it.  Here it holds the path MTU (tcp_hc_updatemtu from path MTU discovery,
+ * tcp_hc_getmtu for tcp_mss and tcp_mssopt), so the second connection to a host
+ * behind a smaller link starts with segments that fit instead of losing its first
+ * ones to the same ICMP need-frag.
+ *
+ * Expiry as FreeBSD's: an entry lives net.inet.tcp.hostcache.expire seconds (3600)
+ * from its last update or use; the purge callout runs every
+ * net.inet.tcp.hostcache.prune seconds (300) while entries exist and takes the ones
+ * whose time is up, so one goes between expire and expire + prune after its last use.
+ * net.inet.tcp.hostcache.purgenow=1 empties the cache at once;
+ * net.inet.tcp.hostcache.enable=0 stops new entries (FreeBSD: a loader tunable);
+ * net.inet.tcp.hostcache.count says how many there are.
+ *
+ * Deliberate differences: only the MTU is cached (FreeBSD also keeps the RTT, its
+ * variance, ssthresh and the pipe sizes of closed connections); one map per vnet
+ * instead of hash buckets, so no bucketlimit/cachelimit; no hostcache.list.
+ */
+
+import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
+import { SI_ORDER_ANY, SI_SUB_PROTO_DOMAIN } from '../sys/kernel.js';
+import { CTLFLAG_RD, CTLFLAG_RW, CTLFLAG_VNET, SYSCTL_INT, SYSCTL_NODE } from '../sys/sysctl.js';
+import { Callout, callout_reset_sbt, callout_stop } from '../kern/kern_timeout.js';
+import { SBT_1S } from '../kern/kern_clock.js';
+import { curkernel } from '../kern/kern_cur.js';
+import {
+  CURVNET_RESTORE,
+  CURVNET_SET,
+  VNET_DEFINE_INT,
+  VNET_OBJ,
+  VNET_SYSINIT,
+  VNET_SYSUNINIT,
+  curvnet,
+  type Vnet,
+} from '../net/vnet.js';
+
+export const K = new ObjFile('netinet/tcp_hostcache.ts', VIMAGEID('src/netinet/tcp_hostcache.ts'));
+
+interface HcEntry {
+  mtu: number;
+  /** When it goes (ns of uptime): expire seconds after its last update or use. */
+  expire: number;
+}
+
+class TcpHostcache {
+  readonly entries = new Map<number, HcEntry>();
+  readonly purge = new Callout();
+}
+
+const V_tcp_hostcache = VNET_OBJ<TcpHostcache>(K, 'tcp_hostcache');
+
+SYSCTL_NODE(K, 'net.inet.tcp.hostcache', CTLFLAG_RW, 'TCP Host cache');
+export const V_tcp_hc_enable = VNET_DEFINE_INT(K, 'tcp_hc_enable', 1);
+SYSCTL_INT(
+  K,
+  'net.inet.tcp.hostcache.enable',
+  CTLFLAG_VNET | CTLFLAG_RW,
+  V_tcp_hc_enable,
+  'Enable the TCP hostcache',
+);
+export const V_tcp_hc_expire = VNET_DEFINE_INT(K, 'tcp_hc_expire', 3600);
+SYSCTL_INT(
+  K,
+  'net.inet.tcp.hostcache.expire',
+  CTLFLAG_VNET | CTLFLAG_RW,
+  V_tcp_hc_expire,
+  'Expire time of TCP hostcache entries',
+);
+export const V_tcp_hc_prune = VNET_DEFINE_INT(K, 'tcp_hc_prune', 300);
+SYSCTL_INT(
+  K,
+  'net.inet.tcp.hostcache.prune',
+  CTLFLAG_VNET | CTLFLAG_RW,
+  V_tcp_hc_prune,
+  'Time between purge runs',
+);
+SYSCTL_INT(
+  K,
+  'net.inet.tcp.hostcache.count',
+  CTLFLAG_VNET | CTLFLAG_RD,
+  { get: () => V_tcp_hostcache.get()?.entries.size ?? 0, set: () => {} },
+  'Current number of entries in hostcache',
+);
+SYSCTL_INT(
+  K,
+  'net.inet.tcp.hostcache.purgenow',
+  CTLFLAG_VNET | CTLFLAG_RW,
+  {
+    get: () => 0,
+    set: (v: number) => {
+      if (v === 1) tcp_hc_purge(true);
+    },
+  },
+  'Immediate purge of all entries',
+);
+
+VNET_SYSINIT(K, 'tcp_hc_init', SI_SUB_PROTO_DOMAIN, SI_ORDER_ANY, () => {
+  V_tcp_hostcache.set(new TcpHostcache());
+});
+
+VNET_SYSUNINIT(K, 'tcp_hc_destroy', SI_SUB_PROTO_DOMAIN, SI_ORDER_ANY, () => {
+  const hc = V_tcp_hostcache.get();
+  if (!hc) return;
+  callout_stop(hc.purge);
+  hc.entries.clear();
+});
+
+/** The entry for faddr if it is still alive; a use restarts its time. */
+function tcp_hc_lookup(faddr: number): HcEntry | null {
+  const e = V_tcp_hostcache.get()?.entries.get(faddr);
+  if (e === undefined) return null;
+  e.expire = curkernel().now() + V_tcp_hc_expire.get() * SBT_1S;
+  return e;
+}
+
+/** tcp_hc_getmtu: the path MTU cached for faddr, 0 when none. */
+export function tcp_hc_getmtu(faddr: number): number {
+  return tcp_hc_lookup(faddr)?.mtu ?? 0;
+}
+
+/** tcp_hc_updatemtu: remember a path MTU for faddr (path MTU discovery). */
+export function tcp_hc_updatemtu(faddr: number, mtu: number): void {
+  const hc = V_tcp_hostcache.get();
+  if (!hc || V_tcp_hc_enable.get() === 0) return;
+  const e = tcp_hc_lookup(faddr);
+  if (e !== null) {
+    e.mtu = mtu;
+    return;
+  }
+  hc.entries.set(faddr, { mtu, expire: curkernel().now() + V_tcp_hc_expire.get() * SBT_1S });
+  if (hc.entries.size === 1) tcp_hc_arm(hc, curvnet());
+}
+
+function tcp_hc_arm(hc: TcpHostcache, vnet: Vnet | null): void {
+  if (hc.entries.size === 0) {
+    callout_stop(hc.purge);
+    return;
+  }
+  const every = Math.max(1, V_tcp_hc_prune.get()) * SBT_1S;
+  callout_reset_sbt(hc.purge, every, 0, () => tcp_hc_purge_callout(vnet), null);
+}
+
+function tcp_hc_purge_callout(vnet: Vnet | null): void {
+  const saved = vnet ? CURVNET_SET(vnet) : null;
+  try {
+    tcp_hc_purge(false);
+  } finally {
+    if (vnet) CURVNET_RESTORE(saved);
+  }
+}
+
+/** tcp_hc_purge: drop the entries whose time is up (all of them with all). */
+function tcp_hc_purge(all: boolean): void {
+  const hc = V_tcp_hostcache.get();
+  if (!hc) return;
+  const now = curkernel().now();
+  for (const [a, e] of hc.entries) if (all || e.expire <= now) hc.entries.delete(a);
+  tcp_hc_arm(hc, curvnet());
+}
+
+/** Entries in this vnet's cache (tests; net.inet.tcp.hostcache.count). */
+export function tcp_hc_count(): number {
+  return V_tcp_hostcache.get()?.entries.size ?? 0;
+}
