@@ -10,18 +10,31 @@
  * from its last update or use; the purge callout runs every
  * net.inet.tcp.hostcache.prune seconds (300) while entries exist and takes the ones
  * whose time is up, so one goes between expire and expire + prune after its last use.
- * net.inet.tcp.hostcache.purgenow=1 empties the cache at once;
- * net.inet.tcp.hostcache.enable=0 stops new entries (FreeBSD: a loader tunable);
- * net.inet.tcp.hostcache.count says how many there are.
+ * net.inet.tcp.hostcache.purge=1 takes every entry at the next run, purgenow=1 at
+ * once; net.inet.tcp.hostcache.enable=0 stops new entries (FreeBSD: a loader
+ * tunable); count says how many there are and list shows them in FreeBSD's table
+ * (tcps_hc_added counts the new ones).
  *
  * Deliberate differences: only the MTU is cached (FreeBSD also keeps the RTT, its
- * variance, ssthresh and the pipe sizes of closed connections); one map per vnet
- * instead of hash buckets, so no bucketlimit/cachelimit; no hostcache.list.
+ * variance, ssthresh and the pipe sizes of closed connections: their columns in the
+ * list are 0); one map per vnet instead of hash buckets, so no bucketlimit/cachelimit.
  */
 
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
 import { SI_ORDER_ANY, SI_SUB_PROTO_DOMAIN } from '../sys/kernel.js';
-import { CTLFLAG_RD, CTLFLAG_RW, CTLFLAG_VNET, SYSCTL_INT, SYSCTL_NODE } from '../sys/sysctl.js';
+import {
+  CTLFLAG_RD,
+  CTLFLAG_RW,
+  CTLFLAG_SKIP,
+  CTLFLAG_VNET,
+  CTLTYPE_STRING,
+  SYSCTL_INT,
+  SYSCTL_NODE,
+  SYSCTL_OUT,
+  SYSCTL_PROC,
+} from '../sys/sysctl.js';
+import { TCPSTAT_INC, TCPS_ } from './tcp_var.js';
+import { inet_ntoa } from './in.js';
 import { Callout, callout_reset_sbt, callout_stop } from '../kern/kern_timeout.js';
 import { SBT_1S } from '../kern/kern_clock.js';
 import { curkernel } from '../kern/kern_cur.js';
@@ -47,6 +60,8 @@ interface HcEntry {
 class TcpHostcache {
   readonly entries = new Map<number, HcEntry>();
   readonly purge = new Callout();
+  /** net.inet.tcp.hostcache.purge: take every entry at the next run. */
+  purgeall = 0;
 }
 
 const V_tcp_hostcache = VNET_OBJ<TcpHostcache>(K, 'tcp_hostcache');
@@ -82,6 +97,27 @@ SYSCTL_INT(
   CTLFLAG_VNET | CTLFLAG_RD,
   { get: () => V_tcp_hostcache.get()?.entries.size ?? 0, set: () => {} },
   'Current number of entries in hostcache',
+);
+SYSCTL_INT(
+  K,
+  'net.inet.tcp.hostcache.purge',
+  CTLFLAG_VNET | CTLFLAG_RW,
+  {
+    get: () => V_tcp_hostcache.get()?.purgeall ?? 0,
+    set: (v: number) => {
+      const hc = V_tcp_hostcache.get();
+      if (hc) hc.purgeall = v;
+    },
+  },
+  'Expire all entries on next purge run',
+);
+SYSCTL_PROC(
+  K,
+  'net.inet.tcp.hostcache.list',
+  CTLTYPE_STRING | CTLFLAG_RD | CTLFLAG_SKIP | CTLFLAG_VNET,
+  (_o, req) => SYSCTL_OUT(req, new TextEncoder().encode(tcp_hc_list() + '\0')),
+  'A',
+  'List of all hostcache entries',
 );
 SYSCTL_INT(
   K,
@@ -130,6 +166,7 @@ export function tcp_hc_updatemtu(faddr: number, mtu: number): void {
     return;
   }
   hc.entries.set(faddr, { mtu, expire: curkernel().now() + V_tcp_hc_expire.get() * SBT_1S });
+  TCPSTAT_INC(TCPS_.tcps_hc_added);
   if (hc.entries.size === 1) tcp_hc_arm(hc, curvnet());
 }
 
@@ -145,7 +182,10 @@ function tcp_hc_arm(hc: TcpHostcache, vnet: Vnet | null): void {
 function tcp_hc_purge_callout(vnet: Vnet | null): void {
   const saved = vnet ? CURVNET_SET(vnet) : null;
   try {
-    tcp_hc_purge(false);
+    const hc = V_tcp_hostcache.get();
+    const all = hc !== undefined && hc.purgeall !== 0;
+    if (all) hc.purgeall = 0;
+    tcp_hc_purge(all);
   } finally {
     if (vnet) CURVNET_RESTORE(saved);
   }
@@ -158,6 +198,23 @@ function tcp_hc_purge(all: boolean): void {
   const now = curkernel().now();
   for (const [a, e] of hc.entries) if (all || e.expire <= now) hc.entries.delete(a);
   tcp_hc_arm(hc, curvnet());
+}
+
+/**
+ * net.inet.tcp.hostcache.list: FreeBSD's table, one line per entry (EXP: the seconds it
+ * has left).  Only MTU is known here; the other metrics are 0.
+ */
+function tcp_hc_list(): string {
+  const now = curkernel().now();
+  let out = '\nIP address        MTU SSTRESH      RTT   RTTVAR     CWND SENDPIPE RECVPIPE EXP\n';
+  for (const [a, e] of V_tcp_hostcache.get()?.entries ?? []) {
+    const exp = Math.max(0, Math.ceil((e.expire - now) / SBT_1S));
+    out +=
+      `${inet_ntoa(a).padEnd(15)} ${String(e.mtu).padStart(5)} ${'0'.padStart(8)} ` +
+      `${'0ms'.padStart(8)} ${'0ms'.padStart(8)} ${'0'.padStart(8)} ${'0'.padStart(8)} ` +
+      `${'0'.padStart(8)} ${String(exp).padStart(4)}\n`;
+  }
+  return out;
 }
 
 /** Entries in this vnet's cache (tests; net.inet.tcp.hostcache.count). */

@@ -99,9 +99,14 @@ test('need-frag from a router lowers the MSS, resends at once and is remembered'
     if (ifp === L.ifs[2]) biggest = Math.max(biggest, f.length);
   });
   const seen: { needfrag: number; mturesent: number; rexmttimeo: number; hc: number }[] = [];
+  let list = '';
   let t = tcpstat(k, L.h1);
   let r = icmpstat(k, L.r);
-  await streams(L, 2, async () => {
+  await streams(L, 2, async (i, c) => {
+    if (i === 0) {
+      const b = await c.sysctlbyname_bytes('net.inet.tcp.hostcache.list');
+      list = new TextDecoder().decode(b ?? new Uint8Array()).replace(/\0.*$/s, '');
+    }
     const dt = delta(t, tcpstat(k, L.h1));
     seen.push({
       needfrag: delta(r, icmpstat(k, L.r))['icps_outhist[3]'] ?? 0,
@@ -118,6 +123,13 @@ test('need-frag from a router lowers the MSS, resends at once and is remembered'
   assert.equal(first!.mturesent, 1, 'one MTU-driven resend');
   assert.equal(first!.rexmttimeo, 0, 'no retransmission timeout');
   assert.equal(first!.hc, 1280, 'the host cache has the path MTU');
+  /* sysctl net.inet.tcp.hostcache.list, FreeBSD's table. */
+  const lines = list.split('\n');
+  assert.equal(
+    lines[1],
+    'IP address        MTU SSTRESH      RTT   RTTVAR     CWND SENDPIPE RECVPIPE EXP',
+  );
+  assert.match(lines[2]!, /^198\.51\.100\.2\s+1280\s+0\s+0ms\s+0ms\s+0\s+0\s+0\s+3600$/);
   assert.ok(biggest <= 14 + 1280, `frames on the small link fit it (${biggest})`);
   /* The next connection starts at the remembered MTU: no error from the router. */
   assert.deepEqual(second, { needfrag: 0, mturesent: 0, rexmttimeo: 0, hc: 1280 });
@@ -136,6 +148,33 @@ test('the host cache entry goes after net.inet.tcp.hostcache.expire (+ prune) un
     counts.push(count());
   });
   assert.deepEqual(counts, [1, 1, 0]);
+});
+
+test('net.inet.tcp.hostcache.purge empties it at the next run, purgenow at once', async () => {
+  const L = lab();
+  const { k } = L;
+  const counts: number[] = [];
+  const one = new Uint8Array([1, 0, 0, 0]);
+  await streams(L, 2, async (i, c) => {
+    const count = (): number => inv(k, L.h1, () => tcp_hc_count());
+    counts.push(count());
+    assert.equal(
+      await c.sysctlbyname(
+        i === 0 ? 'net.inet.tcp.hostcache.purge' : 'net.inet.tcp.hostcache.purgenow',
+        null,
+        null,
+        one,
+      ),
+      0,
+    );
+    counts.push(count());
+    if (i === 0) {
+      await nanosleep(c, 301 * 1e9);
+      counts.push(count());
+    }
+  });
+  /* purge: still there until the run (at most prune = 300 s later); purgenow: gone. */
+  assert.deepEqual(counts, [1, 1, 0, 1, 0]);
 });
 
 test("an interface's MTU lowered under a connection: the next segment fits (EMSGSIZE)", async () => {
