@@ -1,10 +1,14 @@
 /*
  * netinet/tcp_hostcache.ts — the TCP host cache (FreeBSD's netinet/tcp_hostcache.c),
  * per vnet: what TCP learnt about a destination outlives the connection that learnt
- * it.  Here it holds the path MTU (tcp_hc_updatemtu from path MTU discovery,
- * tcp_hc_getmtu for tcp_mss and tcp_mssopt), so the second connection to a host
- * behind a smaller link starts with segments that fit instead of losing its first
- * ones to the same ICMP need-frag.
+ * it.  The path MTU (tcp_hc_updatemtu from path MTU discovery, tcp_hc_getmtu for
+ * tcp_mss and tcp_mssopt), so the second connection to a host behind a smaller link
+ * starts with segments that fit instead of losing its first ones to the same ICMP
+ * need-frag; and the smoothed RTT, its variance, ssthresh and cwnd of a connection
+ * that measured at least four RTTs, saved when its tcpcb goes (tcp_hc_update from
+ * tcp_discardcb, averaged with what the entry had: tcps_cachedrtt, cachedrttvar,
+ * cachedssthresh), which cc_conn_init gives the next connection as its first RTO and
+ * slow-start threshold (tcp_hc_get: tcps_usedrtt, usedrttvar, usedssthresh).
  *
  * Expiry as FreeBSD's: an entry lives net.inet.tcp.hostcache.expire seconds (3600)
  * from its last update or use; the purge callout runs every
@@ -15,9 +19,8 @@
  * tunable); count says how many there are and list shows them in FreeBSD's table
  * (tcps_hc_added counts the new ones).
  *
- * Deliberate differences: only the MTU is cached (FreeBSD also keeps the RTT, its
- * variance, ssthresh and the pipe sizes of closed connections: their columns in the
- * list are 0); one map per vnet instead of hash buckets, so no bucketlimit/cachelimit.
+ * Deliberate differences: no send/receive pipe sizes (FreeBSD saves them as 0 too);
+ * one map per vnet instead of hash buckets, so no bucketlimit/cachelimit.
  */
 
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
@@ -33,10 +36,10 @@ import {
   SYSCTL_OUT,
   SYSCTL_PROC,
 } from '../sys/sysctl.js';
-import { TCPSTAT_INC, TCPS_ } from './tcp_var.js';
+import { TCPSTAT_INC, TCPS_, TCP_RTTVAR_SCALE, TCP_RTT_SCALE } from './tcp_var.js';
 import { inet_ntoa } from './in.js';
 import { Callout, callout_reset_sbt, callout_stop } from '../kern/kern_timeout.js';
-import { SBT_1S } from '../kern/kern_clock.js';
+import { SBT_1S, hz } from '../kern/kern_clock.js';
 import { curkernel } from '../kern/kern_cur.js';
 import {
   CURVNET_RESTORE,
@@ -51,8 +54,18 @@ import {
 
 export const K = new ObjFile('netinet/tcp_hostcache.ts', VIMAGEID('src/netinet/tcp_hostcache.ts'));
 
-interface HcEntry {
+/** What a connection leaves (FreeBSD's hc_metrics_lite): 0 is "not known". */
+export interface HcMetrics {
   mtu: number;
+  /** Bytes. */
+  ssthresh: number;
+  /** t_srtt and t_rttvar units (ticks << TCP_RTT_SHIFT, << TCP_RTTVAR_SHIFT). */
+  rtt: number;
+  rttvar: number;
+  cwnd: number;
+}
+
+interface HcEntry extends HcMetrics {
   /** When it goes (ns of uptime): expire seconds after its last update or use. */
   expire: number;
 }
@@ -165,9 +178,51 @@ export function tcp_hc_updatemtu(faddr: number, mtu: number): void {
     e.mtu = mtu;
     return;
   }
-  hc.entries.set(faddr, { mtu, expire: curkernel().now() + V_tcp_hc_expire.get() * SBT_1S });
+  tcp_hc_insert(hc, faddr).mtu = mtu;
+}
+
+function tcp_hc_insert(hc: TcpHostcache, faddr: number): HcEntry {
+  const e: HcEntry = {
+    mtu: 0,
+    ssthresh: 0,
+    rtt: 0,
+    rttvar: 0,
+    cwnd: 0,
+    expire: curkernel().now() + V_tcp_hc_expire.get() * SBT_1S,
+  };
+  hc.entries.set(faddr, e);
   TCPSTAT_INC(TCPS_.tcps_hc_added);
   if (hc.entries.size === 1) tcp_hc_arm(hc, curvnet());
+  return e;
+}
+
+/** tcp_hc_get: what the cache knows of faddr (a use: its time starts over), or null. */
+export function tcp_hc_get(faddr: number): HcMetrics | null {
+  return tcp_hc_lookup(faddr);
+}
+
+/**
+ * tcp_hc_update: a closing connection's metrics; each known one (non-zero) is averaged
+ * with the entry's, or taken when the entry had none (FreeBSD's rule).
+ */
+export function tcp_hc_update(faddr: number, m: HcMetrics): void {
+  const hc = V_tcp_hostcache.get();
+  if (!hc || V_tcp_hc_enable.get() === 0) return;
+  const e = tcp_hc_lookup(faddr) ?? tcp_hc_insert(hc, faddr);
+  const avg = (old: number, v: number): number => (old === 0 ? v : Math.floor((old + v) / 2));
+  if (m.rtt !== 0) {
+    e.rtt = avg(e.rtt, m.rtt);
+    TCPSTAT_INC(TCPS_.tcps_cachedrtt);
+  }
+  if (m.rttvar !== 0) {
+    e.rttvar = avg(e.rttvar, m.rttvar);
+    TCPSTAT_INC(TCPS_.tcps_cachedrttvar);
+  }
+  if (m.ssthresh !== 0) {
+    e.ssthresh = avg(e.ssthresh, m.ssthresh);
+    TCPSTAT_INC(TCPS_.tcps_cachedssthresh);
+  }
+  if (m.cwnd !== 0) e.cwnd = avg(e.cwnd, m.cwnd);
 }
 
 function tcp_hc_arm(hc: TcpHostcache, vnet: Vnet | null): void {
@@ -201,18 +256,24 @@ function tcp_hc_purge(all: boolean): void {
 }
 
 /**
- * net.inet.tcp.hostcache.list: FreeBSD's table, one line per entry (EXP: the seconds it
- * has left).  Only MTU is known here; the other metrics are 0.
+ * net.inet.tcp.hostcache.list: FreeBSD's table, one line per entry: RTT and RTTVAR in
+ * ms (FreeBSD's integer conversion from ticks), SENDPIPE and RECVPIPE 0, EXP the
+ * seconds the entry has left.
  */
 function tcp_hc_list(): string {
   const now = curkernel().now();
+  const msec = (us: number): number => Math.floor((us + 500) / 1000);
+  /* RTM_RTTUNIT (1e6) / (hz * TCP_RTT_SCALE), and with TCP_RTTVAR_SCALE: C's integers. */
+  const rttunit = Math.floor(1000000 / (hz * TCP_RTT_SCALE));
+  const varunit = Math.floor(1000000 / (hz * TCP_RTTVAR_SCALE));
+  const col = (v: number, w: number): string => String(v).padStart(w);
   let out = '\nIP address        MTU SSTRESH      RTT   RTTVAR     CWND SENDPIPE RECVPIPE EXP\n';
   for (const [a, e] of V_tcp_hostcache.get()?.entries ?? []) {
     const exp = Math.max(0, Math.ceil((e.expire - now) / SBT_1S));
     out +=
-      `${inet_ntoa(a).padEnd(15)} ${String(e.mtu).padStart(5)} ${'0'.padStart(8)} ` +
-      `${'0ms'.padStart(8)} ${'0ms'.padStart(8)} ${'0'.padStart(8)} ${'0'.padStart(8)} ` +
-      `${'0'.padStart(8)} ${String(exp).padStart(4)}\n`;
+      `${inet_ntoa(a).padEnd(15)} ${col(e.mtu, 5)} ${col(e.ssthresh, 8)} ` +
+      `${col(msec(e.rtt * rttunit), 6)}ms ${col(msec(e.rttvar * varunit), 6)}ms ` +
+      `${col(e.cwnd, 8)} ${col(0, 8)} ${col(0, 8)} ${col(exp, 4)}\n`;
   }
   return out;
 }

@@ -123,7 +123,7 @@ import {
   seq_add,
 } from './tcp_var.js';
 import { tcp_timer_activate, tcp_timer_stop_all } from './tcp_timer.js';
-import { tcp_hc_getmtu, tcp_hc_updatemtu } from './tcp_hostcache.js';
+import { tcp_hc_getmtu, tcp_hc_update, tcp_hc_updatemtu } from './tcp_hostcache.js';
 import { tcp_output } from './tcp_output.js';
 import { tcp_free_sackholes } from './tcp_sack.js';
 
@@ -230,6 +230,24 @@ export function tcp_newtcpcb(inp: Inpcb): Tcpcb {
 /** tcp_discardcb: stop the timers, free the reassembly queue, leave the algorithm. */
 export function tcp_discardcb(tp: Tcpcb): void {
   tcp_timer_stop_all(tp);
+  /* Four RTT samples are enough for srtt to mean something: the host cache keeps it for
+   * the next connection, with ssthresh when a loss set it below half the send buffer
+   * (rounded to whole segments, headers counted), as FreeBSD's tcp_discardcb. */
+  const so = tp.t_inpcb.inp_socket;
+  if (tp.t_rttupdated >= 4 && so !== null) {
+    let ssthresh = tp.snd_ssthresh;
+    if (ssthresh !== 0 && ssthresh < so.so_snd.sb_hiwat / 2) {
+      ssthresh = Math.max(2, Math.floor((ssthresh + tp.t_maxseg / 2) / tp.t_maxseg));
+      ssthresh *= tp.t_maxseg + 40;
+    } else ssthresh = 0;
+    tcp_hc_update(tp.t_inpcb.inp_faddr, {
+      mtu: 0,
+      ssthresh,
+      rtt: tp.t_srtt,
+      rttvar: tp.t_rttvar,
+      cwnd: tp.snd_cwnd,
+    });
+  }
   for (const e of tp.t_segq) for (const m of e.ms) m_freem(m);
   tp.t_segq.length = 0;
   tp.t_segqlen = 0;

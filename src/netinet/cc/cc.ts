@@ -40,11 +40,16 @@ import {
   TF2_ECN_PERMIT,
   TF2_ECN_SND_CWR,
   TCP_CA_NAME_MAX,
+  TCP_RTTVAR_SCALE,
+  TCP_RTT_SCALE,
+  TCPTV_REXMTMAX,
+  TCPT_RANGESET,
   V_tcp_initcwnd_segments,
   tcp_maxseg,
   type CcAlgo,
   type Tcpcb,
 } from '../tcp_var.js';
+import { tcp_hc_get } from '../tcp_hostcache.js';
 
 export const K = new ObjFile('netinet/cc/cc.ts', VIMAGEID('src/netinet/cc/cc.ts'));
 
@@ -175,6 +180,28 @@ export function tcp_compute_initwnd(maxseg: number): number {
 /** cc_conn_init: the initial window once the handshake is done. */
 export function cc_conn_init(tp: Tcpcb): void {
   const maxseg = tcp_maxseg(tp);
+  /* What the host cache knows of the peer: the first RTO from an earlier connection's
+   * RTT (no sample yet), ssthresh from its losses (not below two segments). */
+  const m = tcp_hc_get(tp.t_inpcb.inp_faddr);
+  if (m !== null) {
+    if (tp.t_srtt === 0 && m.rtt !== 0) {
+      tp.t_srtt = m.rtt;
+      TCPSTAT_INC(TCPS_.tcps_usedrtt);
+      if (m.rttvar !== 0) {
+        tp.t_rttvar = m.rttvar;
+        TCPSTAT_INC(TCPS_.tcps_usedrttvar);
+      } else tp.t_rttvar = (tp.t_srtt * TCP_RTTVAR_SCALE) / TCP_RTT_SCALE;
+      tp.t_rxtcur = TCPT_RANGESET(
+        ((tp.t_srtt >> 2) + tp.t_rttvar) >> 1,
+        tp.t_rttmin,
+        TCPTV_REXMTMAX,
+      );
+    }
+    if (m.ssthresh !== 0) {
+      tp.snd_ssthresh = Math.max(2 * maxseg, m.ssthresh);
+      TCPSTAT_INC(TCPS_.tcps_usedssthresh);
+    }
+  }
   tp.snd_cwnd = tcp_compute_initwnd(maxseg);
   tp.cc_algo.conn_init?.(tp.ccv);
 }
