@@ -33,8 +33,8 @@
  * ECN codepoint a fragment is compared with is the datagram's so far (the first
  * fragment's, CE once any fragment had it); FreeBSD compares with the lowest-offset
  * fragment queued and ORs CE into that one's header, which loses the mark when the
- * first fragment arrives after a CE-marked one.  The expiry
- * callout runs only while a queue exists, so an idle vnet has no timer pending.
+ * first fragment arrives after a CE-marked one.  The expiry callout runs only while a
+ * queue exists, so an idle vnet has no timer pending.
  */
 
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';

@@ -59,10 +59,11 @@
  *
  * Deliberate differences: the "lost" rule is FreeBSD's simple one (every hole below
  * snd_fack) rather than RFC 6675's IsLost() per segment; D-SACKs are counted, not yet
- * used to undo spurious retransmissions (RFC 3708); PRR uses the
- * pipe above (from snd_max), FreeBSD's default counts from snd_nxt — they differ only
- * while snd_nxt is behind snd_max after a timeout.  Holes share one retransmission
- * point (sack_rxmit) instead of one per hole; LRD compares snd_fack with snd_max at the
+ * used to undo spurious retransmissions (RFC 3708); PRR uses the pipe above (from
+ * snd_max), FreeBSD's default counts from snd_nxt — they differ only while snd_nxt is
+ * behind snd_max after a timeout.  Holes share one retransmission point (sack_rxmit)
+ * instead of one per hole, and the rescue is kept beside them (sack_rescue) rather than
+ * inserted as a hole; LRD compares snd_fack with snd_max at the
  * time of the hole's retransmission (sack_rxmarks) rather than with snd_recover, which
  * takes holes found late in an episode, retransmitted after new data, for lost (see
  * tcp_sack_lost_retransmission).

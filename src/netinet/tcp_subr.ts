@@ -106,6 +106,7 @@ import {
   TF_FASTRECOVERY,
   TF_LRD,
   TF_RCVD_TSTMP,
+  TF_SACK_PERMIT,
   TF_REQ_SCALE,
   TF_REQ_TSTMP,
   TH_ACK,
@@ -526,7 +527,7 @@ function tcp_notify(inp: Inpcb, error: number): void {
  * tcp_mtudisc(tp, mtu): the path to the peer takes at most mtu bytes: t_maxseg comes
  * down to fit (not below net.inet.tcp.minmss, not above the send buffer), and what is
  * in flight goes again at once from snd_una in the new size (tcps_mturesent) instead of
- * waiting for the retransmission timer; SACK recovery state is dropped with it.
+ * waiting for the retransmission timer; SACK recovery is left with its scoreboard.
  */
 export function tcp_mtudisc(tp: Tcpcb, mtu: number): void {
   tp.t_maxseg = Math.max(V_tcp_minmss.get(), Math.min(tp.t_maxseg, mtu - 40));
@@ -537,11 +538,11 @@ export function tcp_mtudisc(tp: Tcpcb, mtu: number): void {
   tp.snd_nxt = tp.snd_una;
   tcp_free_sackholes(tp);
   tp.snd_recover = tp.snd_max;
-  tp.t_flags &= ~TF_FASTRECOVERY;
+  if (tp.t_flags & TF_SACK_PERMIT) tp.t_flags &= ~TF_FASTRECOVERY;
   tcp_output(tp);
 }
 
-/** tcp_ctlinput(cmd, dst, ip): an ICMP error about a segment we sent. */
+/** tcp_ctlinput(cmd, dst, ip, nextmtu): an ICMP error about a segment we sent. */
 export function tcp_ctlinput(cmd: number, dst: in_addr_t, ip: Uint8Array, nextmtu: number): void {
   const pi = V_tcbinfo();
   if (cmd === PRC_HOSTDEAD) {

@@ -229,13 +229,6 @@ export const TF_TOE = 0x02000000;
 export const TF_CONGRECOVERY = 0x04000000;
 export const TF_WASCRECOVERY = 0x08000000;
 export const TF_FASTOPEN = 0x10000000;
-/** A rescue retransmission: the range [start, end) and whether it went. */
-export interface TcpRescue {
-  start: number;
-  end: number;
-  sent: boolean;
-}
-
 /** Lost Retransmission Detection (net.inet.tcp.sack.lrd when the block was made). */
 export const TF_LRD = 0x20000000;
 
@@ -300,6 +293,13 @@ export interface CcAlgo {
 
 /* ------------------------------------------------------------------------------ */
 /* struct tcpcb                                                                    */
+
+/** A rescue retransmission: the range [start, end) and whether it went. */
+export interface TcpRescue {
+  start: number;
+  end: number;
+  sent: boolean;
+}
 
 /** Contiguous data waiting in the reassembly queue (struct tseg_qent). */
 export interface TsegQent {

@@ -190,7 +190,7 @@ export function cc_conn_init(tp: Tcpcb): void {
       if (m.rttvar !== 0) {
         tp.t_rttvar = m.rttvar;
         TCPSTAT_INC(TCPS_.tcps_usedrttvar);
-      } else tp.t_rttvar = (tp.t_srtt * TCP_RTTVAR_SCALE) / TCP_RTT_SCALE;
+      } else tp.t_rttvar = Math.floor((tp.t_srtt * TCP_RTTVAR_SCALE) / TCP_RTT_SCALE);
       tp.t_rxtcur = TCPT_RANGESET(
         ((tp.t_srtt >> 2) + tp.t_rttvar) >> 1,
         tp.t_rttmin,
