@@ -340,6 +340,8 @@ const TCPSTAT: StatDef = {
     ['tcps_sc_zonefail', '\t\t%ju zone failures'],
     ['tcps_sc_sendcookie', '\t%ju cookie%s sent'],
     ['tcps_sc_recvcookie', '\t%ju cookie%s received'],
+    ['tcps_hc_added', '\t%ju hostcache entr%ies added'],
+    ['tcps_hc_bucketoverflow', '\t\t%ju bucket overflow'],
     ['tcps_sack_recovery_episode', '\t%ju SACK recovery episode%s'],
     ['tcps_ecn_rcvce', '\t%ju packet%s received with ECN CE bit set'],
     ['tcps_ecn_rcvect0', '\t%ju packet%s received with ECN ECT(0) bit set'],

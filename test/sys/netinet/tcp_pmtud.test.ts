@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
 import { runIn, sys, tcp_stream } from '../../lib/inet.js';
+import { sh } from '../../lib/sh.js';
 import { delta, icmpstat, inv, ip, lab2, lab3, pr, type Lab3 } from '../../lib/inet_lab.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Vnet } from '../../../src/net/vnet.js';
@@ -133,6 +134,10 @@ test('need-frag from a router lowers the MSS, resends at once and is remembered'
   assert.ok(biggest <= 14 + 1280, `frames on the small link fit it (${biggest})`);
   /* The next connection starts at the remembered MTU: no error from the router. */
   assert.deepEqual(second, { needfrag: 0, mturesent: 0, rexmttimeo: 0, hc: 1280 });
+  /* netstat -s in FreeBSD's words. */
+  const ns = await sh('netstat -ss -p tcp -j h1', { kernel: k });
+  assert.match(ns.out, /\t\t1 resend initiated by MTU discovery\n/);
+  assert.match(ns.out, /\t1 hostcache entry added\n/);
 });
 
 test('the host cache entry goes after net.inet.tcp.hostcache.expire (+ prune) unused', async () => {
