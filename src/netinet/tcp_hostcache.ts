@@ -50,6 +50,7 @@ import {
   VNET_SYSUNINIT,
   curvnet,
   type Vnet,
+  type VnetI32,
 } from '../net/vnet.js';
 
 export const K = new ObjFile('netinet/tcp_hostcache.ts', VIMAGEID('src/netinet/tcp_hostcache.ts'));
@@ -80,30 +81,17 @@ class TcpHostcache {
 const V_tcp_hostcache = VNET_OBJ<TcpHostcache>(K, 'tcp_hostcache');
 
 SYSCTL_NODE(K, 'net.inet.tcp.hostcache', CTLFLAG_RW, 'TCP Host cache');
-export const V_tcp_hc_enable = VNET_DEFINE_INT(K, 'tcp_hc_enable', 1);
-SYSCTL_INT(
-  K,
-  'net.inet.tcp.hostcache.enable',
-  CTLFLAG_VNET | CTLFLAG_RW,
-  V_tcp_hc_enable,
-  'Enable the TCP hostcache',
-);
-export const V_tcp_hc_expire = VNET_DEFINE_INT(K, 'tcp_hc_expire', 3600);
-SYSCTL_INT(
-  K,
-  'net.inet.tcp.hostcache.expire',
-  CTLFLAG_VNET | CTLFLAG_RW,
-  V_tcp_hc_expire,
-  'Expire time of TCP hostcache entries',
-);
-export const V_tcp_hc_prune = VNET_DEFINE_INT(K, 'tcp_hc_prune', 300);
-SYSCTL_INT(
-  K,
-  'net.inet.tcp.hostcache.prune',
-  CTLFLAG_VNET | CTLFLAG_RW,
-  V_tcp_hc_prune,
-  'Time between purge runs',
-);
+
+/** A per-vnet int tunable net.inet.tcp.hostcache.<name>. */
+function hc_int(name: string, init: number, descr: string): VnetI32 {
+  const v = VNET_DEFINE_INT(K, `tcp_hc_${name}`, init);
+  SYSCTL_INT(K, `net.inet.tcp.hostcache.${name}`, CTLFLAG_VNET | CTLFLAG_RW, v, descr);
+  return v;
+}
+
+export const V_tcp_hc_enable = hc_int('enable', 1, 'Enable the TCP hostcache');
+export const V_tcp_hc_expire = hc_int('expire', 3600, 'Expire time of TCP hostcache entries');
+export const V_tcp_hc_prune = hc_int('prune', 300, 'Time between purge runs');
 SYSCTL_INT(
   K,
   'net.inet.tcp.hostcache.count',

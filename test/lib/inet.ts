@@ -243,3 +243,58 @@ export async function tcp_stream(k: Kernel, o: StreamOpts): Promise<void> {
   assert.equal(got, want.length);
   assert.ok(same, 'the stream arrived intact');
 }
+
+/** tcp_conns: what runs on each side of each connection. */
+export interface ConnsOpts {
+  /** The client's and the server's jails; the server listens on port (any address). */
+  from: Prison;
+  to: Prison;
+  dst: number;
+  port: number;
+  /** Connections, made one after the other. */
+  n: number;
+  /** Server side of connection i on the accepted socket s (closes it). */
+  serve: (c: Libc, s: number, i: number) => Promise<void>;
+  /** Client side of connection i on the connected socket s (closes it). */
+  use: (c: Libc, s: number, i: number) => Promise<void>;
+}
+
+/**
+ * n TCP connections, one after the other, between a server process in `to` and a
+ * client process in `from` (which starts once the server listens).  Time passes only
+ * inside the two programs, so state that lives on timers (the host cache, TIME_WAIT)
+ * is still there between connections; run_until_idle runs once, when both are done.
+ */
+export async function tcp_conns(k: Kernel, o: ConnsOpts): Promise<void> {
+  let listening = false;
+  await Promise.all([
+    runIn(
+      k,
+      async (c) => {
+        const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+        assert.equal(await c.bind(l, sockaddr_in_bytes(0, o.port)), 0);
+        assert.equal(await c.listen(l, 1), 0);
+        listening = true;
+        for (let i = 0; i < o.n; i++) {
+          const s = await c.accept(l, null, null);
+          assert.ok(s >= 0, `accept: errno ${c.errno}`);
+          await o.serve(c, s, i);
+        }
+        await c.close(l);
+      },
+      o.to,
+    ),
+    runIn(
+      k,
+      async (c) => {
+        while (!listening) await nanosleep(c, 1_000_000);
+        for (let i = 0; i < o.n; i++) {
+          const s = await c.socket(AF_INET, SOCK_STREAM, 0);
+          assert.equal(await sys(c, c.connect(s, sockaddr_in_bytes(o.dst, o.port))), 0);
+          await o.use(c, s, i);
+        }
+      },
+      o.from,
+    ),
+  ]);
+}

@@ -10,11 +10,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
-import { runIn, sys } from '../../lib/inet.js';
+import { tcp_conns } from '../../lib/inet.js';
 import { delta, inv, ip, lab2, pr, type Lab2 } from '../../lib/inet_lab.js';
 import { nanosleep } from '../../../src/lib/process.js';
-import { AF_INET, SOCK_STREAM } from '../../../src/sys/socket.js';
-import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import type { Vnet } from '../../../src/net/vnet.js';
 import { V_tcpstat, intotcpcb } from '../../../src/netinet/tcp_var.js';
@@ -35,56 +33,37 @@ function tcpstat(k: Kernel, v: Vnet): Record<string, number> {
 /**
  * Two connections from a to b, one after the other: b writes DATA, a reads it all and
  * closes first, b closes on EOF (LAST_ACK: its tcpcb goes with the socket).  Between
- * them, and once the second is up, b's program calls `between` and `second` (time
- * must not pass outside the programs: run_until_idle would run the clock until the
- * host cache had emptied).
+ * them b's program calls `between`, and `second` once the second is accepted (see
+ * tcp_conns: time passes only in the programs).
  */
 async function serve(L: Lab2, between: (c: Libc) => Promise<void>, second: () => void) {
-  const { k } = L;
-  let listening = false;
-  await Promise.all([
-    runIn(
-      k,
-      async (c) => {
-        const l = await c.socket(AF_INET, SOCK_STREAM, 0);
-        assert.equal(await c.bind(l, sin(0, PORT)), 0);
-        assert.equal(await c.listen(l, 1), 0);
-        listening = true;
-        for (let i = 0; i < 2; i++) {
-          const s = await c.accept(l, null, null);
-          if (i === 1) second();
-          assert.equal(await c.write(s, DATA), DATA.length);
-          assert.equal(await c.read(s, new Uint8Array(16)), 0, 'EOF');
-          await c.close(s);
-          /* The last ACK arrives and the tcpcb goes. */
-          await nanosleep(c, 1_000_000_000);
-          if (i === 0) await between(c);
-        }
-        await c.close(l);
-      },
-      pr(k, 'b'),
-    ),
-    runIn(
-      k,
-      async (c) => {
-        while (!listening) await nanosleep(c, 1_000_000);
-        for (let i = 0; i < 2; i++) {
-          const s = await c.socket(AF_INET, SOCK_STREAM, 0);
-          assert.equal(await sys(c, c.connect(s, sin(B, PORT))), 0);
-          const buf = new Uint8Array(65536);
-          let got = 0;
-          while (got < DATA.length) {
-            const n = await c.read(s, buf);
-            assert.ok(n > 0, `read: ${n}`);
-            got += n;
-          }
-          await c.close(s);
-          await nanosleep(c, 5_000_000_000);
-        }
-      },
-      pr(k, 'a'),
-    ),
-  ]);
+  const buf = new Uint8Array(65536);
+  await tcp_conns(L.k, {
+    from: pr(L.k, 'a'),
+    to: pr(L.k, 'b'),
+    dst: B,
+    port: PORT,
+    n: 2,
+    serve: async (c, s, i) => {
+      if (i === 1) second();
+      assert.equal(await c.write(s, DATA), DATA.length);
+      assert.equal(await c.read(s, new Uint8Array(16)), 0, 'EOF');
+      await c.close(s);
+      /* The last ACK arrives and the tcpcb goes. */
+      await nanosleep(c, 1_000_000_000);
+      if (i === 0) await between(c);
+    },
+    use: async (c, s) => {
+      let got = 0;
+      while (got < DATA.length) {
+        const n = await c.read(s, buf);
+        assert.ok(n > 0, `read: ${n}`);
+        got += n;
+      }
+      await c.close(s);
+      await nanosleep(c, 5_000_000_000);
+    },
+  });
 }
 
 test('the passive closer leaves srtt and rttvar; the next connection starts from them', async () => {

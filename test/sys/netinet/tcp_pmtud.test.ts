@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
-import { runIn, sys, tcp_stream } from '../../lib/inet.js';
+import { tcp_conns, tcp_stream } from '../../lib/inet.js';
 import { sh } from '../../lib/sh.js';
 import { delta, icmpstat, inv, ip, lab2, lab3, pr, type Lab3 } from '../../lib/inet_lab.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
@@ -18,8 +18,6 @@ import { V_tcpstat } from '../../../src/netinet/tcp_var.js';
 import { tcp_hc_count, tcp_hc_getmtu } from '../../../src/netinet/tcp_hostcache.js';
 import type { Libc } from '../../../src/lib/libc.js';
 import { nanosleep } from '../../../src/lib/process.js';
-import { AF_INET, SOCK_STREAM } from '../../../src/sys/socket.js';
-import { sockaddr_in_bytes as sin } from '../../../src/netinet/in.js';
 import { bpf_capture_set } from '../../../src/net/bpf.js';
 import { ip_next_mtu } from '../../../src/netinet/icmp.js';
 import { epair_set_impairment } from '../../../src/net/if_epair.js';
@@ -42,54 +40,35 @@ function lab(): Lab3 {
 
 /**
  * Connections from h1 to h2 one after the other, each moving DATA (checked); after each
- * one `after(i)` runs in h1's program (time passes there, not between connections:
- * run_until_idle would run the clock until the host cache had emptied).
+ * one `after(i)` runs in h1's program (see tcp_conns: time passes only there).
  */
 async function streams(L: Lab3, n: number, after: (i: number, c: Libc) => Promise<void>) {
-  const { k } = L;
-  let listening = false;
-  await Promise.all([
-    runIn(
-      k,
-      async (c) => {
-        const l = await c.socket(AF_INET, SOCK_STREAM, 0);
-        assert.equal(await c.bind(l, sin(0, 7300)), 0);
-        assert.equal(await c.listen(l, 1), 0);
-        listening = true;
-        const buf = new Uint8Array(65536);
-        for (let i = 0; i < n; i++) {
-          const s = await c.accept(l, null, null);
-          let got = 0;
-          for (;;) {
-            const r = await c.read(s, buf);
-            assert.ok(r >= 0, `read: errno ${c.errno}`);
-            if (r === 0) break;
-            for (let j = 0; j < r; j++) assert.equal(buf[j], DATA[got + j]);
-            got += r;
-          }
-          assert.equal(got, DATA.length);
-          await c.close(s);
-        }
-        await c.close(l);
-      },
-      pr(k, 'h2'),
-    ),
-    runIn(
-      k,
-      async (c) => {
-        while (!listening) await nanosleep(c, 1_000_000);
-        for (let i = 0; i < n; i++) {
-          const s = await c.socket(AF_INET, SOCK_STREAM, 0);
-          assert.equal(await sys(c, c.connect(s, sin(H2, 7300))), 0);
-          assert.equal(await c.write(s, DATA), DATA.length);
-          assert.equal(await c.close(s), 0);
-          await nanosleep(c, 100_000_000);
-          await after(i, c);
-        }
-      },
-      pr(k, 'h1'),
-    ),
-  ]);
+  const buf = new Uint8Array(65536);
+  await tcp_conns(L.k, {
+    from: pr(L.k, 'h1'),
+    to: pr(L.k, 'h2'),
+    dst: H2,
+    port: 7300,
+    n,
+    serve: async (c, s) => {
+      let got = 0;
+      for (;;) {
+        const r = await c.read(s, buf);
+        assert.ok(r >= 0, `read: errno ${c.errno}`);
+        if (r === 0) break;
+        for (let j = 0; j < r; j++) assert.equal(buf[j], DATA[got + j]);
+        got += r;
+      }
+      assert.equal(got, DATA.length);
+      await c.close(s);
+    },
+    use: async (c, s, i) => {
+      assert.equal(await c.write(s, DATA), DATA.length);
+      assert.equal(await c.close(s), 0);
+      await nanosleep(c, 100_000_000);
+      await after(i, c);
+    },
+  });
 }
 
 test('need-frag from a router lowers the MSS, resends at once and is remembered', async () => {
