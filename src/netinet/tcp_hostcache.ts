@@ -161,12 +161,7 @@ export function tcp_hc_getmtu(faddr: number): number {
 export function tcp_hc_updatemtu(faddr: number, mtu: number): void {
   const hc = V_tcp_hostcache.get();
   if (!hc || V_tcp_hc_enable.get() === 0) return;
-  const e = tcp_hc_lookup(faddr);
-  if (e !== null) {
-    e.mtu = mtu;
-    return;
-  }
-  tcp_hc_insert(hc, faddr).mtu = mtu;
+  (tcp_hc_lookup(faddr) ?? tcp_hc_insert(hc, faddr)).mtu = mtu;
 }
 
 function tcp_hc_insert(hc: TcpHostcache, faddr: number): HcEntry {
