@@ -19,7 +19,8 @@
  *     the caller's header (ip_hl, ip_len matching what was written: EINVAL otherwise)
  *     and counts ips_rawout; the source address is the caller's to choose (spoofing
  *     is allowed, as in FreeBSD).
- *   - Options at IPPROTO_IP: IP_HDRINCL, IP_TTL, IP_TOS, and IP_OPTIONS (checked and
+ *   - Options at IPPROTO_IP: IP_HDRINCL, IP_TTL, IP_TOS, IP_DONTFRAG (DF on what the
+ *     kernel writes, as FreeBSD's rip_output: ping -D), and IP_OPTIONS (checked and
  *     stored by ip_pcbopts, ip_ctloutput.ts): ip_output inserts them after the header
  *     of every datagram, the header the kernel writes or the caller's (which must then
  *     have none of its own: EINVAL, as FreeBSD); a source route sends the datagram to
@@ -31,6 +32,7 @@
  */
 
 import { ObjFile, VIMAGEID } from '../sys/linker_set.js';
+import { IP_DF } from './ip.js';
 import { SI_ORDER_ANY, SI_SUB_PROTO_DOMAIN } from '../sys/kernel.js';
 import { VNET_DEFINE_U64, VNET_OBJ, VNET_SYSINIT, type VnetU64 } from '../net/vnet.js';
 import { PR_ADDR, PR_ATOMIC, type Protosw } from '../sys/protosw.js';
@@ -73,6 +75,7 @@ import { in_localip } from './in_var.js';
 import { IPS, IPSTAT_INC } from './ip_var.js';
 import { ip_output, IP_ALLOWBROADCAST, IP_RAWOUTPUT, IP_ROUTETOIF } from './ip_output.js';
 import {
+  IP_DONTFRAG,
   IP_OPTIONS,
   ip_opts_route,
   ip_pcbopts,
@@ -98,6 +101,8 @@ export interface RipCb {
   inp_laddr: number;
   inp_faddr: number;
   inp_hdrincl: boolean;
+  /** IP_DONTFRAG (INP_DONTFRAG): DF on the datagrams the kernel writes the header of. */
+  inp_dontfrag: boolean;
   inp_ttl: number;
   inp_tos: number;
   /** IP_OPTIONS: inserted by ip_output into every datagram sent (inp_options). */
@@ -182,6 +187,7 @@ function rip_output(so: Socket, cb: RipCb, m: Mbuf, dst: number): number {
     b[1] = cb.inp_tos;
     b[2] = m.len >>> 8;
     b[3] = m.len & 0xff;
+    if (cb.inp_dontfrag) b[6] = IP_DF >>> 8;
     b[8] = cb.inp_ttl;
     b[9] = cb.inp_ip_p;
     const src = cb.inp_laddr;
@@ -234,6 +240,7 @@ export const rip_protosw = {
       inp_laddr: INADDR_ANY,
       inp_faddr: INADDR_ANY,
       inp_hdrincl: proto === 255 /* IPPROTO_RAW */,
+      inp_dontfrag: false,
       inp_ttl: 64,
       inp_tos: 0,
       inp_options: null,
@@ -317,6 +324,9 @@ export const rip_protosw = {
         case IP_HDRINCL:
           cb.inp_hdrincl = n !== 0;
           return 0;
+        case IP_DONTFRAG:
+          cb.inp_dontfrag = n !== 0;
+          return 0;
         case IP_TTL:
           if (n < 0 || n > 255) return EINVAL;
           cb.inp_ttl = n;
@@ -333,6 +343,9 @@ export const rip_protosw = {
     switch (sopt.sopt_name) {
       case IP_HDRINCL:
         n = cb.inp_hdrincl ? 1 : 0;
+        break;
+      case IP_DONTFRAG:
+        n = cb.inp_dontfrag ? 1 : 0;
         break;
       case IP_TTL:
         n = cb.inp_ttl;

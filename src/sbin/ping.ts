@@ -1,7 +1,7 @@
 /*
  * sbin/ping.ts — ping(8): ICMP ECHO_REQUEST to a host, on a raw ICMP socket.
  *
- *   ping [-bnqR] [-c count] [-i wait] [-m ttl] [-s packetsize] [-S src_addr]
+ *   ping [-bDnqR] [-c count] [-i wait] [-m ttl] [-s packetsize] [-S src_addr]
  *        [-t timeout] [-W waittime] host
  *
  * Every `wait` seconds (default 1) an echo request goes out with our pid as the
@@ -17,6 +17,11 @@
  * not printed and counts as "out of wait time".  -t ends everything after `timeout`
  * seconds.  Exit status: 0 when at least one reply came back, 2 when none did, 64 for
  * bad usage, 68 for an unknown host — FreeBSD's values.
+ *
+ * -D sets Don't Fragment on every request, so a router whose next link is too small
+ * answers "frag needed and DF set (MTU n)" instead of fragmenting (path MTU probing).
+ * Deliberate difference: the socket's IP_DONTFRAG sets it; FreeBSD's ping writes the
+ * header itself (IP_HDRINCL) for it.  The datagrams on the wire are the same.
  *
  * -R asks every hop to record its address (RFC 791 §3.1 "Record Route"): the socket's
  * IP_OPTIONS is a record-route option with room for nine addresses (39 bytes: type,
@@ -52,7 +57,7 @@ import {
 } from '../netinet/in.js';
 import { in_cksum } from '../netinet/in_cksum.js';
 import { IP_TTL } from '../netinet/raw_ip.js';
-import { IP_OPTIONS } from '../netinet/ip_ctloutput.js';
+import { IP_DONTFRAG, IP_OPTIONS } from '../netinet/ip_ctloutput.js';
 import {
   IPOPT_EOL,
   IPOPT_LSRR,
@@ -67,7 +72,7 @@ import {
 } from '../netinet/ip.js';
 
 const USAGE =
-  'usage: ping [-bnqR] [-c count] [-i wait] [-m ttl] [-s packetsize] [-S src_addr]\n' +
+  'usage: ping [-bDnqR] [-c count] [-i wait] [-m ttl] [-s packetsize] [-S src_addr]\n' +
   '            [-t timeout] [-W waittime] host\n';
 const EX_NOHOST = 68;
 const EX_OSERR = 71;
@@ -174,6 +179,8 @@ interface Opts {
   broadcast: boolean;
   /** -R: the record-route option on every request. */
   rroute: boolean;
+  /** -D: Don't Fragment on every request (IP_DONTFRAG). */
+  dontfrag: boolean;
   /** -W given (F_WAITTIME): replies later than waittime are not printed. */
   fwaittime: boolean;
 }
@@ -190,6 +197,7 @@ function parse(argv: readonly string[]): { o: Opts; host: string } | string {
     quiet: false,
     broadcast: false,
     rroute: false,
+    dontfrag: false,
     fwaittime: false,
   };
   const a = argv.slice(1);
@@ -214,6 +222,10 @@ function parse(argv: readonly string[]): { o: Opts; host: string } | string {
       }
       if (f === 'R') {
         o.rroute = true;
+        continue;
+      }
+      if (f === 'D') {
+        o.dontfrag = true;
         continue;
       }
       const rest = s.slice(i + 1);
@@ -521,6 +533,10 @@ export const ping: Program = async (ctx) => {
       await ctx.err(`ping: setsockopt IP_OPTIONS: ${libc.strerror()}\n`);
       return EX_OSERR;
     }
+  }
+  if (o.dontfrag && (await libc.setsockopt(s, IPPROTO_IP, IP_DONTFRAG, 1)) < 0) {
+    await ctx.err(`ping: setsockopt IP_DONTFRAG: ${libc.strerror()}\n`);
+    return EX_OSERR;
   }
   if (o.ttl >= 0) {
     const v = new Uint8Array(4);

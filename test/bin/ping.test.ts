@@ -75,6 +75,30 @@ test('ICMP errors about our requests are reported; no reply is exit 2', () => {
   );
 });
 
+test('ping -D across a smaller link: frag needed (MTU 1280); without -D the router fragments', () => {
+  const o = up([
+    'jexec r ifconfig eth1 mtu 1280',
+    'jexec h1 ping -c 1 -D -s 1400 198.51.100.1; echo st=$?',
+    'jexec h1 ping -c 1 -s 1400 198.51.100.1; echo st=$?',
+    'jexec r netstat -ss -p ip',
+  ]);
+  // The request's header as pr_retip shows it: 1428 bytes (0x594), DF is in ip_off.
+  assert.match(
+    o,
+    new RegExp(
+      '^PING 198\\.51\\.100\\.1 \\(198\\.51\\.100\\.1\\): 1400 data bytes\\n' +
+        '36 bytes from 192\\.0\\.2\\.254: frag needed and DF set \\(MTU 1280\\)\\n' +
+        'Vr HL TOS  Len   ID Flg  off TTL Pro  cks      Src      Dst\\n' +
+        ' 4  5  00 0594 [0-9a-f]{4}   0 0000  40  01 [0-9a-f]{4} 192\\.0\\.2\\.1  198\\.51\\.100\\.1 \\n\\n[^]*' +
+        '1 packets transmitted, 0 packets received, 100\\.0% packet loss\\nst=2\\n',
+    ),
+  );
+  assert.match(o, /1408 bytes from 198\.51\.100\.1: icmp_seq=0 ttl=63 time=[^]*st=0\n/);
+  assert.match(o, /\t1 output datagram fragmented\n\t2 fragments created\n/);
+  // ip_forward and ip_output each count the DF datagram, as FreeBSD's do.
+  assert.match(o, /\t2 datagrams that can't be fragmented\n/);
+});
+
 test('loopback (configured by /etc/rc at boot), no route, usage and unknown host', () => {
   const o = up([
     'ping -c 1 203.0.113.1 2>&1; echo st=$?',
@@ -89,7 +113,7 @@ test('loopback (configured by /etc/rc at boot), no route, usage and unknown host
     o,
     /PING 127\.0\.0\.1 \(127\.0\.0\.1\): 56 data bytes\n\n--- 127\.0\.0\.1 ping statistics ---\n2 packets transmitted, 2 packets received, 0\.0% packet loss\n/,
   );
-  assert.match(o, /usage: ping \[-bnqR\][^\n]*\n[^\n]*host\nst=64\n/);
+  assert.match(o, /usage: ping \[-bDnqR\][^\n]*\n[^\n]*host\nst=64\n/);
   assert.match(o, /ping: invalid count of packets to transmit: `0'\nst=64\n/);
   assert.match(o, /ping: cannot resolve nosuchhost: Unknown host\nst=68\n/);
 });
