@@ -26,6 +26,7 @@ import { ping } from '../sbin/ping.js';
 import { tcpdump } from '../sbin/tcpdump.js';
 import { arp } from '../sbin/arp.js';
 import { tcpdrop } from '../sbin/tcpdrop.js';
+import { traceroute } from '../sbin/traceroute.js';
 
 export interface ProgramEntry {
   readonly path: string;
@@ -80,7 +81,12 @@ const TABLE: readonly ProgramEntry[] = [
   {
     path: '/sbin/ping',
     main: ping,
-    desc: 'send ICMP ECHO_REQUEST packets to network hosts (-bnqR -c -i -m -s -S -t -W)',
+    desc: 'send ICMP ECHO_REQUEST packets to network hosts (-bDnqR -c -i -m -s -S -t -W)',
+  },
+  {
+    path: '/usr/sbin/traceroute',
+    main: traceroute,
+    desc: 'print the route packets take to a network host (-n -f -m -p -q -s -w)',
   },
   {
     path: '/usr/sbin/tcpdump',
