@@ -8,6 +8,7 @@
 
 import { EBADF, EMFILE } from '../sys/errno.js';
 import type { Thread } from '../sys/proc.js';
+import { TS_FILE, TS_FILEDESC, typestable } from '../sys/typestable.js';
 
 export const UF_EXCLOSE = 0x01;
 export const FREAD = 0x0001;
@@ -89,6 +90,7 @@ export class File {
     flags: number,
   ) {
     this.f_flag = flags;
+    typestable(TS_FILE, this);
   }
 }
 
@@ -99,7 +101,9 @@ export interface FileDescEnt {
 
 export class FileDesc {
   readonly fd_ofiles: (FileDescEnt | undefined)[] = [];
-  constructor(readonly maxfiles = 1024) {}
+  constructor(readonly maxfiles = 1024) {
+    typestable(TS_FILEDESC, this);
+  }
 
   /** fdalloc + finstall: the lowest free descriptor. */
   install(fp: File, flags = 0): number {

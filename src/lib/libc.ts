@@ -73,6 +73,7 @@ import {
   SYS_socket as SYS_socket_,
   SYS_socketpair,
 } from '../kern/uipc_syscalls.js';
+import { TS_LIBC, typestable } from '../sys/typestable.js';
 export { sockaddr_un_encode as sockaddr_un, sockaddr_un_decode } from '../sys/socket.js';
 export { sockaddr_in_encode, sockaddr_in_decode } from '../netinet/in.js';
 
@@ -180,6 +181,7 @@ export class Libc {
     readonly td: Thread,
   ) {
     this.vm = vmspace(td.td_proc);
+    typestable(TS_LIBC, this);
   }
 
   /** errno(2): the thread's last error. */

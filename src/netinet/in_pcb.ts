@@ -90,6 +90,7 @@ import { V_ip_defttl } from './ip_var.js';
 import type { IpPcbOpts } from './ip_ctloutput.js';
 import { IFF_BROADCAST, IFF_LOOPBACK } from '../net/if_var.js';
 import { ifnet_byindex } from '../net/if.js';
+import { TS_INPCB, typestable } from '../sys/typestable.js';
 
 export const K = new ObjFile('netinet/in_pcb.ts', VIMAGEID('src/netinet/in_pcb.ts'));
 
@@ -178,6 +179,7 @@ export class Inpcb {
   ) {
     this.inp_ip_ttl = V_ip_defttl.get();
     this.inp_gencnt = ++inp_pcbinfo.ipi_gencnt;
+    typestable(TS_INPCB, this);
   }
 }
 

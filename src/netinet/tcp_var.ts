@@ -34,6 +34,7 @@ import { Callout } from '../kern/kern_timeout.js';
 import type { Inpcb } from './in_pcb.js';
 import type { Mbuf } from '../sys/mbuf.js';
 import type { Vnet } from '../net/vnet.js';
+import { TS_TCPCB, typestable } from '../sys/typestable.js';
 
 export const K = new ObjFile('netinet/tcp_var.ts', VIMAGEID('src/netinet/tcp_var.ts'));
 
@@ -410,6 +411,7 @@ export class Tcpcb {
   ) {
     this.cc_algo = cc;
     this.ccv = { tp: this, cc_data: null, flags: 0, bytes_this_ack: 0, nsegs: 0, curack: 0 };
+    typestable(TS_TCPCB, this);
   }
 }
 

@@ -44,6 +44,7 @@
  */
 
 import { ENOBUFS } from './errno.js';
+import { TS_MBUF, typestable } from './typestable.js';
 
 /* m_flags (sys/mbuf.h). */
 export const M_EXT = 0x00000001;
@@ -200,6 +201,7 @@ export class Mbuf {
     this.m_data = data;
     this.m_len = len;
     this.m_flags = M_PKTHDR | M_EXT;
+    typestable(TS_MBUF, this);
   }
 
   /** m_pkthdr.len */

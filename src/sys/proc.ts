@@ -14,6 +14,7 @@ import type { Vnet } from '../net/vnet.js';
 import type { Prison } from '../kern/kern_jail.js';
 import type { FileDesc } from '../kern/kern_descrip.js';
 import type { Callout } from '../kern/kern_timeout.js';
+import { TS_PROC, TS_THREAD, typestable } from './typestable.js';
 
 /* td_state */
 export const TDS_INACTIVE = 0;
@@ -136,6 +137,7 @@ export class Thread implements CpuThread {
       tf_rip: '',
       tf_rax: 0,
     };
+    typestable(TS_THREAD, this);
   }
 }
 
@@ -158,5 +160,7 @@ export class Proc {
     readonly p_pid: number,
     public p_comm: string,
     public p_ucred: Ucred,
-  ) {}
+  ) {
+    typestable(TS_PROC, this);
+  }
 }

@@ -28,6 +28,7 @@ import type { Mbuf } from './mbuf.js';
 import type { Protosw } from './protosw.js';
 import type { Ucred } from './proc.js';
 import type { Vnet } from '../net/vnet.js';
+import { TS_SOCKET, typestable } from './typestable.js';
 
 /* so_state */
 export const SS_ISCONNECTED = 0x0002;
@@ -160,6 +161,7 @@ export class Socket {
     type: number,
   ) {
     this.so_type = type;
+    typestable(TS_SOCKET, this);
   }
 
   /** The socket's domain family (so_proto->pr_domain->dom_family). */

@@ -22,6 +22,7 @@
 import { EFAULT, ENAMETOOLONG, ENOMEM } from '../sys/errno.js';
 import { PAGE_SIZE } from '../sys/param.js';
 import type { Proc } from '../sys/proc.js';
+import { TS_VMMAP, typestable } from '../sys/typestable.js';
 
 /** Lowest and one-past-highest user address (amd64: VM_MAXUSER_ADDRESS = 2^47 - page). */
 export const VM_MIN_ADDRESS = PAGE_SIZE;
@@ -57,6 +58,10 @@ export class VmMap {
   private rv_addr = -1;
   private rv_len = -1;
   private rv_view: Uint8Array | null = null;
+
+  constructor() {
+    typestable(TS_VMMAP, this);
+  }
 
   /** Number of mapped entries (for tests and ps-like tools). */
   get nentries(): number {
