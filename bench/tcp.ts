@@ -24,18 +24,17 @@
  * 'drain'), timed from net.connect() until the server side has counted TOTAL bytes.
  * The three alternate: WARMUP rounds (the JIT needs them: the first rounds of our stack
  * run at a third of its speed), then ROUNDS rounds; the figures are the medians.
+ * Every round starts from a collected heap (gc()): node:net's 64 MiB of Buffers a
+ * round were otherwise collected during our next round (epair rounds within 340-600
+ * MiB/s, median 520-560; from a collected heap within 550-616, median 578-606), and
+ * ours during its.  A collection finds nothing of our kernel alive but its vnets, and
+ * V8 then discards the code optimised against types none of whose objects survived:
+ * sys/typestable.ts keeps one object of each short-lived kernel type so that it does
+ * not (with its slots emptied, epair rounds after a collection ran at 216 MiB/s).
  * Goals (the issue's): lo0 (MTU 16384) >= 1.0 x Node's loopback TCP — our path has no
  * host system call and no host socket buffer — and the epair (MTU 1500: 11 x the
  * segments, two stacks) >= 0.4.  Expect noise of +-30% on the Node figure on a
  * shared machine.
- *
- * After an idle collection.  COLD_ROUNDS more epair rounds, each right after a full
- * garbage collection with nothing of the kernel's alive but its vnets: V8 discards
- * code optimised against a hidden class none of whose objects survived, and
- * sys/typestable.ts keeps one object of each short-lived kernel type (mbuf, socket,
- * pcbs, file, process...) so that it does not.  Goal (chosen here): the median of
- * those rounds >= 0.8 x the steady epair median; with typestable's slots emptied
- * they ran at 216 MiB/s against 552 (ratio 0.39), with them at 586 against 520.
  *
  * Memory.  A fresh GENERIC kernel with NVNETS jails with vnet, each with lo0
  * 127.0.0.1/8 and one process that listens on 127.0.0.1:80 (backlog 128), then opens
@@ -85,8 +84,6 @@ const WARMUP = 4;
 /* Eleven: node:net's rate alone moves between 1.2 and 2.0 GiB/s from round to round on
  * the shared 2-core machine, so the medians need more than a handful. */
 const ROUNDS = 11;
-/** Epair rounds each right after a full garbage collection of the idle kernel. */
-const COLD_ROUNDS = 5;
 const PORT = 5001;
 
 /** Memory: vnets, and connections (pairs of endpoints) per vnet. */
@@ -397,25 +394,25 @@ const L = lab();
 const S = await nodeServer();
 const lo0 = (): Promise<Result> => vimage(L, L.pa, L.va, L.pa, L.va, ip('127.0.0.1'));
 const epair = (): Promise<Result> => vimage(L, L.pa, L.va, L.pb, L.vb, ip('192.0.2.2'));
+/** A round from a collected heap: none inherits the garbage of the one before. */
+function clean<T>(f: () => Promise<T>): Promise<T> {
+  gc();
+  return f();
+}
 // Warm-up (JIT, buffer autosizing paths, the host sockets).
 for (let i = 0; i < WARMUP; i++) {
-  await lo0();
-  await epair();
-  await node(S);
+  await clean(lo0);
+  await clean(epair);
+  await clean(() => node(S));
 }
 const rounds: { lo: Result; ep: Result; node: Result }[] = [];
 for (let round = 0; round < ROUNDS; round++)
-  rounds.push({ lo: await lo0(), ep: await epair(), node: await node(S) });
+  rounds.push({
+    lo: await clean(lo0),
+    ep: await clean(epair),
+    node: await clean(() => node(S)),
+  });
 S.server.close();
-
-/* After an idle full collection: no connection, process or packet alive, gc(), then
- * one epair round (sys/typestable.ts keeps the engine's code for the kernel's
- * short-lived types; without it such a round ran at a third of the speed). */
-const cold: Result[] = [];
-for (let i = 0; i < COLD_ROUNDS; i++) {
-  gc();
-  cold.push(await epair());
-}
 
 function median(which: 'lo' | 'ep' | 'node'): Result {
   const r = rounds.map((x) => x[which]).sort((a, b) => a.rate - b.rate);
@@ -424,7 +421,6 @@ function median(which: 'lo' | 'ep' | 'node'): Result {
 const lo = median('lo');
 const ep = median('ep');
 const base = median('node');
-const epcold = cold.sort((a, b) => a.rate - b.rate)[cold.length >> 1]!;
 const mbps = (r: Result): string => `${(r.rate / MiB).toFixed(1)} MiB/s`;
 const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
 console.log(
@@ -432,8 +428,7 @@ console.log(
     `node:net ${mbps(base)}; thread switches per MiB: lo0 ${lo.switches.toFixed(1)}, ` +
     `epair ${ep.switches.toFixed(1)} (${((ep.switches * 1448) / MiB).toFixed(4)} per segment); ` +
     `header prediction over the epair: ${pct(ep.preddat)} of data segments, ` +
-    `${pct(ep.predack)} of ACKs; epair right after a full GC of the idle kernel ` +
-    `${mbps(epcold)} (${cold.map((r) => (r.rate / MiB).toFixed(0)).join(', ')})`,
+    `${pct(ep.predack)} of ACKs`,
 );
 
 const M = await memory();
@@ -465,17 +460,6 @@ report('tcp', [
     baselineName: nodeName,
     ratio: ep.rate / base.rate,
     goal: '>= 0.4',
-  },
-  {
-    name:
-      `tcp bulk ${TOTAL / MiB} MiB over the epair, each round right after a full garbage ` +
-      `collection of the idle kernel (median of ${COLD_ROUNDS})`,
-    value: Math.round(epcold.rate),
-    unit: 'bytes/s',
-    baseline: Math.round(ep.rate),
-    baselineName: 'the same over the epair in steady state (the median above)',
-    ratio: epcold.rate / ep.rate,
-    goal: '>= 0.8',
   },
   {
     name:
