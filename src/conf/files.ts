@@ -57,6 +57,7 @@ import { K as db_net } from '../ddb/db_net.js';
 import { K as if_vxlan } from '../net/if_vxlan.js';
 
 import { K as uipc_sockbuf } from '../kern/uipc_sockbuf.js';
+import { K as kern_mbuf } from '../kern/kern_mbuf.js';
 import { K as uipc_socket } from '../kern/uipc_socket.js';
 import { K as kern_file } from '../kern/kern_file.js';
 import { K as uipc_syscalls } from '../kern/uipc_syscalls.js';
@@ -111,6 +112,7 @@ export const FILES = [
   db_net,
   if_vxlan,
   uipc_sockbuf,
+  kern_mbuf,
   uipc_socket,
   kern_file,
   uipc_syscalls,

@@ -272,12 +272,45 @@ function classOf(size: number): number {
   return -1;
 }
 
+/** Names of the pool's zones, as `netstat -m` and kern.ipc.mbuf_zones give them. */
+export const MBUF_ZONE_NAMES: readonly string[] = [
+  'mbuf',
+  'mbuf_cluster',
+  'mbuf_jumbo_16k',
+  'mbuf_jumbo_64k',
+  'mbuf_exact',
+];
+
+/** One zone's statistics (a UMA zone's, as vmstat -z and netstat -m read them). */
+export interface MbufZoneStat {
+  readonly name: string;
+  /** Buffer size; 0 for the exact-size buffers (each its own). */
+  readonly size: number;
+  /** Free buffers the zone keeps at most (its cache bound); 0: none kept. */
+  readonly cachemax: number;
+  /** Buffers handed out and not returned. */
+  readonly current: number;
+  /** Free buffers kept for reuse. */
+  readonly cache: number;
+  /** Bytes of the buffers in use. */
+  readonly bytes: number;
+  /** Allocations from this zone (UMA's allocs). */
+  readonly allocs: number;
+  /** Allocations refused (above MBUF_MAXBUF, counted on the exact-size zone). */
+  readonly fails: number;
+}
+
 /** The buffer zones of one kernel. */
 export class MbufPool {
   readonly headroom: number;
   private readonly maxFree: readonly number[];
   private readonly free: Uint8Array[][];
   readonly stats: MbufPoolStats = { inuse: 0, hits: 0, misses: 0, overflow: 0, denied: 0 };
+  /** Per size class, then the exact-size buffers: in use, and allocations. */
+  private readonly zinuse: number[] = MBUF_ZONE_NAMES.map(() => 0);
+  private readonly zallocs: number[] = MBUF_ZONE_NAMES.map(() => 0);
+  /** Bytes of the exact-size buffers in use. */
+  private exactbytes = 0;
   /**
    * A DataView per buffer, made the first time one is asked for and kept with the buffer
    * while it lives (free list included): the checksum reads 32-bit words through it, and
@@ -308,6 +341,24 @@ export class MbufPool {
     return this.free.map((l) => l.length);
   }
 
+  /** The zones' statistics: the size classes, then the exact-size buffers. */
+  zones(): MbufZoneStat[] {
+    const nc = MBUF_SIZE_CLASSES.length;
+    return MBUF_ZONE_NAMES.map((name, z) => {
+      const size = z < nc ? MBUF_SIZE_CLASSES[z]! : 0;
+      return {
+        name,
+        size,
+        cachemax: z < nc ? this.maxFree[z]! : 0,
+        current: this.zinuse[z]!,
+        cache: z < nc ? this.free[z]!.length : 0,
+        bytes: z < nc ? this.zinuse[z]! * size : this.exactbytes,
+        allocs: this.zallocs[z]!,
+        fails: z < nc ? 0 : this.stats.denied,
+      };
+    });
+  }
+
   /** A buffer of at least `size` bytes, or null when size exceeds MBUF_MAXBUF. */
   allocBuf(size: number): Uint8Array | null {
     if (size > MBUF_MAXBUF) {
@@ -317,9 +368,15 @@ export class MbufPool {
     const c = classOf(size);
     this.stats.inuse++;
     if (c < 0) {
+      const z = MBUF_SIZE_CLASSES.length;
+      this.zinuse[z]!++;
+      this.zallocs[z]!++;
+      this.exactbytes += size;
       this.stats.misses++;
       return new Uint8Array(size);
     }
+    this.zinuse[c]!++;
+    this.zallocs[c]!++;
     const b = this.free[c]!.pop();
     if (b !== undefined) {
       this.stats.hits++;
@@ -333,7 +390,13 @@ export class MbufPool {
   freeBuf(b: Uint8Array): void {
     this.stats.inuse--;
     const c = MBUF_SIZE_CLASSES.indexOf(b.length);
-    if (c < 0) return; // exact-size large buffer: left to the GC
+    if (c < 0) {
+      /* An exact-size large buffer: left to the GC. */
+      this.zinuse[MBUF_SIZE_CLASSES.length]!--;
+      this.exactbytes -= b.length;
+      return;
+    }
+    this.zinuse[c]!--;
     const list = this.free[c]!;
     if (list.length < this.maxFree[c]!) list.push(b);
     else this.stats.overflow++;

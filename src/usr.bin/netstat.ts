@@ -39,6 +39,9 @@
  * There is no resolver, so addresses and ports are numeric with or without -n.
  * `netstat -i [-n] [-j jail]` lists the interfaces with their counters and addresses
  * from sysctl net.route.iflist (FreeBSD's NET_RT_IFLIST).
+ *
+ * `netstat -m` prints the mbuf zones' use in FreeBSD's lines (mbpr below), from
+ * kern.ipc.mbuf_zones.
  */
 
 import type { Program, ProcCtx } from '../lib/process.js';
@@ -61,12 +64,15 @@ import { in_mask2len, inet_ntoa, type in_addr_t } from '../netinet/in.js';
 import { xinpcb_decode } from '../netinet/in_pcb.js';
 import { TCPSTAT_FIELDS } from '../netinet/tcp_var.js';
 import { ARPSTAT_FIELDS } from '../netinet/if_ether.js';
+import { mbuf_zones_decode } from '../kern/kern_mbuf.js';
+import type { MbufZoneStat } from '../sys/mbuf.js';
 
 const USAGE =
   'usage: netstat [-an] [-p protocol] [-j jail]\n' +
   '       netstat -i [-n] [-j jail]\n' +
   '       netstat -s [-s] [-p protocol] [-j jail]\n' +
-  '       netstat -r [-n] [-f address_family] [-j jail]\n';
+  '       netstat -r [-n] [-f address_family] [-j jail]\n' +
+  '       netstat -m\n';
 
 /** One statistics structure: its symbol, its sysctl, and how each field prints. */
 interface StatDef {
@@ -595,6 +601,76 @@ export async function protopr(ctx: ProcCtx, aflag: boolean, proto: string | null
  * getifaddrs' source).  Address rows show the address's own Ipkts and Opkts and "-"
  * for the counters only links have, as FreeBSD's show_stat does.
  */
+/**
+ * netstat -m (usr.bin/netstat/mbuf.c): the mbuf zones' use, FreeBSD's lines from
+ * kern.ipc.mbuf_zones (kern/kern_mbuf.ts).  There are no 4k or 9k jumbo clusters, no
+ * packet zone, no allocation limits (max 0, as an unlimited UMA zone shows), no
+ * sleeping allocations and no sendfile(2): those stay 0.  Two lines are ours, after
+ * the 16k line: the 64k class, and the exact-size buffers above it.
+ */
+export async function mbpr(ctx: ProcCtx): Promise<number> {
+  const b = await ctx.libc.sysctlbyname_bytes('kern.ipc.mbuf_zones');
+  const zones = b === null ? [] : mbuf_zones_decode(b);
+  const none: MbufZoneStat = {
+    name: '',
+    size: 0,
+    cachemax: 0,
+    current: 0,
+    cache: 0,
+    bytes: 0,
+    allocs: 0,
+    fails: 0,
+  };
+  const z = (name: string): MbufZoneStat => zones.find((x) => x.name === name) ?? none;
+  if (zones.length === 0) {
+    await ctx.err('netstat: kern.ipc.mbuf_zones: cannot read mbuf statistics\n');
+    return 1;
+  }
+  const m = z('mbuf');
+  const cl = z('mbuf_cluster');
+  const j16 = z('mbuf_jumbo_16k');
+  const j64 = z('mbuf_jumbo_64k');
+  const ex = z('mbuf_exact');
+  const ccm = (x: MbufZoneStat): string => `${x.current}/${x.cache}/${x.current + x.cache}/0`;
+  let inuse = 0;
+  let cached = 0;
+  let fails = 0;
+  for (const x of zones) {
+    inuse += x.bytes;
+    cached += x.cache * x.size;
+    fails += x.fails;
+  }
+  const K = (n: number): string => `${Math.floor(n / 1024)}K`;
+  const lines = [
+    `${m.current}/${m.cache}/${m.current + m.cache} mbufs in use (current/cache/total)`,
+    `${ccm(cl)} mbuf clusters in use (current/cache/total/max)`,
+    '0/0 mbuf+clusters out of packet secondary zone in use (current/cache)',
+    '0/0/0/0 4k (page size) jumbo clusters in use (current/cache/total/max)',
+    '0/0/0/0 9k jumbo clusters in use (current/cache/total/max)',
+    `${ccm(j16)} 16k jumbo clusters in use (current/cache/total/max)`,
+    `${ccm(j64)} 64k jumbo clusters in use (current/cache/total/max)`,
+    `${ex.current} larger buffers in use (${K(ex.bytes)})`,
+    `${K(inuse)}/${K(cached)}/${K(inuse + cached)} bytes allocated to network (current/cache/total)`,
+    `0/${fails}/0 requests for mbufs denied (mbufs/clusters/mbuf+clusters)`,
+    '0/0/0 requests for mbufs delayed (mbufs/clusters/mbuf+clusters)',
+    '0/0/0 requests for jumbo clusters delayed (4k/9k/16k)',
+    '0/0/0 requests for jumbo clusters denied (4k/9k/16k)',
+    '0 sendfile syscalls',
+    '0 sendfile syscalls completed without I/O request',
+    '0 requests for I/O initiated by sendfile',
+    '0 pages read by sendfile as part of a request',
+    '0 pages were valid at time of a sendfile request',
+    '0 pages were valid and substituted to bogus page',
+    '0 pages were requested for read ahead by applications',
+    '0 pages were read ahead by sendfile',
+    '0 times sendfile encountered an already busy page',
+    '0 requests for sfbufs denied',
+    '0 requests for sfbufs delayed',
+  ];
+  await ctx.out(lines.join('\n') + '\n');
+  return 0;
+}
+
 export async function intpr(ctx: ProcCtx): Promise<number> {
   const msgs = await rt_sysctl_msgs(ctx.libc, 'net.route.iflistl', true);
   if (msgs === null) {
@@ -653,6 +729,7 @@ export const netstat: Program = async (ctx) => {
   let rflag = false;
   let aflag = false;
   let iflag = false;
+  let mflag = false;
   let family: string | null = null;
   let sflag = 0;
   let proto: string | null = null;
@@ -669,6 +746,7 @@ export const netstat: Program = async (ctx) => {
       else if (c === 'r') rflag = true;
       else if (c === 'a') aflag = true;
       else if (c === 'i') iflag = true;
+      else if (c === 'm') mflag = true;
       else if (c === 'n' || c === 'W') continue;
       else if (c === 'p' || c === 'j' || c === 'f') {
         const v = a.slice(j + 1) || argv[++i];
@@ -701,6 +779,7 @@ export const netstat: Program = async (ctx) => {
       return 1;
     }
   }
+  if (mflag) return mbpr(ctx);
   if (rflag) return routepr(ctx);
   if (iflag) return intpr(ctx);
   if (sflag === 0) return protopr(ctx, aflag, proto);

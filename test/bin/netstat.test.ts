@@ -1,6 +1,7 @@
 // netstat -s -p ip: the ipstat structure read by symbol through libkvm (host) or the
 // sysctl (inside a jail), in FreeBSD's format; -ss leaves zeros out; -j reads the jail's
-// vnet.
+// vnet.  netstat -m: the mbuf zones, held and freed buffers counted where they belong,
+// and none left in use after a lossy TCP transfer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sh } from '../lib/sh.js';
@@ -8,6 +9,11 @@ import { bootTest, bootVimage } from '../lib/kernel.js';
 import { IPS, IPSTAT_INC } from '../../src/netinet/ip_var.js';
 import { with_vnet } from '../../src/net/vnet.js';
 import { prison_find_name } from '../../src/kern/kern_jail.js';
+import { m_freem } from '../../src/sys/mbuf.js';
+import { epair_set_impairment } from '../../src/net/if_epair.js';
+import { V_tcpstat } from '../../src/netinet/tcp_var.js';
+import { inv, ip, lab2, pr } from '../lib/inet_lab.js';
+import { tcp_stream } from '../lib/inet.js';
 
 test('netstat -sp ip prints every ipstat line; "1 packet forwarded"; -ss drops zeros', async () => {
   const k = bootTest();
@@ -90,4 +96,84 @@ test('netstat -i per-address counters (NET_RT_IFLISTL): three echo requests in, 
     'epair0b     - 192.0.2.0/24  192.0.2.2                3     -     -        3     -     -\n' +
       'epair0a     - 192.0.2.0/24  192.0.2.1                3     -     -        3     -     -\n',
   );
+});
+
+/** netstat -m's numbers: "a/b/c[/d] <what>" lines by their text. */
+function mbstat(out: string): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (const line of out.split('\n')) {
+    const r = /^([0-9K/]+) (.*)$/.exec(line);
+    if (r)
+      m.set(
+        r[2]!,
+        r[1]!.split('/').map((x) => Number.parseInt(x, 10)),
+      );
+  }
+  return m;
+}
+
+test('netstat -m: mbufs, clusters and jumbo buffers held show as current, freed ones as cache; FreeBSD lines', async () => {
+  const k = bootTest();
+  const before = mbstat((await sh('netstat -m', { kernel: k })).out);
+  const MB = 'mbufs in use (current/cache/total)';
+  const CL = 'mbuf clusters in use (current/cache/total/max)';
+  const J16 = '16k jumbo clusters in use (current/cache/total/max)';
+  const J64 = '64k jumbo clusters in use (current/cache/total/max)';
+  const BIG = 'larger buffers in use (68K)';
+  // 100 bytes + 128 of headroom: an mbuf; 1000: a cluster; 10000: 16k; 20000: 64k;
+  // 70000: a buffer of its own.
+  const held = k.enter(() =>
+    [100, 100, 100, 1000, 1000, 10000, 20000, 70000].map((n) => k.mbpool.m_gethdr(n)!),
+  );
+  const r = await sh('netstat -m; netstat -m -x; echo st=$?', { kernel: k });
+  const during = mbstat(r.out);
+  assert.equal(during.get(MB)![0]! - before.get(MB)![0]!, 3);
+  assert.equal(during.get(CL)![0]! - before.get(CL)![0]!, 2);
+  assert.equal(during.get(J16)![0]! - before.get(J16)![0]!, 1);
+  assert.equal(during.get(J64)![0]! - before.get(J64)![0]!, 1);
+  assert.deepEqual(during.get(BIG), [1]);
+  assert.match(r.out, /^\d+\/\d+\/\d+ mbufs in use \(current\/cache\/total\)\n/);
+  assert.match(
+    r.out,
+    /\n0\/0 mbuf\+clusters out of packet secondary zone in use \(current\/cache\)\n/,
+  );
+  assert.match(r.out, /\n\d+K\/\d+K\/\d+K bytes allocated to network \(current\/cache\/total\)\n/);
+  assert.match(r.out, /\n0\/0\/0 requests for mbufs denied \(mbufs\/clusters\/mbuf\+clusters\)\n/);
+  assert.match(r.out, /\n0 requests for sfbufs delayed\nst=64\n$/);
+  assert.match(r.err, /netstat: illegal option -- x/);
+  // In use: at least what is held (3 x 256 + 2 x 2048 + 16384 + 65792 + 70128 bytes).
+  const cur = during.get('bytes allocated to network (current/cache/total)')!;
+  assert.ok(cur[0]! >= Math.floor((3 * 256 + 2 * 2048 + 16384 + 65792 + 70128) / 1024));
+  k.enter(() => held.forEach((m) => m_freem(m)));
+  const after = mbstat((await sh('netstat -m', { kernel: k })).out);
+  for (const [what, n] of [
+    [MB, 3],
+    [CL, 2],
+    [J16, 1],
+    [J64, 1],
+  ] as const) {
+    assert.equal(after.get(what)![0], before.get(what)![0], `${what}: back to before`);
+    assert.equal(after.get(what)![1]! - during.get(what)![1]!, n, `${what}: cached`);
+  }
+  assert.equal(after.get('larger buffers in use (0K)')![0], 0);
+});
+
+test('netstat -m: a TCP transfer over a lossy epair leaves no mbuf in use', async () => {
+  const k = bootVimage();
+  const L = lab2(k);
+  const count = (): number[] => k.mbpool.zones().map((z) => z.current);
+  const r0 = mbstat((await sh('netstat -m', { kernel: k })).out);
+  const idle = count();
+  epair_set_impairment(L.a, { loss: 0.02, reorder: 0.02, dup: 0.01 });
+  epair_set_impairment(L.b, { loss: 0.02 });
+  const data = new Uint8Array(2 << 20).map((_, i) => (i * 7) & 0xff);
+  await tcp_stream(k, { from: pr(k, 'a'), to: pr(k, 'b'), dst: ip('192.0.2.2'), port: 7, data });
+  await k.run_until_idle();
+  const st = inv(k, L.va, () => V_tcpstat.fetchAll(L.va));
+  assert.ok((st.tcps_sndrexmitpack ?? 0) > 0, 'the loss made retransmissions');
+  assert.deepEqual(count(), idle, 'every zone back to what was in use before');
+  const r1 = mbstat((await sh('netstat -m', { kernel: k })).out);
+  const CL = 'mbuf clusters in use (current/cache/total/max)';
+  assert.equal(r1.get(CL)![0], r0.get(CL)![0]);
+  assert.ok(r1.get(CL)![1]! > r0.get(CL)![1]!, 'the segments buffers are cached for reuse');
 });
