@@ -156,8 +156,23 @@ export class CounterArena {
  * processor is in the `zp` register; every kernel places it at ZPCPU_KVA.
  */
 export function counter_u64_add(addr: counter_u64_t, inc: number): void {
+  zpcpu_add((addr - ZPCPU_KVA) >>> 2, inc);
+}
+
+/**
+ * counter_u64_add by the low word of the counter's address, as a structure of
+ * counter_u64_t holds it first (little-endian): the arena is under 4 GiB, so the word
+ * alone places the counter, in 32-bit arithmetic (the whole address is a double: a
+ * float load, multiply and subtract on every count).  The XXXSTAT_INC/ADD of protocols.
+ */
+export function counter_u64_add_lo(lo: number, inc: number): void {
+  zpcpu_add((lo - ZPCPU_KVA_LO) >>> 2, inc);
+}
+
+/** Add inc to the running CPU's copy of the counter at u32 index i of the arena. */
+function zpcpu_add(i: number, inc: number): void {
   const zp = cpu.zp;
-  const i = ((addr - ZPCPU_KVA) >>> 2) + cpu.cpuid * PAGE_U32;
+  i += cpu.cpuid * PAGE_U32;
   const v = zp[i]! + inc;
   if (v > 0xffffffff) {
     zp[i] = v - 4294967296;
@@ -170,3 +185,5 @@ export function counter_u64_add(addr: counter_u64_t, inc: number): void {
 
 /** The KVA every kernel places its counter arena at (see kern/kern_kva.ts). */
 export const ZPCPU_KVA = 0xffff88000000;
+/** Its low word: a counter's offset in the arena is its address's low word minus it. */
+const ZPCPU_KVA_LO = ZPCPU_KVA % 4294967296;

@@ -39,7 +39,7 @@
 import { cpu, cpu_load_vnet } from '../host/cpu.js';
 import { PM8, PM16, PM32, PMI32 } from '../host/physmem.js';
 import { EMPTY_REGION, Region } from '../kern/kern_region.js';
-import { counter_u64_add, type counter_u64_t } from '../kern/subr_counter.js';
+import { counter_u64_add_lo, type counter_u64_t } from '../kern/subr_counter.js';
 import { ModSpace } from '../kern/subr_modspace.js';
 import { curkernel } from '../kern/kern_cur.js';
 import type { Kernel } from '../kern/kernel.js';
@@ -317,12 +317,10 @@ export class VnetPcpuStat extends VnetVar {
     const pm = PM32;
     const c = cpu;
     this.add = (f, n) => {
-      const j = c.vb32 + i + f * 2;
-      counter_u64_add(pm[j]! + pm[j + 1]! * 4294967296, n);
+      counter_u64_add_lo(pm[c.vb32 + i + f * 2]!, n);
     };
     this.inc = (f) => {
-      const j = c.vb32 + i + f * 2;
-      counter_u64_add(pm[j]! + pm[j + 1]! * 4294967296, 1);
+      counter_u64_add_lo(pm[c.vb32 + i + f * 2]!, 1);
     };
   }
   get nfields(): number {

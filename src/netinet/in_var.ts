@@ -103,7 +103,8 @@ export function in_ifaddrs_of(ifp: Ifnet): InIfaddr[] {
 
 /** ifa_ifwithaddr: the address entry when `addr` is one of this vnet's addresses. */
 export function ifa_ifwithaddr(addr: in_addr_t): InIfaddr | null {
-  for (const ia of V_in_ifaddrhead.get()) if (ia.ia_addr === addr) return ia;
+  const head = V_in_ifaddrhead.get();
+  for (let i = 0; i < head.length; i++) if (head[i]!.ia_addr === addr) return head[i]!;
   return null;
 }
 
