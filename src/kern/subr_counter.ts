@@ -169,18 +169,23 @@ export function counter_u64_add_lo(lo: number, inc: number): void {
   zpcpu_add((lo - ZPCPU_KVA_LO) >>> 2, inc);
 }
 
-/** Add inc to the running CPU's copy of the counter at u32 index i of the arena. */
+/**
+ * Add inc to the running CPU's copy of the counter at u32 index i of the arena: the
+ * store wraps the low word (ToUint32), and a sum outside it carries into or borrows
+ * from the high word out of line.  This is inlined into every protocol's counting, and
+ * V8 inlines by bytecode size.
+ */
 function zpcpu_add(i: number, inc: number): void {
   const zp = cpu.zp;
   i += cpu.cpuid * PAGE_U32;
   const v = zp[i]! + inc;
-  if (v > 0xffffffff) {
-    zp[i] = v - 4294967296;
-    zp[i + 1]!++;
-  } else if (v < 0) {
-    zp[i] = v + 4294967296;
-    zp[i + 1]!--;
-  } else zp[i] = v;
+  zp[i] = v;
+  if (v >>> 0 !== v) zpcpu_carry(zp, i, v);
+}
+
+/** zpcpu_add's sum v left the low word (stored wrapped): carry or borrow into the high. */
+function zpcpu_carry(zp: Uint32Array, i: number, v: number): void {
+  zp[i + 1] = zp[i + 1]! + Math.floor(v / 4294967296);
 }
 
 /** The KVA every kernel places its counter arena at (see kern/kern_kva.ts). */

@@ -463,12 +463,15 @@ export function tcp_output(tp: Tcpcb): number {
       flags &= ~TH_FIN;
     /* Send buffer autotuning (FreeBSD's tcp_sndbuf_autoscale): grow while the peer's
      * window is larger than the buffer, the buffer is 7/8 full, and the window can take
-     * all that is not yet sent; a refused reservation ends autosizing. */
+     * all that is not yet sent; a refused reservation ends autosizing.  A buffer at the
+     * maximum already is left alone (FreeBSD would reserve the same size again, for
+     * every segment of a bulk transfer).  Sizes and windows are below 2^31. */
     if (
-      V_tcp_do_autosndbuf.get() !== 0 &&
       snd.sb_flags & SB_AUTOSIZE &&
-      Math.floor(tp.snd_wnd / 4) * 5 >= snd.sb_hiwat &&
-      sbavail(snd) >= Math.floor(snd.sb_hiwat / 8) * 7 &&
+      snd.sb_hiwat < V_tcp_autosndbuf_max.get() &&
+      V_tcp_do_autosndbuf.get() !== 0 &&
+      (tp.snd_wnd >>> 2) * 5 >= snd.sb_hiwat &&
+      sbavail(snd) >= (snd.sb_hiwat >>> 3) * 7 &&
       sbavail(snd) < V_tcp_autosndbuf_max.get() &&
       sendwin >= sbavail(snd) - off &&
       !sbreserve(

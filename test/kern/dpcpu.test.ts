@@ -98,6 +98,12 @@ test('counter(9): updates touch only the running CPU; fetch sums; VNET_PCPUSTAT 
     assert.deepEqual(s.fetchAll(), { ts_in: 0, ts_out: 2 ** 32 + 6, ts_drop: 1 });
     counter_u64_add(s.counter(s.field('ts_in')), 7);
     assert.equal(s.fetch(s.field('ts_in')), 7);
+    // A sum past the low word by more than one carry, then a borrow back below it.
+    s.add(s.field('ts_in'), 3 * 2 ** 32 + 2);
+    assert.equal(s.fetch(s.field('ts_in')), 3 * 2 ** 32 + 9);
+    s.add(s.field('ts_in'), -10);
+    assert.equal(s.fetch(s.field('ts_in')), 3 * 2 ** 32 - 1);
+    assert.equal(k.zpcpu.fetchCpu(s.counter(s.field('ts_in')), 0), 0);
     s.zero();
     assert.deepEqual(s.fetchAll(), { ts_in: 0, ts_out: 0, ts_drop: 0 });
     CURVNET_RESTORE(saved);
