@@ -30,6 +30,20 @@ export interface Clock {
   readonly kind: 'real' | 'virtual';
   /** Nanoseconds since boot, monotonic. */
   now(): number;
+  /**
+   * Nanoseconds since boot as of the last hardclock() or now() — FreeBSD's
+   * getsbinuptime() and `ticks`, which hardclock updates, against sbinuptime()'s read
+   * of the timecounter.  A real clock's read costs a call into the host (~60 ns, and
+   * TCP asks for `ticks` several times a segment); this costs a field.  A virtual
+   * clock's is now().
+   */
+  coarse(): number;
+  /**
+   * The clock interrupt: bring coarse() up to date.  The scheduler calls it at every
+   * dispatch and host interrupt, and the netisr threads between work items, so coarse
+   * time is at most one run of kernel code behind.
+   */
+  hardclock(): void;
   /** Wall-clock time at boot in nanoseconds since the Unix epoch (kern.boottime). */
   readonly boottime: number;
   /** Virtual clocks: move time forward to t (never backwards).  Real clocks ignore it. */
@@ -62,6 +76,10 @@ export class VirtualClock implements Clock {
   now(): number {
     return this.t;
   }
+  coarse(): number {
+    return this.t;
+  }
+  hardclock(): void {}
   advance(t: number): void {
     if (t > this.t) this.t = t;
   }
@@ -93,8 +111,16 @@ export class RealClock implements Clock {
     this.base = process.hrtime.bigint();
     this.boottime = Date.now() * 1e6;
   }
+  /** The last reading (coarse()). */
+  private last = 0;
   now(): number {
-    return Number(process.hrtime.bigint() - this.base);
+    return (this.last = Number(process.hrtime.bigint() - this.base));
+  }
+  coarse(): number {
+    return this.last;
+  }
+  hardclock(): void {
+    this.now();
   }
   advance(_t: number): void {}
   timer(t: number, fn: () => void): ClockTimer {

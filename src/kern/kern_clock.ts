@@ -39,15 +39,22 @@ export const tick = 1000000 / hz;
 /** tick_sbt: one tick as sbintime_t. */
 export const tick_sbt = SBT_1S / hz;
 
-/** sbinuptime(): the kernel's uptime. */
+/** sbinuptime(): the kernel's uptime, read from the clock. */
 export function sbinuptime(k: Kernel = curkernel()): sbintime_t {
   return k.clock.now();
 }
-export const getsbinuptime = sbinuptime;
 
-/** ticks: clock ticks since boot, as a wrapping int. */
+/** getsbinuptime(): the uptime as of the last clock interrupt (Clock.coarse). */
+export function getsbinuptime(k: Kernel = curkernel()): sbintime_t {
+  return k.clock.coarse();
+}
+
+/**
+ * ticks: clock ticks since boot, as a wrapping int — as of the last clock interrupt,
+ * as FreeBSD's hardclock-updated global (Clock.coarse: exact on the virtual clock).
+ */
 export function get_ticks(k: Kernel = curkernel()): number {
-  return Math.floor(k.clock.now() / tick_sbt) | 0;
+  return Math.floor(k.clock.coarse() / tick_sbt) | 0;
 }
 
 /** time_uptime: whole seconds since boot. */

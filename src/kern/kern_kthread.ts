@@ -134,6 +134,7 @@ async function netisr_loop(k: Kernel, td: Thread, nws: NetisrWorkstream): Promis
     while (nws.nws_work.length > 0) {
       const fn = nws.nws_work.shift()!;
       nws.nws_handled++;
+      k.clock.hardclock();
       try {
         fn();
       } catch (e) {

@@ -182,6 +182,7 @@ export class Sched {
   dispatch(from: Thread | null): void {
     const k = this.k;
     const virt = k.clock.kind === 'virtual';
+    k.clock.hardclock();
     for (;;) {
       if (k.panicstr !== null) {
         this.running = null;
@@ -269,6 +270,7 @@ export class Sched {
   hostintr(fn: () => void): void {
     const k = this.k;
     if (k.panicstr !== null) return;
+    k.clock.hardclock();
     try {
       k.enter(fn);
     } catch (e) {
@@ -278,11 +280,18 @@ export class Sched {
     this.kick();
   }
 
-  /** Real clock: keep one host timer armed for the earliest callout. */
+  /**
+   * Real clock: keep one host timer armed, no later than the earliest callout.  One
+   * armed earlier stays: it fires, softclock finds nothing due, and the idle dispatch
+   * arms the next one.  A connection's retransmission timer, pushed later by every ACK
+   * of a bulk transfer, thus costs no host timer each time (clearTimeout and setTimeout
+   * were a sixth of the epair path on the real clock).  With no callout left the timer
+   * goes, so that it does not keep the host process alive.
+   */
   private arm_host_timer(): void {
     const k = this.k;
     const t = k.callwheel.next_time();
-    if (this.htimer && this.htimer.t === t) return;
+    if (this.htimer && this.htimer.t <= t && t !== Infinity) return;
     if (this.htimer) k.clock.cancel(this.htimer.h as never);
     this.htimer = null;
     if (t === Infinity) return;

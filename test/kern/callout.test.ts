@@ -195,3 +195,67 @@ test('the real clock fires callouts from host timers', async () => {
   assert.equal(who, 'swi4: clock (0)');
   assert.equal(k.clock.kind, 'real');
 });
+
+test('the real clock keeps one host timer, no later than the earliest callout, and none when no callout is left', async () => {
+  const k = bootTest({ clock: 'real' });
+  const clock = k.clock;
+  const timer = clock.timer.bind(clock);
+  let armed = 0;
+  clock.timer = (t, fn) => {
+    armed++;
+    return timer(t, fn);
+  };
+  const c = new Callout();
+  let fired = 0;
+  const fn = (): void => {
+    fired = k.now();
+  };
+  // A deadline pushed later 50 times (as every ACK pushes a retransmission timer) arms
+  // the host timer once; when it fires early, nothing runs and the next one is armed.
+  k.enter(() => {
+    for (let i = 0; i < 50; i++) callout_reset(c, 10 + i, fn, null);
+  });
+  assert.equal(armed, 1);
+  await k.run_until_idle();
+  assert.ok(fired >= 59 * SBT_1MS, `fired at ${fired} ns, before its last deadline`);
+  assert.equal(armed, 2, 'the early timer and the one for the real deadline');
+  // An earlier deadline re-arms at once; a stopped last callout takes its timer away
+  // (a host timer 10 s out would keep the host process alive).
+  k.enter(() => callout_reset(c, 10_000, fn, null));
+  assert.equal(armed, 3);
+  k.enter(() => callout_reset(c, 5_000, fn, null));
+  assert.equal(armed, 4);
+  k.enter(() => callout_stop(c));
+  await k.run_until_idle();
+  assert.equal((clock as unknown as { timers: Set<unknown> }).timers.size, 0);
+});
+
+test('ticks on the real clock: as of the last clock interrupt, exact on the virtual one', async () => {
+  const k = bootTest({ clock: 'real' });
+  const c = new Callout();
+  let at = -1;
+  let ticks = -1;
+  k.enter(() =>
+    callout_reset(
+      c,
+      20,
+      () => {
+        at = k.clock.coarse();
+        ticks = get_ticks();
+      },
+      null,
+    ),
+  );
+  await k.run_until_idle();
+  // softclock ran after a dispatch, which read the clock: 20 ms or more had passed.
+  assert.ok(at >= 20 * SBT_1MS, `coarse time ${at}`);
+  assert.equal(ticks, Math.floor(at / SBT_1MS));
+  assert.ok(k.clock.coarse() <= k.clock.now());
+  const v = bootTest();
+  v.clock.advance(7 * SBT_1MS + 5);
+  assert.equal(v.clock.coarse(), 7 * SBT_1MS + 5);
+  assert.equal(
+    v.enter(() => get_ticks()),
+    7,
+  );
+});
