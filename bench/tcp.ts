@@ -67,18 +67,8 @@ import { V_tcbinfo } from '../src/netinet/tcp_subr.js';
 import { V_loif } from '../src/net/if_loop.js';
 import { addaddr, inv, ip, jail } from '../test/lib/inet_lab.js';
 import { report } from './lib.js';
-import {
-  CHUNK,
-  MiB,
-  TOTAL,
-  gc,
-  jailed,
-  lab,
-  spawn,
-  sys,
-  vimage,
-  type Result,
-} from './lib/tcp_round.js';
+import { CHUNK, MiB, TOTAL, gc, lab, vimage, type Result } from './lib/tcp_round.js';
+import { jailed, spawn, sys } from './lib/proc.js';
 
 /** Warm-up rounds of each (JIT: the first rounds run at a third of the speed). */
 const WARMUP = 4;

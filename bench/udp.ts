@@ -37,9 +37,7 @@ import dgram from 'node:dgram';
 import { boot } from '../src/kern/boot.js';
 import type { Kernel } from '../src/kern/kernel.js';
 import type { Vnet } from '../src/net/vnet.js';
-import { prison_find_name, type Prison } from '../src/kern/kern_jail.js';
-import { proc_create } from '../src/kern/kern_proc.js';
-import { Libc } from '../src/lib/libc.js';
+import type { Prison } from '../src/kern/kern_jail.js';
 import { nanosleep } from '../src/lib/process.js';
 import { AF_INET, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_RCVTIMEO } from '../src/sys/socket.js';
 import { EWOULDBLOCK } from '../src/sys/errno.js';
@@ -49,6 +47,7 @@ import { arp_add_static } from '../src/netinet/if_ether.js';
 import { IFCOUNTER_OQDROPS, if_get_counter, type Ifnet } from '../src/net/if_var.js';
 import { inv, ip, lab2 } from '../test/lib/inet_lab.js';
 import { report } from './lib.js';
+import { jailed, spawn, sys } from './lib/proc.js';
 
 const SIZE = 64;
 const PORT = 5001;
@@ -68,37 +67,6 @@ function udpstat(k: Kernel, v: Vnet): Record<string, number> {
 
 function oqdrops(k: Kernel, v: Vnet, ifp: Ifnet): number {
   return inv(k, v, () => if_get_counter(ifp, IFCOUNTER_OQDROPS));
-}
-
-function jailed(k: Kernel, name: string): Prison {
-  const p = k.enter(() => prison_find_name(k, k.prison0, name));
-  if (p === null) throw new Error(`no jail ${name}`);
-  return p;
-}
-
-/** Start main(libc) as a root process of prison pr; the function returned rethrows its error. */
-function spawn(k: Kernel, pr: Prison, main: (c: Libc) => Promise<void>): () => void {
-  let err: unknown = null;
-  let done = false;
-  proc_create(k, 'udpbench', { cr_uid: 0, cr_prison: pr }, async (td) => {
-    try {
-      await main(new Libc(k, td));
-      done = true;
-    } catch (e) {
-      err = e;
-    }
-    return 0;
-  });
-  return () => {
-    if (err !== null) throw err;
-    if (!done) throw new Error('a bench process did not finish');
-  };
-}
-
-async function sys(c: Libc, what: string, p: Promise<number>): Promise<number> {
-  const r = await p;
-  if (r < 0) throw new Error(`${what}: ${c.strerror()}`);
-  return r;
 }
 
 interface Lab {

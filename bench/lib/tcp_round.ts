@@ -11,9 +11,7 @@ import { runInNewContext } from 'node:vm';
 import { boot } from '../../src/kern/boot.js';
 import type { Kernel } from '../../src/kern/kernel.js';
 import type { Vnet } from '../../src/net/vnet.js';
-import { prison_find_name, type Prison } from '../../src/kern/kern_jail.js';
-import { proc_create } from '../../src/kern/kern_proc.js';
-import { Libc } from '../../src/lib/libc.js';
+import type { Prison } from '../../src/kern/kern_jail.js';
 import { nanosleep } from '../../src/lib/process.js';
 import { AF_INET, SOCK_STREAM } from '../../src/sys/socket.js';
 import { sockaddr_in_bytes as sin } from '../../src/netinet/in.js';
@@ -21,6 +19,7 @@ import { V_tcp_msl, V_tcpstat } from '../../src/netinet/tcp_var.js';
 import { V_loif } from '../../src/net/if_loop.js';
 import { arp_add_static } from '../../src/netinet/if_ether.js';
 import { addaddr, inv, ip, lab2 } from '../../test/lib/inet_lab.js';
+import { jailed, spawn, sys } from './proc.js';
 
 export const MiB = 1024 * 1024;
 /** Bytes per throughput round. */
@@ -28,44 +27,6 @@ export const TOTAL = 64 * MiB;
 /** write()/read() size, both sides, both stacks. */
 export const CHUNK = 65536;
 export const PORT = 5001;
-
-export function jailed(k: Kernel, name: string): Prison {
-  const p = k.enter(() => prison_find_name(k, k.prison0, name));
-  if (p === null) throw new Error(`no jail ${name}`);
-  return p;
-}
-
-/**
- * Start main(libc) as a root process of prison pr.  The function returned rethrows the
- * process's error, and complains if it has not finished (unless finished is false).
- */
-export function spawn(
-  k: Kernel,
-  pr: Prison,
-  main: (c: Libc) => Promise<void>,
-): (finished?: boolean) => void {
-  let err: unknown = null;
-  let done = false;
-  proc_create(k, 'tcpbench', { cr_uid: 0, cr_prison: pr }, async (td) => {
-    try {
-      await main(new Libc(k, td));
-      done = true;
-    } catch (e) {
-      err = e;
-    }
-    return 0;
-  });
-  return (finished = true) => {
-    if (err !== null) throw err;
-    if (finished && !done) throw new Error('a bench process did not finish');
-  };
-}
-
-export async function sys(c: Libc, what: string, p: Promise<number>): Promise<number> {
-  const r = await p;
-  if (r < 0) throw new Error(`${what}: ${c.strerror()}`);
-  return r;
-}
 
 export function tcpstat(k: Kernel, v: Vnet): Record<string, number> {
   return inv(k, v, () => V_tcpstat.fetchAll(v));
