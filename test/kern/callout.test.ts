@@ -218,13 +218,16 @@ test('the real clock keeps one host timer, no later than the earliest callout, a
   assert.equal(armed, 1);
   await k.run_until_idle();
   assert.ok(fired >= 59 * SBT_1MS, `fired at ${fired} ns, before its last deadline`);
-  assert.equal(armed, 2, 'the early timer and the one for the real deadline');
+  // The early timer and the one for the real deadline (just the first if the host was
+  // too busy to fire it before the last deadline anyway).
+  assert.ok(armed <= 2, `${armed} host timers armed`);
   // An earlier deadline re-arms at once; a stopped last callout takes its timer away
   // (a host timer 10 s out would keep the host process alive).
+  const was = armed;
   k.enter(() => callout_reset(c, 10_000, fn, null));
-  assert.equal(armed, 3);
+  assert.equal(armed, was + 1);
   k.enter(() => callout_reset(c, 5_000, fn, null));
-  assert.equal(armed, 4);
+  assert.equal(armed, was + 2);
   k.enter(() => callout_stop(c));
   await k.run_until_idle();
   assert.equal((clock as unknown as { timers: Set<unknown> }).timers.size, 0);
