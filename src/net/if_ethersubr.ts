@@ -181,7 +181,24 @@ export function ether_output(ifp: Ifnet, m: Mbuf, dst: IfDst, ro: IfRoute | null
   }
   let edst: ether_addr_t;
   let type: number;
-  if (dst.sa_family === AF_UNSPEC || dst.sa_family === pseudo_AF_HDRCMPLT) {
+  /* The link header ready in the entry a caching route holds (ro_lle, RT_LLE_CACHE),
+   * while that entry is valid and still resolves this next hop on this interface. */
+  let hdr: Uint8Array | null = null;
+  const lle = ro !== null ? ro.ro_lle : undefined;
+  if (lle != null) {
+    if (
+      lle.ifp === ifp &&
+      lle.addr === dst.sin_addr &&
+      !(m.m_flags & (M_BCAST | M_MCAST)) &&
+      lle.lle_valid()
+    )
+      hdr = lle.r_linkdata();
+    else ro!.ro_lle = null;
+  }
+  if (hdr !== null) {
+    edst = lle!.mac!;
+    type = ETHERTYPE_IP;
+  } else if (dst.sa_family === AF_UNSPEC || dst.sa_family === pseudo_AF_HDRCMPLT) {
     edst = (dst.ether_dhost ?? ETHER_BCAST) as ether_addr_t;
     type = dst.ether_type ?? 0;
   } else {
@@ -207,10 +224,13 @@ export function ether_output(ifp: Ifnet, m: Mbuf, dst: IfDst, ro: IfRoute | null
   }
   const b = n.m_buf;
   const o = n.m_data;
-  ether_addr_write(b, o, edst);
-  ether_addr_write(b, o + 6, ifp.if_lladdr ?? 0);
-  b[o + 12] = (type >>> 8) & 0xff;
-  b[o + 13] = type & 0xff;
+  if (hdr !== null) b.set(hdr, o);
+  else {
+    ether_addr_write(b, o, edst);
+    ether_addr_write(b, o + 6, ifp.if_lladdr ?? 0);
+    b[o + 12] = (type >>> 8) & 0xff;
+    b[o + 13] = type & 0xff;
+  }
   // A SIMPLEX interface cannot hear itself: loop our own broadcasts (a copy) and frames
   // to our own address back to the stack here (protocol families only, not AF_UNSPEC).
   if (

@@ -193,12 +193,35 @@ export interface IfDst {
   readonly ether_type?: number;
 }
 
+/**
+ * A link-layer entry as a route caches it (FreeBSD's struct llentry as ether_output
+ * reads ro_lle): checked on every use (LLE_VALID) and written out as its prepared link
+ * header (r_linkdata).
+ */
+export interface IfLle {
+  readonly ifp: Ifnet;
+  /** The protocol address it resolves (the next hop). */
+  readonly addr: number;
+  /** LLE_VALID: resolved, and still in its table. */
+  lle_valid(): boolean;
+  /** The link destination address. */
+  readonly mac: ether_addr_t | null;
+  /** r_linkdata: the whole link header for ifp's current address (r_hdrlen bytes). */
+  r_linkdata(): Uint8Array;
+}
+
 /** struct route: what a caller's cached route lookup can pass down (ro_flags, MTU...). */
 export interface IfRoute {
   /** The route's MTU, 0 = the interface's. */
   readonly ro_mtu?: number;
   /** RTF_* of the route used (gateway/host/reject/blackhole). */
   readonly ro_flags?: number;
+  /**
+   * RT_LLE_CACHE: the route outlives the datagram (an inpcb's, which FreeBSD's
+   * in_pcballoc marks so) and keeps the link-layer entry the resolver found in ro_lle.
+   */
+  readonly ro_lle_cache?: boolean;
+  ro_lle?: IfLle | null;
 }
 
 /** struct ifaddr: one address of an interface (AF_LINK, AF_INET, ...). */

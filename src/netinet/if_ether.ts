@@ -72,14 +72,18 @@ import {
   IFF_NOARP,
   IFF_LOOPBACK,
   type IfDst,
+  type IfLle,
   type IfRoute,
   type Ifnet,
 } from '../net/if_var.js';
 import { if_event_register } from '../net/if.js';
 import {
   ETHERTYPE_ARP,
+  ETHERTYPE_IP,
   ETHER_BCAST,
+  ETHER_HDR_LEN,
   ETHER_IS_MULTICAST,
+  ether_addr_write,
   ether_sprintf,
   type ether_addr_t,
 } from '../net/ethernet.js';
@@ -207,8 +211,13 @@ SYSCTL_OPAQUE_RO(
 export type LleState = 'incomplete' | 'reachable' | 'down' | 'static';
 
 /** struct llentry (IPv4). */
-export class Llentry {
+export class Llentry implements IfLle {
   state: LleState = 'incomplete';
+  /** LLE_LINKED: in its table (routes that cached the entry look here). */
+  linked = true;
+  /** r_linkdata and the interface address it was made with. */
+  private _hdr: Uint8Array | null = null;
+  private _hdrsrc: ether_addr_t | null = null;
   private _mac: ether_addr_t | null = null;
   /**
    * The resolver's answer for this entry, made once when the MAC is set (FreeBSD keeps
@@ -221,6 +230,23 @@ export class Llentry {
   set mac(a: ether_addr_t | null) {
     this._mac = a;
     this.res = a === null ? null : { mac: a };
+    this._hdrsrc = null;
+  }
+  lle_valid(): boolean {
+    return this.linked && (this.state === 'reachable' || this.state === 'static');
+  }
+  /** The Ethernet header to the entry's MAC from ifp's (lltable_calc_llheader). */
+  r_linkdata(): Uint8Array {
+    const src = this.ifp.if_lladdr;
+    if (this._hdr === null || this._hdrsrc !== src) {
+      const h = (this._hdr ??= new Uint8Array(ETHER_HDR_LEN));
+      ether_addr_write(h, 0, this._mac ?? 0);
+      ether_addr_write(h, 6, src ?? 0);
+      h[12] = ETHERTYPE_IP >>> 8;
+      h[13] = ETHERTYPE_IP & 0xff;
+      this._hdrsrc = src;
+    }
+    return this._hdr;
   }
   /** Uptime (ns) when the entry expires; 0 for static entries. */
   expire = 0;
@@ -274,6 +300,7 @@ function llentry_free(lle: Llentry): number {
 function lle_unlink(lle: Llentry): void {
   const t = lltable(lle.ifp, false);
   if (t && t.get(lle.addr) === lle) t.delete(lle.addr);
+  lle.linked = false;
 }
 
 /** lltable_free on interface departure: every entry goes, held packets dropped. */
@@ -281,7 +308,10 @@ function lltable_free_if(st: ArpVnet, ifp: Ifnet): void {
   const t = st.tables.get(ifp);
   if (!t) return;
   let dropped = 0;
-  for (const lle of t.values()) dropped += llentry_free(lle);
+  for (const lle of t.values()) {
+    dropped += llentry_free(lle);
+    lle.linked = false;
+  }
   ARPSTAT_ADD(ARPS.dropped, dropped);
   t.clear();
   st.tables.delete(ifp);
@@ -395,7 +425,11 @@ export function arpresolve(ifp: Ifnet, m: Mbuf, dst: IfDst, ro: IfRoute | null) 
   const t = lltable(ifp, true);
   if (t === null) return EHOSTDOWN;
   let lle = t.get(ip);
-  if (lle !== undefined && (lle.state === 'reachable' || lle.state === 'static')) return lle.res!;
+  if (lle !== undefined && (lle.state === 'reachable' || lle.state === 'static')) {
+    /* A route that keeps the link layer (RT_LLE_CACHE) takes the entry with it. */
+    if (ro !== null && ro.ro_lle_cache === true) ro.ro_lle = lle;
+    return lle.res!;
+  }
   if (in_broadcast(ip as in_addr_t, ifp)) return ETHER_BCAST_RES;
   if (IN_MULTICAST(ip)) return { mac: ETHER_MAP_IP_MULTICAST(ip) };
   for (const ia of ifp.if_addrhead)
@@ -579,6 +613,7 @@ export function arp_delete(ip: number): number {
     if (lle !== undefined) {
       ARPSTAT_ADD(ARPS.dropped, llentry_free(lle));
       t.delete(ip >>> 0);
+      lle.linked = false;
       return 0;
     }
   }

@@ -17,7 +17,7 @@
  * another major version (see kern/kern_module.ts, MODULE_KERNEL_MAXVER).
  */
 
-export const __vimage_version = 100012;
+export const __vimage_version = 100013;
 
 /** Master version string pieces, as newvers.sh would produce them. */
 export const OSTYPE = 'vimage';

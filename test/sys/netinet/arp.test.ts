@@ -9,6 +9,7 @@ import {
   addaddr,
   arpstat,
   delta,
+  echo_request,
   epair,
   icmpstat,
   inv,
@@ -27,7 +28,10 @@ import {
   V_arp,
   V_arpt_keep,
 } from '../../../src/netinet/if_ether.js';
-import { ether_sprintf } from '../../../src/net/ethernet.js';
+import { ether_addr_read, ether_sprintf } from '../../../src/net/ethernet.js';
+import { if_setlladdr } from '../../../src/net/if.js';
+import type { IfLle } from '../../../src/net/if_var.js';
+import { ip_output, type IpRoute } from '../../../src/netinet/ip_output.js';
 import { if_clone_destroy } from '../../../src/net/if_clone.js';
 import { bpf_capture_pcapng } from '../../../src/net/bpf.js';
 import { EHOSTDOWN, ENOENT } from '../../../src/sys/errno.js';
@@ -92,6 +96,56 @@ test('arp_lookup_host: the peer MAC appears after one echo exchange (tshark-clea
     cap.stop(),
     eth_src_filter([ether_sprintf(l.a.if_lladdr!), ether_sprintf(l.b.if_lladdr!)]),
   );
+});
+
+test("RT_LLE_CACHE: a connection's route keeps the entry, and follows arp -s, arp -d and lladdr", async () => {
+  const k = bootVimage();
+  const l = lab2(k);
+  await k.run_for(1);
+  const peer = ip('192.0.2.2');
+  /* What tcp_output hands ip_output: the connection's own route (tp.t_route). */
+  const ro: IpRoute = {};
+  /* A function, so that TypeScript does not narrow what the kernel changes. */
+  const cached = (): IfLle | null => ro.ro_ifro?.ro_lle ?? null;
+  let seq = 0;
+  const send = (): number =>
+    inv(k, l.va, () => ip_output(echo_request(k, peer, { seq: ++seq }), null, ro, 0, null, null));
+  const echoes = async (): Promise<number> => {
+    const b0 = icmpstat(k, l.vb);
+    assert.equal(send(), 0);
+    await k.run_for(1);
+    return delta(b0, icmpstat(k, l.vb))['icps_inhist[8]'] ?? 0;
+  };
+  /* The first datagram waits for ARP; the entry is the route's from the next one on. */
+  assert.equal(await echoes(), 1);
+  assert.equal(cached(), null);
+  assert.equal(await echoes(), 1);
+  const lle = cached()!;
+  assert.equal(lle.addr, peer);
+  assert.equal(lle.mac, l.b.if_lladdr);
+  assert.equal(ether_sprintf(ether_addr_read(lle.r_linkdata(), 0)), ether_sprintf(l.b.if_lladdr!));
+  /* arp -s to another MAC: the same entry, a new header; the peer hears nothing more. */
+  inv(k, l.va, () => assert.equal(arp_add_static(l.a, peer, 0x020000000099), 0));
+  assert.equal(await echoes(), 0);
+  assert.equal(cached(), lle);
+  assert.equal(ether_sprintf(ether_addr_read(lle.r_linkdata(), 0)), '02:00:00:00:00:99');
+  /* arp -d: the cached entry is no longer valid; ARP is asked again and answered. */
+  inv(k, l.va, () => assert.equal(arp_delete(peer), 0));
+  assert.equal(lle.lle_valid(), false);
+  const a0 = arpstat(k, l.va);
+  assert.equal(await echoes(), 1);
+  assert.equal(delta(a0, arpstat(k, l.va))['txrequests'], 1);
+  assert.equal(cached(), null);
+  assert.equal(await echoes(), 1);
+  const lle2 = cached()!;
+  assert.notEqual(lle2, lle);
+  assert.equal(lle2.mac, l.b.if_lladdr);
+  /* A new address on our interface: the prepared header's source follows it. */
+  const lla = new Uint8Array([0x02, 0, 0, 0, 0, 0x42]);
+  inv(k, l.va, () => assert.equal(if_setlladdr(l.a, lla), 0));
+  assert.equal(await echoes(), 1);
+  assert.equal(cached(), lle2);
+  assert.equal(ether_sprintf(ether_addr_read(lle2.r_linkdata(), 6)), '02:00:00:00:00:42');
 });
 
 test('garp: adding an address sends one gratuitous request the peer hears', async () => {
