@@ -70,7 +70,7 @@ import {
   sowwakeup,
 } from '../kern/uipc_sockbuf.js';
 import { SBS_CANTRCVMORE } from '../sys/socketvar.js';
-import { IN_MULTICAST, IPPROTO_TCP, in_addr_read, type in_addr_t } from './in.js';
+import { INADDR_BROADCAST, IN_MULTICAST, IPPROTO_TCP, in_addr_read, type in_addr_t } from './in.js';
 import { in_cksum_l4 } from './in_cksum.js';
 import { in_broadcast } from './in_var.js';
 import type { Ifnet } from '../net/if_var.js';
@@ -333,9 +333,9 @@ export function tcp_dooptions(b: Uint8Array, off: number, cnt: number, syn: bool
  * segment.  Consumes m.
  */
 export function tcp_dropwithreset(m: Mbuf, th: TcpSeg, tp: Tcpcb | null): void {
+  const bcast = tcp_bcast(m, th);
   m_freem(m);
-  if (th.flags & TH_RST) return;
-  if (m.m_flags & (M_BCAST | M_MCAST) || IN_MULTICAST(th.dst)) return;
+  if (th.flags & TH_RST || bcast) return;
   const ttl = tp !== null ? tp.t_inpcb.inp_ip_ttl : 64;
   if (th.flags & TH_ACK)
     tcp_respond(th.dst, th.dport, th.src, th.sport, 0, th.ack, TH_RST, 0, ttl, null);
@@ -396,16 +396,6 @@ export function tcp_input(m: Mbuf, hlen: number): void {
     iptos: b[o + 1]!,
   };
   const to = tcp_dooptions(b, t + 20, thoff - 20, (th.flags & TH_SYN) !== 0);
-  /* Segments to or from broadcast or multicast addresses are dropped (RFC 1122). */
-  if (
-    IN_MULTICAST(dst) ||
-    IN_MULTICAST(src) ||
-    in_broadcast(dst as in_addr_t, m.rcvif as Ifnet | null) ||
-    m.m_flags & (M_BCAST | M_MCAST)
-  ) {
-    m_freem(m);
-    return;
-  }
   const inp = in_pcblookup(V_tcbinfo(), src, th.sport, dst, th.dport, INPLOOKUP_WILDCARD);
   const tp = inp !== null ? intotcpcb(inp) : null;
   if (inp === null || tp === null || tp.t_state === TCPS_CLOSED) {
@@ -421,10 +411,28 @@ export function tcp_input(m: Mbuf, hlen: number): void {
     return;
   }
   if (tp.t_state === TCPS_LISTEN) {
+    /* A connection is never made to or from a broadcast or multicast address (RFC 1122
+     * §4.2.3.10); FreeBSD looks only here and before a reset, as no other pcb can match
+     * such a segment. */
+    if (tcp_bcast(m, th)) {
+      m_freem(m);
+      return;
+    }
     tcp_listen_input(tp, m, th, to);
     return;
   }
   tcp_do_segment(tp, m, th, to);
+}
+
+/** To or from a broadcast or multicast address, at the link or IP layer. */
+function tcp_bcast(m: Mbuf, th: TcpSeg): boolean {
+  return (
+    (m.m_flags & (M_BCAST | M_MCAST)) !== 0 ||
+    IN_MULTICAST(th.dst) ||
+    IN_MULTICAST(th.src) ||
+    th.src === INADDR_BROADCAST ||
+    in_broadcast(th.dst as in_addr_t, m.rcvif as Ifnet | null)
+  );
 }
 
 /** A segment for a listening socket: the syncache's business (FreeBSD's LISTEN case). */

@@ -17,7 +17,13 @@ import { IPPROTO_UDP } from '../../src/netinet/in.js';
 import { ifr_name_set } from '../../src/net/if.js';
 import { AF_INET } from '../../src/net/if_var.js';
 import { rtsock_decode, rtsock_encode, type RtsockMsg } from '../../src/net/route.js';
-import { MSG_DONTWAIT, SOCK_RAW, SOCK_STREAM } from '../../src/sys/socket.js';
+import {
+  MSG_DONTWAIT,
+  SOCK_RAW,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_BROADCAST,
+} from '../../src/sys/socket.js';
 import { nanosleep } from '../../src/lib/process.js';
 import { IPPROTO_IP, IPPROTO_TCP, sockaddr_in_bytes } from '../../src/netinet/in.js';
 import { IP_HDRINCL } from '../../src/netinet/ip_ctloutput.js';
@@ -137,11 +143,17 @@ export interface RawTcpSeg {
 /**
  * Send a bare TCP segment with any addresses through a raw IP_HDRINCL socket of c's
  * jail (root may use any source address, as on FreeBSD).  To one of the jail's own
- * addresses it arrives through lo0.
+ * addresses it arrives through lo0; to a broadcast address it needs opts.broadcast
+ * (SO_BROADCAST).
  */
-export async function send_tcp_raw(c: Libc, g: RawTcpSeg): Promise<void> {
+export async function send_tcp_raw(
+  c: Libc,
+  g: RawTcpSeg,
+  opts: { broadcast?: boolean } = {},
+): Promise<void> {
   const r = await c.socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
   assert.equal(await c.setsockopt(r, IPPROTO_IP, IP_HDRINCL, 1), 0);
+  if (opts.broadcast) assert.equal(await c.setsockopt(r, SOL_SOCKET, SO_BROADCAST, 1), 0);
   const d = new Uint8Array(40);
   const dv = new DataView(d.buffer);
   d[0] = 0x45;

@@ -3,11 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootVimage } from '../../lib/kernel.js';
-import { runIn, send_tcp_raw, sys } from '../../lib/inet.js';
+import { runIn, send_tcp_raw, sys, type RawTcpSeg } from '../../lib/inet.js';
 import { pr, delta, inv, ip, lab2, type Counters } from '../../lib/inet_lab.js';
 import type { Kernel } from '../../../src/kern/kernel.js';
 import { VNET_MAGIC_DEAD, type Vnet } from '../../../src/net/vnet.js';
-import type { Libc } from '../../../src/lib/libc.js';
+import { Libc } from '../../../src/lib/libc.js';
+import { proc_create } from '../../../src/kern/kern_proc.js';
 import { kern_jail_remove } from '../../../src/kern/kern_jail.js';
 import {
   AF_INET,
@@ -468,6 +469,58 @@ test('SYN flood: syncache buckets overflow into SYN cookies; a real client still
   assert.ok(cookies >= 192, `cookies sent: ${cookies}`);
   assert.equal((d['tcps_sc_bucketoverflow'] ?? 0) + (d['tcps_sc_cacheoverflow'] ?? 0), cookies);
   assert.equal(d['tcps_accepts'], 1);
+});
+
+test('broadcast and multicast: a listener takes no such SYN, and none is reset (RFC 1122)', async () => {
+  const L = lab2(bootVimage());
+  const { k, vb } = L;
+  const A = ip('192.0.2.1');
+  const B = ip('192.0.2.2');
+  /* b listens on *:7010 for a virtual second while a sends segs; b's counters after. */
+  const phase = async (segs: RawTcpSeg[]): Promise<Counters> => {
+    proc_create(k, 'listener', { cr_uid: 0, cr_prison: pr(k, 'b') }, async (td) => {
+      const c = new Libc(k, td);
+      const l = await c.socket(AF_INET, SOCK_STREAM, 0);
+      assert.equal(await c.bind(l, sin(0, 7010)), 0);
+      assert.equal(await c.listen(l, 8), 0);
+      await nanosleep(c, 1e9);
+      await c.close(l);
+      return 0;
+    });
+    await k.run_for(0.001);
+    const b0 = tcpstat(k, vb);
+    await runIn(
+      k,
+      async (c) => {
+        for (const g of segs) await send_tcp_raw(c, g, { broadcast: true });
+      },
+      pr(k, 'a'),
+    );
+    return delta(b0, tcpstat(k, vb));
+  };
+  const seg = (src: number, dst: number, dport: number, flags: number): RawTcpSeg => ({
+    src,
+    sport: 4444,
+    dst,
+    dport,
+    seq: 1000,
+    ack: flags & 0x10 ? 2000 : 0,
+    flags,
+  });
+  const d = await phase([
+    seg(A, ip('192.0.2.255'), 7010, 0x02), // SYN to the subnet's broadcast address
+    seg(ip('224.0.0.9'), B, 7010, 0x02), // from a multicast source
+    seg(ip('255.255.255.255'), B, 7010, 0x02), // from the broadcast address
+    seg(A, ip('192.0.2.255'), 7011, 0x10), // an ACK to a closed port, broadcast
+    seg(ip('224.0.0.9'), B, 7011, 0x10), // the same from a multicast source
+  ]);
+  assert.equal(d['tcps_rcvtotal'], 5, 'every segment reached TCP');
+  assert.equal(d['tcps_sc_added'], undefined, 'no syncache entry');
+  assert.equal(d['tcps_sndtotal'], undefined, 'no SYN-ACK and no RST');
+  /* The same SYN and ACK from a unicast address are answered (SYN-ACK, RST). */
+  const u = await phase([seg(A, B, 7010, 0x02), seg(A, B, 7011, 0x10)]);
+  assert.equal(u['tcps_sc_added'], 1);
+  assert.ok((u['tcps_sndtotal'] ?? 0) >= 2, `sent ${u['tcps_sndtotal']}`);
 });
 
 test('SACK on the wire: 2 MB with 3% loss, every segment from our stack tshark-clean', async () => {
