@@ -121,14 +121,20 @@ export interface IpRoute {
   ro_ia?: InIfaddr | null;
   ro_bcast?: boolean;
   /** What goes down to if_output with the route: its MTU and flags, and the link-layer
-   * entry the interface's resolver found (RT_LLE_CACHE, as in_pcballoc sets). */
+   * entry the interface's resolver found (RT_LLE_CACHE, as in_pcballoc sets); and the
+   * next hop, FreeBSD's ro_dst, which ip_output hands if_output as the destination. */
   ro_ifro?: IpIfRoute;
+  ro_ifdst?: IpIfDst;
 }
 
 /** The IfRoute a connection's route cache hands to if_output, updated per datagram. */
 interface IpIfRoute extends IfRoute {
   ro_mtu: number;
   ro_flags: number;
+}
+/** Its destination (the gateway or the destination itself), updated per datagram. */
+interface IpIfDst extends IfDst {
+  sin_addr: in_addr_t;
 }
 
 /** The per-vnet IP ID counter (FreeBSD's V_ip_id, per CPU there). */
@@ -280,6 +286,7 @@ export function ip_output(
         ro.ro_ia = rt.rt_ifa !== null ? ifa_ifwithaddr(rt.rt_ifa as in_addr_t) : null;
         ro.ro_bcast = in_broadcast(dst, rifp);
         ro.ro_ifro = { ro_mtu: 0, ro_flags: 0, ro_lle_cache: true, ro_lle: null };
+        ro.ro_ifdst = { sa_family: AF_INET, sin_addr: dst as in_addr_t };
         cached = ro;
       }
     }
@@ -343,17 +350,22 @@ export function ip_output(
     in_delayed_cksum(m);
     m.csum_flags &= ~CSUM_DELAY_DATA;
   }
-  /* One small object a datagram: kept in `ro` it would cost every idle connection 40
-   * bytes (bench/tcp's memory figure) for about half a percent of the epair path.  The
-   * IfRoute is the connection's when it has one (it keeps the link-layer entry). */
-  const dstsa: IfDst = { sa_family: AF_INET, sin_addr: gw as in_addr_t };
+  /* The route and destination if_output gets: the connection's own when it has a route
+   * cache (the route keeps the link-layer entry), else made for this datagram. */
+  let dstsa: IfDst;
   let ifro: IfRoute;
-  if (cached !== null && cached.ro_ifro !== undefined) {
+  if (cached !== null && cached.ro_ifro !== undefined && cached.ro_ifdst !== undefined) {
     const r = cached.ro_ifro;
     r.ro_mtu = mtu;
     r.ro_flags = rtflags;
     ifro = r;
-  } else ifro = { ro_mtu: mtu, ro_flags: rtflags };
+    const d = cached.ro_ifdst;
+    d.sin_addr = gw as in_addr_t;
+    dstsa = d;
+  } else {
+    dstsa = { sa_family: AF_INET, sin_addr: gw as in_addr_t };
+    ifro = { ro_mtu: mtu, ro_flags: rtflags };
+  }
   /* Statistics for the interface address (ifa_opackets), not for forwarded ones. */
   if (flags & IP_FORWARDING) ia = null;
   else if (ia === null && cached !== null) ia = cached.ro_ia ?? null;
