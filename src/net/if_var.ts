@@ -182,7 +182,8 @@ export const IFCOUNTERS = 12;
 /**
  * The destination handed to if_output: an IPv4 next hop to resolve (AF_INET), or a
  * complete link-level header the caller built (AF_UNSPEC / pseudo_AF_HDRCMPLT, as ARP
- * does), in which case `hdr` holds the Ethernet destination and type.
+ * does), in which case `hdr` holds the Ethernet destination and type.  Valid for the
+ * call only: a connection's route hands the same object for each of its datagrams.
  */
 export interface IfDst {
   readonly sa_family: number;
