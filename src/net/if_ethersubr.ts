@@ -191,9 +191,10 @@ export function ether_output(ifp: Ifnet, m: Mbuf, dst: IfDst, ro: IfRoute | null
       lle.addr === dst.sin_addr &&
       !(m.m_flags & (M_BCAST | M_MCAST)) &&
       lle.lle_valid()
-    )
+    ) {
       hdr = lle.r_linkdata();
-    else ro!.ro_lle = null;
+      if (lle.r_skip_req) lle.llentry_provide_feedback();
+    } else ro!.ro_lle = null;
   }
   if (hdr !== null) {
     edst = lle!.mac!;

@@ -209,6 +209,10 @@ export interface IfLle {
   readonly mac: ether_addr_t | null;
   /** r_linkdata: the whole link header for ifp's current address (r_hdrlen bytes). */
   r_linkdata(): Uint8Array;
+  /** The entry's timer wants to know whether the datapath still uses it... */
+  readonly r_skip_req: boolean;
+  /** ...and a packet sent through it says so (llentry_provide_feedback). */
+  llentry_provide_feedback(): void;
 }
 
 /** struct route: what a caller's cached route lookup can pass down (ro_flags, MTU...). */

@@ -23,9 +23,16 @@
  *     (defending the address), a reply is not (two defenders would loop).
  *
  * The lltable is per vnet and per interface (Map<Ifnet, Map<in_addr_t, Llentry>>).
- * Entries: 'incomplete' (request outstanding), 'reachable' (expires after
- * net.link.ether.inet.max_age), 'down' (unresolved, negative cache), 'static'
- * (arp -s, never expires).  Each dynamic entry owns one callout (retransmit / expiry).
+ * Entries: 'incomplete' (request outstanding), 'reachable' (resolved for
+ * net.link.ether.inet.max_age), 'verify' (the same, in its last maxtries seconds: FreeBSD's
+ * ARP_LLINFO_VERIFY), 'down' (unresolved, negative cache), 'static' (arp -s, never
+ * expires).  Each dynamic entry owns one callout (retransmit / expiry).  An entry in use
+ * does not expire under its traffic: maxtries seconds before max_age runs out the timer
+ * asks the datapath for feedback (r_skip_req) and the entry turns 'verify'; once a
+ * second after that, if a packet went out through it meanwhile (arpresolve, or
+ * ether_output from a route's cached entry, clears r_skip_req) a request refreshes it,
+ * at most maxtries times (la_preempt), and the reply makes it reachable for max_age
+ * again; an unused entry goes at max_age, as before.
  *
  * Counters: struct arpstat (netinet/if_ether.h) with FreeBSD's field order as a
  * VNET_PCPUSTAT, sysctl net.link.ether.arp.stats; two fields are appended (ours):
@@ -33,8 +40,8 @@
  * are neither for one of our addresses nor about an entry we have, and our own frames
  * echoed back — FreeBSD drops these silently; counting them keeps every drop visible).
  *
- * Differences from FreeBSD: no proxy ARP, no STALE/DELAY states (an entry is simply
- * refreshed by traffic from its owner), no LLE_IFADDR entries (our own addresses are
+ * Differences from FreeBSD: no proxy ARP, no STALE/DELAY states (an entry is
+ * refreshed by ARP traffic from its owner, and while in use, as above), no LLE_IFADDR entries (our own addresses are
  * answered from the address list), no bridge-specific checks.  Interface departure
  * (destroy or vnet move) frees every entry of the interface with its held packets
  * (FreeBSD's lltable_free on if_detach: the pending_delete_if case).
@@ -208,13 +215,17 @@ SYSCTL_OPAQUE_RO(
 /* ------------------------------------------------------------------------------ */
 /* The lltable.                                                                    */
 
-export type LleState = 'incomplete' | 'reachable' | 'down' | 'static';
+export type LleState = 'incomplete' | 'reachable' | 'verify' | 'down' | 'static';
 
 /** struct llentry (IPv4). */
 export class Llentry implements IfLle {
   state: LleState = 'incomplete';
   /** LLE_LINKED: in its table (routes that cached the entry look here). */
   linked = true;
+  /** The timer asked for usage feedback and no packet has used the entry since. */
+  r_skip_req = false;
+  /** Refresh requests left before the entry may expire (la_preempt). */
+  la_preempt = 0;
   /** r_linkdata and the interface address it was made with. */
   private _hdr: Uint8Array | null = null;
   private _hdrsrc: ether_addr_t | null = null;
@@ -233,7 +244,14 @@ export class Llentry implements IfLle {
     this._hdrsrc = null;
   }
   lle_valid(): boolean {
-    return this.linked && (this.state === 'reachable' || this.state === 'static');
+    return (
+      this.linked &&
+      (this.state === 'reachable' || this.state === 'verify' || this.state === 'static')
+    );
+  }
+  /** llentry_mark_used: a packet went out through the entry since the timer asked. */
+  llentry_provide_feedback(): void {
+    this.r_skip_req = false;
   }
   /** The Ethernet header to the entry's MAC from ifp's (lltable_calc_llheader). */
   r_linkdata(): Uint8Array {
@@ -319,7 +337,26 @@ function lltable_free_if(st: ArpVnet, ifp: Ifnet): void {
 
 function lle_arm(lle: Llentry, secs: number, vnet: Vnet | null): void {
   lle.expire = curkernel().now() + secs * SBT_1S;
+  lle_timer(lle, secs, vnet);
+}
+
+function lle_timer(lle: Llentry, secs: number, vnet: Vnet | null): void {
   callout_reset_sbt(lle.timer, secs * SBT_1S, 0, () => arptimer(lle, vnet), null);
+}
+
+/** arpt_rexmit: seconds between the checks (and refresh requests) of a 'verify' entry. */
+const ARPT_REXMIT = 1;
+
+/**
+ * arp_mark_lle_reachable: resolved for max_age seconds; the timer comes maxtries
+ * seconds early, to look for use (and refresh) before the entry would go.
+ */
+function arp_mark_reachable(lle: Llentry, secs: number, vnet: Vnet | null): void {
+  lle.state = 'reachable';
+  lle.la_preempt = V_arp_maxtries.get();
+  lle.expire = curkernel().now() + secs * SBT_1S;
+  const early = secs - lle.la_preempt * ARPT_REXMIT;
+  lle_timer(lle, early > 0 ? early : secs, vnet);
 }
 
 /** arptimer: retransmit an incomplete entry, give up after maxtries, expire others. */
@@ -340,7 +377,28 @@ function arptimer(lle: Llentry, vnet: Vnet | null): void {
       lle_arm(lle, V_arpt_down.get(), vnet);
       return;
     }
-    if (lle.state === 'reachable') ARPSTAT_INC(ARPS.timeouts);
+    if (lle.state === 'reachable') {
+      /* Expiry is near: ask the datapath whether the entry is in use. */
+      lle.r_skip_req = true;
+      lle.state = 'verify';
+      lle_timer(lle, ARPT_REXMIT, vnet);
+      return;
+    }
+    if (lle.state === 'verify') {
+      if (!lle.r_skip_req && lle.la_preempt > 0) {
+        /* Used since: ask again (the reply makes it reachable for max_age); then once
+         * a second while the owner is silent, at most la_preempt times. */
+        lle.la_preempt--;
+        lle_timer(lle, ARPT_REXMIT, vnet);
+        arprequest_for(lle);
+        return;
+      }
+      if (lle.expire > curkernel().now()) {
+        lle_timer(lle, ARPT_REXMIT, vnet);
+        return;
+      }
+      ARPSTAT_INC(ARPS.timeouts);
+    }
     llentry_free(lle);
     lle_unlink(lle);
   } finally {
@@ -425,7 +483,8 @@ export function arpresolve(ifp: Ifnet, m: Mbuf, dst: IfDst, ro: IfRoute | null) 
   const t = lltable(ifp, true);
   if (t === null) return EHOSTDOWN;
   let lle = t.get(ip);
-  if (lle !== undefined && (lle.state === 'reachable' || lle.state === 'static')) {
+  if (lle !== undefined && lle.lle_valid()) {
+    lle.r_skip_req = false;
     /* A route that keeps the link layer (RT_LLE_CACHE) takes the entry with it. */
     if (ro !== null && ro.ro_lle_cache === true) ro.ro_lle = lle;
     return lle.res!;
@@ -477,9 +536,8 @@ export function arpintr(m: Mbuf): void {
 function arp_update(ifp: Ifnet, lle: Llentry, sha: ether_addr_t): void {
   if (lle.state === 'static') return;
   lle.mac = sha;
-  lle.state = 'reachable';
   lle.asked = 0;
-  lle_arm(lle, V_arpt_keep.get(), curvnet());
+  arp_mark_reachable(lle, V_arpt_keep.get(), curvnet());
   for (;;) {
     const h = mbufq_dequeue(lle.hold);
     if (h === null) break;
@@ -590,8 +648,7 @@ export function arp_add_static(
   lle.asked = 0;
   lle.pub = opts.pub ?? false;
   if (secs > 0) {
-    lle.state = 'reachable';
-    lle_arm(lle, secs, curvnet());
+    arp_mark_reachable(lle, secs, curvnet());
   } else {
     lle.state = 'static';
     lle.expire = 0;
@@ -642,10 +699,7 @@ export function arp_list(): ArpListEntry[] {
       out.push({
         ifname: ifp.if_xname,
         addr: e.addr,
-        mac:
-          e.mac !== null && e.state !== 'incomplete' && e.state !== 'down'
-            ? ether_sprintf(e.mac)
-            : '(incomplete)',
+        mac: e.mac !== null && e.lle_valid() ? ether_sprintf(e.mac) : '(incomplete)',
         expires: e.state === 'static' ? null : Math.max(0, Math.ceil((e.expire - now) / SBT_1S)),
         state: e.state,
         pub: e.pub,

@@ -238,6 +238,51 @@ test('expiry: a resolved entry goes after net.link.ether.inet.max_age', async ()
   assert.ok(inv(k, l.vb, () => arp_list()).some((x) => x.addr === ip('192.0.2.1')));
 });
 
+test('refresh: an entry in use is asked for again before max_age and never goes; unused, it goes', async () => {
+  const k = bootVimage();
+  const l = lab2(k);
+  inv(k, l.va, () => V_arpt_keep.set(60));
+  await k.run_for(1); /* the gratuitous requests of lab2's addresses */
+  const peer = ip('192.0.2.2');
+  const entry = () => inv(k, l.va, () => arp_list()).find((x) => x.addr === peer);
+  const a0 = arpstat(k, l.va);
+  const b0 = icmpstat(k, l.vb);
+  /* One echo a second for 130 s, first through a connection's route (the cached entry
+   * tells the timer it is in use), then through arpresolve alone (no route). */
+  let present = 0;
+  const ro: IpRoute = {};
+  const run = async (send: (seq: number) => number, from: number): Promise<void> => {
+    for (let s = from; s < from + 130; s++) {
+      assert.equal(send(s), 0);
+      await k.run_for(1);
+      if (entry()?.mac === ether_sprintf(l.b.if_lladdr!)) present++;
+    }
+  };
+  await run(
+    (seq) => inv(k, l.va, () => ip_output(echo_request(k, peer, { seq }), null, ro, 0, null, null)),
+    0,
+  );
+  /* The first resolution, then a refresh each time the entry had 5 s (maxtries) left. */
+  assert.deepEqual(delta(a0, arpstat(k, l.va)), { txrequests: 3, rxreplies: 3, received: 3 });
+  await run((seq) => inv(k, l.va, () => ping1(k, peer, { seq })), 130);
+  assert.deepEqual(delta(a0, arpstat(k, l.va)), { txrequests: 5, rxreplies: 5, received: 5 });
+  assert.equal(present, 260, 'the entry was there after every second');
+  assert.equal(delta(b0, icmpstat(k, l.vb))['icps_inhist[8]'], 260);
+  /* Refreshed every 56 s (the timer 5 s early, the check a second later), last at 225 s:
+   * max_age from then, at 261 s. */
+  const left = entry()!.expires!;
+  assert.ok(left >= 23 && left <= 25, `expires in ${left}`);
+  /* Silence: no request, and the entry goes at max_age. */
+  await k.run_for(61);
+  assert.equal(entry(), undefined);
+  assert.deepEqual(delta(a0, arpstat(k, l.va)), {
+    txrequests: 5,
+    rxreplies: 5,
+    received: 5,
+    timeouts: 1,
+  });
+});
+
 test('pending_delete_if: many pending resolutions, then the interface is destroyed', async () => {
   const k = bootVimage();
   const l = lab2(k);
