@@ -103,6 +103,27 @@ test('background jobs: $!, jobs, wait, kill', async () => {
   assert.ok(r2.k.now() >= 2e9 && r2.k.now() < 3e9, `uptime ${r2.k.now()}`);
 });
 
+test('a background job reads /dev/null, not the lines typed at the shell; < still applies', async () => {
+  const t = tempRoot();
+  try {
+    writeFileSync(join(t.dir, 'in.txt'), 'from the file\n');
+    const { shell_batch } = await import('../../src/bin/console.js');
+    const { bootTest } = await import('../lib/kernel.js');
+    const k = bootTest({ root: t.dir });
+    /* Without job control (POSIX: an asynchronous list's input is /dev/null), the cat in
+     * the background must not take "wait" and the lines after it. */
+    const i = await shell_batch(k, ['sh', '-i'], {
+      input: 'cat > bg.txt &\ncat < in.txt > bg2.txt &\nwait\necho after\nexit 3\n',
+    });
+    assert.equal(readFileSync(join(t.dir, 'bg.txt'), 'utf8'), '');
+    assert.equal(readFileSync(join(t.dir, 'bg2.txt'), 'utf8'), 'from the file\n');
+    assert.match(i.out, /after\n/);
+    assert.equal(i.status, 3);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('set -e stops at the first failure; && lists and ! are exempt', async () => {
   const r = await sh('set -e; false && echo no; ! true; echo one; grep -q x /dev/null; echo two');
   assert.equal(r.out, 'one\n');

@@ -8,6 +8,8 @@
  * waits (wait4) for a foreground pipeline; its status is the last command's (128+N when
  * killed by signal N), inverted by `!`.  `&` starts a background job: `jobs`, `wait
  * [pid|%n]` and `kill [-s sig|-sig] pid|%n` manage them; `$!` is the last one's pid.
+ * There is no job control (no process groups, fg/bg or SIGTTIN), so a background job's
+ * standard input is /dev/null unless the job redirects it.
  *
  * Expansion: parameters ($NAME, ${NAME}, $?, $$, $!, $#, $0..$9) inside words; results
  * of unquoted expansions are split into fields on blanks.  Assignments before a command
@@ -391,6 +393,17 @@ export class Shell {
   private async startPipeline(pl: Pipeline, bg: boolean): Promise<(number | { status: number })[]> {
     const out: (number | { status: number })[] = [];
     let prevRead = -1;
+    /* This shell has no job control, so an asynchronous list reads /dev/null unless it
+     * redirects its standard input itself (POSIX, and FreeBSD sh's forkchild without
+     * -m): a background job never takes the lines typed at the shell. */
+    let devnull = -1;
+    if (bg) {
+      devnull = await this.libc.open('/dev/null', O_RDONLY | O_CLOEXEC, 0);
+      if (devnull < 0) {
+        await this.errmsg(`cannot open /dev/null: ${this.libc.strerror()}`);
+        return [{ status: 2 }];
+      }
+    }
     const n = pl.cmds.length;
     for (let i = 0; i < n; i++) {
       const c = pl.cmds[i]!;
@@ -403,7 +416,7 @@ export class Shell {
           break;
         }
       }
-      const base = [i === 0 ? 0 : prevRead, pr ? pr[1] : 1, 2];
+      const base = [i === 0 ? (bg ? devnull : 0) : prevRead, pr ? pr[1] : 1, 2];
       const rd = await this.redirect(c, base);
       if (rd === null) out.push({ status: 2 });
       else {
@@ -421,7 +434,7 @@ export class Shell {
       prevRead = pr ? pr[0] : -1;
     }
     if (prevRead >= 0) await this.libc.close(prevRead);
-    void bg;
+    if (devnull >= 0) await this.libc.close(devnull);
     return out;
   }
 
